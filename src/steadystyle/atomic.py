@@ -1,0 +1,41 @@
+"""Outputs appear under their final name only when complete: an interrupted run leaves nothing half-written."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class OutputError(OSError):
+    """An output path that cannot be written; raised before any work is done."""
+
+
+def check_writable(path: str | Path) -> Path:
+    """Fail fast (before minutes of work) when `path` cannot be created."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise OutputError(f"output {path} is a directory; give a file name")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {path}: folder {parent} does not exist (create it first)")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"cannot write {path}: folder {parent} is not writable")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path` (same suffix, so writers pick the same format); rename on success."""
+    path = check_writable(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent or ".")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,128 @@
+"""Still images in and out, as RGB float tensors in [0, 1], plus the colour operations styles need."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, UnidentifiedImageError
+
+from .atomic import atomic_output
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+
+
+class ImageError(ValueError):
+    """An input image that cannot be used; the message names the file and what to do."""
+
+
+def load_image(path: str | Path, max_side: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Read an image as ((3, H, W) RGB in [0, 1], (1, H, W) alpha or None).
+
+    Grayscale is replicated to RGB, 16-bit is scaled by 65535, palette images are expanded and an
+    alpha channel is returned separately so a cut-out can stay a cut-out.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder, expected an image file")
+    try:
+        with Image.open(path) as im:
+            im.load()
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        raise ImageError(f"{path}: not a readable image ({e}); use PNG, JPEG, BMP, TIFF or WebP") from e
+    alpha = None
+    if im.mode.startswith("I"):  # 16-bit grayscale; Pillow itself reduces 16-bit RGB to 8 bits
+        gray = np.asarray(im).astype(np.float32) / 65535.0
+        arr = np.repeat(gray[..., None], 3, axis=-1)
+    else:
+        if "A" in im.getbands() or im.mode == "P" and "transparency" in im.info:
+            rgba = im.convert("RGBA")
+            alpha = torch.from_numpy(np.asarray(rgba)[..., 3].astype(np.float32) / 255.0)[None]
+            im = rgba
+        arr = np.asarray(im.convert("RGB")).astype(np.float32) / 255.0
+    rgb = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).clamp(0, 1)
+    if max_side:
+        rgb = resize_max_side(rgb, max_side)
+        if alpha is not None:
+            alpha = resize_max_side(alpha, max_side)
+    return rgb, alpha
+
+
+def load_rgb(path: str | Path, max_side: int | None = None) -> torch.Tensor:
+    """Like load_image but only the colour, for style and content images."""
+    return load_image(path, max_side)[0]
+
+
+def resize_max_side(img: torch.Tensor, max_side: int) -> torch.Tensor:
+    """Scale (C, H, W) so its longer side is at most `max_side` (never upscales)."""
+    h, w = img.shape[-2:]
+    scale = max_side / max(h, w)
+    if scale >= 1:
+        return img
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    return F.interpolate(img[None], size=size, mode="bilinear", antialias=True, align_corners=False)[0]
+
+
+def resize_to(img: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize (C, H, W) or (B, C, H, W) to (H, W)."""
+    batched = img.ndim == 4
+    out = F.interpolate(img if batched else img[None], size=size, mode="bilinear", antialias=True, align_corners=False)
+    return out if batched else out[0]
+
+
+def to_uint8(img: torch.Tensor) -> np.ndarray:
+    """(C, H, W) float in [0, 1] -> (H, W, C) uint8."""
+    return (img.detach().float().clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+
+def save_image(img: torch.Tensor, path: str | Path, alpha: torch.Tensor | None = None) -> Path:
+    """Write (3, H, W) in [0, 1] atomically; the alpha channel is kept when the format has one."""
+    path = Path(path)
+    arr = to_uint8(img)
+    if alpha is not None and path.suffix.lower() in {".png", ".webp", ".tif", ".tiff"}:
+        arr = np.concatenate([arr, to_uint8(alpha.expand(1, *alpha.shape[-2:]))], axis=-1)
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ImageError(f"{path}: unknown image format {path.suffix!r}; use .png or .jpg")
+    with atomic_output(path) as tmp:
+        Image.fromarray(arr).save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    return path
+
+
+# ITU-R BT.601 luma and chroma, as in Gatys et al. 2017's colour-preserving transfer.
+_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+
+
+def rgb_to_yiq(img: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("ij,...jhw->...ihw", _RGB_TO_YIQ.to(img), img)
+
+
+def yiq_to_rgb(img: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("ij,...jhw->...ihw", torch.linalg.inv(_RGB_TO_YIQ).to(img), img)
+
+
+def luminance(img: torch.Tensor) -> torch.Tensor:
+    """The luma channel replicated to 3 channels, so a colour network can look at it."""
+    y = rgb_to_yiq(img)[..., :1, :, :]
+    return y.expand(*img.shape[:-3], 3, *img.shape[-2:])
+
+
+def match_luminance(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """Shift and scale the style's luma to the content's mean and spread (Gatys et al. 2017, eq. 1)."""
+    ys, yc = luminance(style), luminance(content)
+    return ((ys - ys.mean()) * (yc.std() / ys.std().clamp_min(1e-6)) + yc.mean()).clamp(0, 1)
+
+
+def keep_colours(stylized: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+    """The stylized image's luma with the original's chroma: the style's strokes, the photo's colours."""
+    s, o = rgb_to_yiq(stylized), rgb_to_yiq(original)
+    return yiq_to_rgb(torch.cat([s[..., :1, :, :], o[..., 1:, :, :]], dim=-3)).clamp(0, 1)
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Image files in a folder, sorted by name (numbered frames come out in order)."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())

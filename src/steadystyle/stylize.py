@@ -1,0 +1,121 @@
+"""Running a trained network: one image, or a stream of frames with or without the recurrence.
+
+`stylize_frames` is the one loop that the CLI, the webcam and any other front end share.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .images import keep_colours, resize_max_side
+from .models import Model
+
+MODES = ("stable", "per-frame")
+# Mean absolute difference (RGB in [0, 1]) between 64-pixel-wide thumbnails of consecutive frames above
+# which a shot cut is assumed. Fast pans stay well below 0.15 on real footage; cuts between shots
+# of different content are typically 0.2-0.5.
+CUT_THRESHOLD = 0.2
+
+
+@dataclass
+class StylizeOptions:
+    mode: str | None = None  # None: "stable" for a recurrent model, else "per-frame"
+    strength: float = 1.0  # 1 = the network's output, 0 = the original
+    preserve_color: bool = False
+    max_side: int | None = None
+    cut_threshold: float | None = CUT_THRESHOLD  # None disables cut detection
+    bf16: bool = False
+
+    def resolved_mode(self, model: Model) -> str:
+        mode = self.mode or ("stable" if model.recurrent else "per-frame")
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; use one of {MODES}")
+        if mode == "stable" and not model.recurrent:
+            raise ValueError(f"{model.style} is a per-frame (image) model; --mode stable needs a recurrent model "
+                             "(train one with `steadystyle train video`)")
+        if mode == "per-frame" and model.recurrent:
+            raise ValueError(f"{model.style} is a recurrent model; for --mode per-frame give its image model "
+                             "(shipped styles: NAME-per-frame)")
+        if not 0.0 <= self.strength <= 1.0:
+            raise ValueError(f"--strength must be between 0 and 1, got {self.strength}")
+        return mode
+
+
+def as_tensor(frame: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """(H, W, 3) uint8 or (3, H, W) float in [0, 1] -> (3, H, W) float."""
+    if isinstance(frame, np.ndarray):
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            raise ValueError(f"expected an (H, W, 3) uint8 RGB frame, got {frame.dtype} {frame.shape}")
+        return torch.from_numpy(frame).permute(2, 0, 1).float() / 255.0
+    return frame.float()
+
+
+def _autocast(enabled: bool):
+    return torch.autocast("cpu", torch.bfloat16) if enabled else contextlib.nullcontext()
+
+
+def _finish(y: torch.Tensor, x: torch.Tensor, opts: StylizeOptions) -> torch.Tensor:
+    """Post-processing the user asked for; the recurrence always sees the network's own output."""
+    y = y.clamp(0, 1)
+    if opts.preserve_color:
+        y = keep_colours(y, x)
+    if opts.strength < 1.0:
+        y = opts.strength * y + (1.0 - opts.strength) * x
+    return y
+
+
+def is_cut(previous: torch.Tensor, current: torch.Tensor, threshold: float) -> bool:
+    """A shot cut: consecutive frames differ a lot on average even at thumbnail scale (motion does not)."""
+    def thumb(x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        return F.interpolate(x[None], size=(max(1, round(64 * h / w)), 64), mode="area")
+
+    return (thumb(previous) - thumb(current)).abs().mean().item() > threshold
+
+
+def stylize_image(model: Model, image: torch.Tensor, opts: StylizeOptions | None = None) -> torch.Tensor:
+    """(3, H, W) -> (3, H', W') stylized with a per-frame model (H', W' follow max_side)."""
+    opts = opts or StylizeOptions(mode="per-frame")
+    if model.recurrent:
+        # A still image is a one-frame video: the recurrent net's first-frame rule applies.
+        return next(stylize_frames([image], model, StylizeOptions(**{**opts.__dict__, "mode": "stable"})))
+    opts.resolved_mode(model)
+    x = resize_max_side(image, opts.max_side) if opts.max_side else image
+    with torch.no_grad(), _autocast(opts.bf16):
+        y = model.net(x[None]).float()[0]
+    return _finish(y, x, opts)
+
+
+def stylize_frames(frames: Iterable[np.ndarray | torch.Tensor], model: Model,
+                   opts: StylizeOptions | None = None) -> Iterator[torch.Tensor]:
+    """Stylize a stream of frames lazily, yielding (3, H, W) float tensors in [0, 1].
+
+    In stable mode the recurrent network sees its own previous output. The first frame of a video
+    (and the first after a detected cut) gets the content frame itself as its "previous output": a
+    fresh start with no history, which is also what the network saw for first frames in training.
+    """
+    opts = opts or StylizeOptions()
+    mode = opts.resolved_mode(model)
+    previous_in: torch.Tensor | None = None
+    previous_out: torch.Tensor | None = None
+    with torch.no_grad():
+        for frame in frames:
+            x = as_tensor(frame)
+            if opts.max_side:
+                x = resize_max_side(x, opts.max_side)
+            with _autocast(opts.bf16):
+                if mode == "per-frame":
+                    y = model.net(x[None]).float()[0]
+                else:
+                    fresh = (previous_out is None or previous_out.shape != x.shape
+                             or (opts.cut_threshold is not None and is_cut(previous_in, x, opts.cut_threshold)))
+                    prev = x if fresh else previous_out
+                    y = model.net(x[None], prev[None]).float()[0].clamp(0, 1)
+            previous_in, previous_out = x, y
+            yield _finish(y, x, opts)

@@ -1,0 +1,72 @@
+"""Image-network training: it learns, and a resumed run is the same run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from steadystyle.losses import LossWeights
+from steadystyle.models import load_model
+from steadystyle.train import ImageTrainer, TrainConfig
+
+
+@pytest.fixture(scope="module")
+def content_dir(tmp_path_factory) -> Path:
+    """A few real photographs from the scikit-image wheel."""
+    import skimage.data
+
+    folder = tmp_path_factory.mktemp("content")
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):
+        Image.fromarray(getattr(skimage.data, name)()).resize((128, 96)).save(folder / f"{name}.jpg")
+    return folder
+
+
+def _config(shared_data: Path, content_dir: Path, steps: int) -> TrainConfig:
+    return TrainConfig(style=str(shared_data / "styles" / "starry_night.jpg"), content=str(content_dir), size=64,
+                       style_size=96, batch=2, steps=steps, lr=3e-3, weights=LossWeights(style=30.0, tv=1e3),
+                       checkpoint_every=3, sample_every=1000, log_every=1)
+
+
+def test_training_lowers_the_loss_and_writes_a_model(shared_data, content_dir, tmp_path):
+    trainer = ImageTrainer(_config(shared_data, content_dir, 40), tmp_path / "m.safetensors", progress=False)
+    batch = trainer.data.batch(10_000, 4)  # a fixed batch never trained on
+
+    def loss() -> float:
+        with torch.no_grad():
+            return trainer.loss(trainer.net(batch), trainer.loss.content_targets(batch))["total"].item()
+
+    before = loss()
+    out = trainer.run()
+    assert loss() < before / 2
+    model = load_model(out)
+    assert not model.recurrent and model.style == "starry_night"
+    assert model.meta["training"]["steps_done"] == 40
+    log = (tmp_path / "m-train" / "log.jsonl").read_text().splitlines()
+    assert len(log) == 40 and '"style"' in log[-1]
+    assert list((tmp_path / "m-train" / "samples").glob("*.jpg"))
+
+
+def test_resume_round_trips_exactly(shared_data, content_dir, tmp_path):
+    straight = ImageTrainer(_config(shared_data, content_dir, 6), tmp_path / "a.safetensors", progress=False)
+    straight.run()
+    first = ImageTrainer(_config(shared_data, content_dir, 3), tmp_path / "b.safetensors", progress=False)
+    first.run()
+    resumed = ImageTrainer(_config(shared_data, content_dir, 6), tmp_path / "b.safetensors", resume=True,
+                           progress=False)
+    assert resumed.step == 3
+    resumed.run()
+    a, b = straight.net.state_dict(), resumed.net.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_refuses_other_settings(shared_data, content_dir, tmp_path):
+    ImageTrainer(_config(shared_data, content_dir, 3), tmp_path / "c.safetensors", progress=False).run()
+    other = _config(shared_data, content_dir, 6)
+    other.lr = 1e-4
+    with pytest.raises(ValueError, match="other settings"):
+        ImageTrainer(other, tmp_path / "c.safetensors", resume=True, progress=False)
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        ImageTrainer(other, tmp_path / "d.safetensors", resume=True, progress=False)

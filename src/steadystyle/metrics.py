@@ -1,0 +1,81 @@
+"""Temporal-consistency scores for stylised videos: how much a result flickers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import pairwise
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from .flow import DEFAULT_PRESET, flow_and_mask, inside_image, warp_numpy
+
+# Frames, flows and masks: torch tensors are channels-first ((3, H, W), (2, H, W), (1, H, W)),
+# numpy arrays channels-last ((H, W, 3), (H, W, 2), (H, W)); uint8 arrays are scaled from 0..255.
+Array = torch.Tensor | np.ndarray
+
+
+class WarpingError(NamedTuple):
+    mean: float
+    per_frame: list[float]  # one value per frame t >= 1
+
+
+def _channels_last(x: Array) -> np.ndarray:
+    """Any accepted frame, flow or mask -> float32 numpy, channels last, so one warp serves them all."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+        x = (x.permute(1, 2, 0) if x.ndim == 3 else x).numpy()
+    x = np.asarray(x)
+    return x.astype(np.float32) / 255 if x.dtype == np.uint8 else x.astype(np.float32, copy=False)
+
+
+def _motion(
+    source: Iterable[Array] | None,
+    flows: Iterable[Array] | None,
+    masks: Iterable[Array] | None,
+    method: str,
+    preset: str,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(backward flow, mask) for frames 1.. : the ground truth when given, else estimated on the source."""
+    if flows is None:
+        for prev, cur in pairwise(map(_channels_last, source)):
+            yield flow_and_mask(cur, prev, method, preset)
+    elif masks is None:  # without masks, at least ignore lookups that leave the image
+        yield from ((flow, inside_image(flow)) for flow in map(_channels_last, flows))
+    else:
+        yield from zip(map(_channels_last, flows), map(_channels_last, masks), strict=True)
+
+
+def warping_error(
+    stylized: Iterable[Array],
+    source: Iterable[Array] | None = None,
+    flows: Iterable[Array] | None = None,
+    masks: Iterable[Array] | None = None,
+    method: str = "dis",
+    preset: str = DEFAULT_PRESET,
+) -> WarpingError:
+    """E_warp: mean over t >= 1 of the masked squared difference between y_t and y_{t-1} warped onto t.
+
+    Frame t's term is sum(mask * (y_t - warp(y_{t-1}))^2) / (H * W * C) with RGB in [0, 1]: pixels
+    that are masked out (occluded, unreliable flow) count as 0 but stay in the denominator, so the
+    score of one video does not depend on how many pixels its mask keeps. Motion comes from the
+    ground-truth backward `flows` (T-1 of them, see `flow` for the convention) and their `masks` when
+    given (no masks: only lookups outside the image are ignored), else from DIS flow and the
+    consistency mask computed on the `source` frames, never on the stylised ones, whose flicker would
+    corrupt the flow. Inputs may be iterators: only two frames are held at a time.
+    """
+    if flows is None and source is None:
+        raise ValueError("warping_error needs the source frames (to estimate flow) or ground-truth flows")
+    if masks is not None and flows is None:
+        raise ValueError("masks were given without the flows they belong to")
+    per_frame = []
+    steps = zip(pairwise(map(_channels_last, stylized)), _motion(source, flows, masks, method, preset), strict=True)
+    for (prev, cur), (flow, mask) in steps:
+        if cur.shape[:2] != flow.shape[:2]:
+            raise ValueError(f"frame {len(per_frame) + 1} is {cur.shape[:2]} but its flow is {flow.shape[:2]}")
+        diff = (cur - warp_numpy(prev, flow)).reshape(*flow.shape[:2], -1)
+        per_frame.append(float(np.sum(mask.reshape(*flow.shape[:2], 1) * diff**2) / diff.size))
+    if not per_frame:
+        raise ValueError("warping_error needs at least two frames")
+    return WarpingError(float(np.mean(per_frame)), per_frame)

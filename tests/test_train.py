@@ -32,7 +32,7 @@ def _config(shared_data: Path, content_dir: Path, steps: int) -> TrainConfig:
 
 def test_training_lowers_the_loss_and_writes_a_model(shared_data, content_dir, tmp_path):
     trainer = ImageTrainer(_config(shared_data, content_dir, 40), tmp_path / "m.safetensors", progress=False)
-    batch = trainer.data.batch(10_000, 4)  # a fixed batch never trained on
+    batch = trainer.stills.batch(10_000, 4)  # a fixed batch never trained on
 
     def loss() -> float:
         with torch.no_grad():

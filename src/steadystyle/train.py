@@ -1,4 +1,5 @@
-"""Training a style: the per-frame image network (Johnson et al. 2016), stage 1 of a stable style.
+"""Training a style in two stages: a per-frame image network (Johnson et al. 2016), then its recurrent
+form trained for stability with a temporal loss on optical flow (Gupta et al. 2017).
 
 A run lives in a work folder: `checkpoint.pt` (model, optimiser, step; written atomically every
 `checkpoint_every` steps and on Ctrl-C), `log.jsonl` (one line of loss terms per logged step) and
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import statistics
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,11 +21,12 @@ import torch
 from tqdm import tqdm
 
 from .atomic import atomic_output, check_writable
-from .datasets import ContentImages
+from .datasets import ContentImages, SequenceBatches
+from .flow import DEFAULT_PRESET, warp_torch
 from .images import load_rgb, save_image
-from .losses import LossWeights, PerceptualLoss
-from .models import save_model
-from .networks import PRESETS, Arch, TransformNet
+from .losses import LossWeights, PerceptualLoss, temporal_loss
+from .models import load_model, save_model
+from .networks import PRESETS, Arch, TransformNet, recurrent_from_image
 from .vgg import cached_weights
 
 
@@ -56,6 +60,27 @@ class TrainConfig:
         return cls(weights=LossWeights(**w), **d)
 
 
+@dataclass
+class VideoTrainConfig(TrainConfig):
+    """Stage 2: the recurrent net, initialised from a stage-1 image model (`init`), learns stability.
+
+    Sequences of `seq_len` frames are unrolled, each frame seeing the net's own previous output; the loss
+    is the image objective on every frame plus `temporal_weight` x the masked squared difference between
+    y_t and y_{t-1} warped by the flow. `synthetic` is the share of sequences with synthetic motion (exact
+    flow); the rest come from `clips` with DIS flow and consistency masks.
+    """
+
+    init: str = ""
+    clips: str = "builtin"
+    seq_len: int = 2
+    temporal_weight: float = 2e8
+    synthetic: float = 0.5
+    flow_method: str = "dis"
+    flow_preset: str = DEFAULT_PRESET
+    steps: int = 2000
+    lr: float = 1e-4  # a fresh Adam at 1e-3 knocks a trained network far off its style in a few steps
+
+
 def autocast(enabled: bool):
     """bf16 on the CPU speeds convs 1.4-3x; Gram matrices and loss sums stay fp32 (see losses.py)."""
     return torch.autocast("cpu", torch.bfloat16) if enabled else contextlib.nullcontext()
@@ -66,28 +91,33 @@ def save_checkpoint(path: Path, state: dict) -> None:
         torch.save(state, tmp)
 
 
-class ImageTrainer:
-    """One training run of a per-frame network; `run()` trains to `config.steps` and writes the model."""
+class Trainer:
+    """A training run: `run()` trains to `config.steps`, checkpointing and logging, and writes the model."""
+
+    stage = ""
 
     def __init__(self, config: TrainConfig, out: str | Path, work_dir: str | Path | None = None,
                  vgg_weights: str | Path | None = None, resume: bool = False, progress: bool = True):
         self.config, self.out = config, check_writable(out)
         self.work = Path(work_dir) if work_dir else self.out.with_name(self.out.stem + "-train")
-        self.work.mkdir(parents=True, exist_ok=True)
         self.progress = progress
         torch.manual_seed(config.seed)
-        arch = PRESETS.get(config.arch)
-        if arch is None:
-            raise ValueError(f"unknown architecture {config.arch!r}; choose from {sorted(PRESETS)}")
-        self.net = TransformNet(Arch(arch.width, arch.res_blocks))
+        self.net = self.build_net()
         self.opt = torch.optim.Adam(self.net.parameters(), lr=config.lr)
         style = load_rgb(config.style, config.style_size)
         self.loss = PerceptualLoss.build(cached_weights(vgg_weights), style[None], config.weights)
-        self.data = ContentImages(config.content, config.size, config.seed)
-        self.sample = self.data.images[0].float()[None] / 255.0
+        self.stills = ContentImages(config.content, config.size, config.seed)
+        self.sample = self.stills.images[0].float()[None] / 255.0
         self.step, self.seconds = 0, 0.0
+        self.work.mkdir(parents=True, exist_ok=True)
         if resume:
             self._resume()
+
+    def build_net(self) -> TransformNet:
+        raise NotImplementedError
+
+    def train_step(self) -> dict[str, float]:
+        raise NotImplementedError
 
     @property
     def checkpoint_path(self) -> Path:
@@ -97,8 +127,7 @@ class ImageTrainer:
         if not self.checkpoint_path.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {self.checkpoint_path}; start without --resume")
         state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
-        saved = TrainConfig.from_dict(state["config"])
-        if {**saved.as_dict(), "steps": 0} != {**self.config.as_dict(), "steps": 0}:
+        if state.get("stage") != self.stage or {**state["config"], "steps": 0} != {**self.config.as_dict(), "steps": 0}:
             raise ValueError(f"--resume: {self.checkpoint_path} was made with other settings; "
                              f"use the same ones (only --steps may change) or another work folder")
         self.net.load_state_dict(state["net"])
@@ -107,24 +136,19 @@ class ImageTrainer:
 
     def checkpoint(self) -> None:
         save_checkpoint(self.checkpoint_path, {
-            "config": self.config.as_dict(), "net": self.net.state_dict(), "opt": self.opt.state_dict(),
-            "step": self.step, "seconds": self.seconds})
+            "stage": self.stage, "config": self.config.as_dict(), "net": self.net.state_dict(),
+            "opt": self.opt.state_dict(), "step": self.step, "seconds": self.seconds})
 
-    def train_step(self) -> dict[str, float]:
-        content = self.data.batch(self.step, self.config.batch)
-        with autocast(self.config.bf16):
-            targets = self.loss.content_targets(content)
-            terms = self.loss(self.net(content), targets)
+    def _update(self, total: torch.Tensor) -> None:
         self.opt.zero_grad(set_to_none=True)
-        terms["total"].backward()
+        total.backward()
         self.opt.step()
         self.step += 1
-        return {k: v.item() for k, v in terms.items()}
 
     def write_sample(self) -> None:
         self.net.eval()
         with torch.no_grad(), autocast(self.config.bf16):
-            y = self.net(self.sample).float()
+            y = self.net(self.sample, self.sample if self.net.arch.recurrent else None).float()
         self.net.train()
         (self.work / "samples").mkdir(exist_ok=True)
         save_image(y[0], self.work / "samples" / f"step_{self.step:06d}.jpg")
@@ -132,13 +156,15 @@ class ImageTrainer:
     def run(self) -> Path:
         cfg = self.config
         log = (self.work / "log.jsonl").open("a")
-        bar = tqdm(total=cfg.steps, initial=self.step, desc="training", unit="step", disable=not self.progress)
-        terms: dict[str, float] = {}
+        bar = tqdm(total=cfg.steps, initial=self.step, desc=f"training ({self.stage})", unit="step",
+                   disable=not self.progress)
+        recent: deque[dict[str, float]] = deque(maxlen=50)  # final losses are averaged, single steps are noisy
         try:
             while self.step < cfg.steps:
                 t0 = time.perf_counter()
                 terms = self.train_step()
                 self.seconds += time.perf_counter() - t0
+                recent.append(terms)
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in terms.items()}, refresh=False)
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
@@ -150,14 +176,73 @@ class ImageTrainer:
                     self.write_sample()
         except KeyboardInterrupt:
             self.checkpoint()
-            bar.close()
             raise
         finally:
+            bar.close()
             log.close()
-        bar.close()
         self.checkpoint()
         self.write_sample()
-        training = {"stage": "image", **cfg.as_dict(), "steps_done": self.step,
-                    "cpu_seconds": round(self.seconds, 1), "final_losses": terms,
-                    "vgg": self.loss.vgg.source}
+        final = {k: statistics.fmean(t[k] for t in recent) for k in recent[0]} if recent else {}
+        training = {"stage": self.stage, **cfg.as_dict(), "steps_done": self.step,
+                    "cpu_seconds": round(self.seconds, 1), "final_losses": final, "vgg": self.loss.vgg.source}
         return save_model(self.net, self.out, Path(cfg.style).stem, training)
+
+
+class ImageTrainer(Trainer):
+    """Stage 1: a per-frame network on random crops of still images."""
+
+    stage = "image"
+
+    def build_net(self) -> TransformNet:
+        arch = PRESETS.get(self.config.arch)
+        if arch is None:
+            raise ValueError(f"unknown architecture {self.config.arch!r}; choose from {sorted(PRESETS)}")
+        return TransformNet(arch)
+
+    def train_step(self) -> dict[str, float]:
+        content = self.stills.batch(self.step, self.config.batch)
+        with autocast(self.config.bf16):
+            terms = self.loss(self.net(content), self.loss.content_targets(content))
+        self._update(terms["total"])
+        return {k: v.item() for k, v in terms.items()}
+
+
+class VideoTrainer(Trainer):
+    """Stage 2: the recurrent network, unrolled over short sequences with the temporal loss."""
+
+    stage = "video"
+    config: VideoTrainConfig
+
+    def __init__(self, config: VideoTrainConfig, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        clips = None if config.clips == "none" else config.clips
+        self.sequences = SequenceBatches(clips, self.stills, config.size, config.seq_len, config.synthetic,
+                                         config.seed, config.flow_method, config.flow_preset, self.progress)
+
+    def build_net(self) -> TransformNet:
+        image = load_model(self.config.init)
+        if image.recurrent:
+            raise ValueError(f"--init {self.config.init}: already a recurrent model; give the stage-1 image model")
+        return recurrent_from_image(image.net)
+
+    def train_step(self) -> dict[str, float]:
+        cfg = self.config
+        seq = self.sequences.batch(self.step, cfg.batch)
+        frame_terms, temporal = [], []
+        previous = None
+        with autocast(cfg.bf16):
+            for t in range(cfg.seq_len):
+                x = seq.frames[:, t]
+                # First frame: the content frame stands in for the previous output, as at test time.
+                y = self.net(x, x if previous is None else previous.clamp(0, 1)).float()
+                frame_terms.append(self.loss(y, self.loss.content_targets(x)))
+                if previous is not None:
+                    warped = warp_torch(previous, seq.flows[:, t - 1])
+                    temporal.append(temporal_loss(y, warped, seq.masks[:, t - 1]))
+                previous = y
+        # Image terms are averaged over frames, the temporal term over consecutive pairs.
+        totals = {k: sum(terms[k] for terms in frame_terms) / cfg.seq_len for k in frame_terms[0]}
+        totals["temporal"] = cfg.temporal_weight * sum(temporal) / len(temporal)
+        totals["total"] = totals["total"] + totals["temporal"]
+        self._update(totals["total"])
+        return {k: v.item() for k, v in totals.items()}

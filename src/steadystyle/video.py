@@ -33,6 +33,8 @@ from .atomic import atomic_output, check_writable
 from .images import ImageError, list_images, load_rgb, to_uint8
 
 VIDEO_OUT_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv"}
+# What the CLI treats as a video input (anything PyAV reads works through the API).
+VIDEO_IN_SUFFIXES = VIDEO_OUT_SUFFIXES | {".avi", ".webm", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".3gp", ".gif"}
 DEFAULT_FOLDER_FPS = Fraction(25)
 _FASTSTART = {".mp4", ".m4v", ".mov"}  # index at the front, so the file plays while it downloads
 
@@ -276,6 +278,16 @@ def is_folder_output(path: str | Path) -> bool:
                      "or give a folder name without a suffix for numbered PNG frames")
 
 
+def check_output(path: str | Path) -> bool:
+    """Fail before any work when `path` cannot take a video or frame folder; True for a folder."""
+    path = Path(path)
+    if is_folder_output(path):
+        _check_folder_writable(path)
+        return True
+    check_writable(path)
+    return False
+
+
 class VideoWriter:
     """Write RGB frames to an H.264 video or a folder of numbered PNGs; use it as a context manager.
 
@@ -303,11 +315,7 @@ class VideoWriter:
         self.time_base = Fraction(time_base) if time_base else 1 / self.fps
         self.size = (height, width) if width and height else None
         self.crf, self.preset = crf, preset
-        self.to_folder = is_folder_output(self.path)
-        if self.to_folder:
-            _check_folder_writable(self.path)
-        else:
-            check_writable(self.path)
+        self.to_folder = check_output(self.path)
         if audio_from is not None and not isinstance(audio_from, VideoReader):
             audio_from = open_video(audio_from)
         if self.to_folder and audio_from is not None and audio_from.has_audio:

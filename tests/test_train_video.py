@@ -1,0 +1,94 @@
+"""Recurrent (stability) training: sequence data with flow, and the unrolled loop with its temporal loss."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from steadystyle.datasets import ContentImages, SequenceBatches, clip_motion
+from steadystyle.flow import warp_torch
+from steadystyle.losses import LossWeights, temporal_loss
+from steadystyle.models import load_model, save_model
+from steadystyle.networks import SLIM, TransformNet
+from steadystyle.train import VideoTrainConfig, VideoTrainer
+from steadystyle.video import VideoWriter
+
+
+@pytest.fixture(scope="module")
+def stills(tmp_path_factory) -> Path:
+    import skimage.data
+
+    folder = tmp_path_factory.mktemp("stills")
+    for name in ("astronaut", "coffee", "chelsea"):
+        Image.fromarray(getattr(skimage.data, name)()).resize((96, 72)).save(folder / f"{name}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def panning_clip(tmp_path_factory) -> Path:
+    """A real photo panned 2 px per frame: the estimated flow must find that motion."""
+    import skimage.data
+
+    photo = skimage.data.astronaut()[::4, ::4]  # 128 x 128
+    path = tmp_path_factory.mktemp("clips") / "pan.mp4"
+    with VideoWriter(path, 10, crf=8) as writer:
+        for i in range(6):
+            writer.write(np.ascontiguousarray(photo[20:84, 2 * i:2 * i + 96]))
+    return path
+
+
+def test_clip_flow_is_cached_and_warps_the_previous_frame(panning_clip, tmp_path, monkeypatch):
+    monkeypatch.setenv("STEADYSTYLE_CACHE", str(tmp_path))
+    motion = clip_motion(panning_clip, 64, progress=False)
+    assert motion["flows"].dtype == np.float16 and list((tmp_path / "clip-motion").glob("pan-*.npz"))
+    # The window moves 2 px right per frame, so frame t's pixel x shows what frame t-1 had at x + 2.
+    assert np.median(motion["flows"][..., 0]) == pytest.approx(2.0, abs=0.2)
+    assert np.median(np.abs(motion["flows"][..., 1])) < 0.2
+    frames = torch.from_numpy(motion["frames"]).permute(0, 3, 1, 2).float() / 255
+    flows = torch.from_numpy(motion["flows"].astype(np.float32)).permute(0, 3, 1, 2)
+    masks = torch.from_numpy(motion["masks"].astype(np.float32))[:, None]
+    warped = warp_torch(frames[:-1], flows)
+    err = temporal_loss(frames[1:], warped, masks).item()
+    assert err < 0.1 * (frames[1:] - frames[:-1]).pow(2).mean().item()
+    again = clip_motion(panning_clip, 64, progress=False)  # from the cache, identical
+    assert np.array_equal(again["flows"], motion["flows"])
+
+
+def test_sequence_batches_are_reproducible_and_shaped(panning_clip, stills, tmp_path, monkeypatch):
+    monkeypatch.setenv("STEADYSTYLE_CACHE", str(tmp_path))
+    data = SequenceBatches(panning_clip, ContentImages(stills, 48), 48, 3, synthetic_fraction=0.5, progress=False)
+    a, b = data.batch(5, 4), data.batch(5, 4)
+    assert a.frames.shape == (4, 3, 3, 48, 48) and a.flows.shape == (4, 2, 2, 48, 48) and a.masks.shape == (4, 2, 1, 48, 48)
+    assert torch.equal(a.frames, b.frames) and torch.equal(a.flows, b.flows)
+    with pytest.raises(ValueError, match="at least 2"):
+        SequenceBatches(panning_clip, None, 48, 1, progress=False)
+
+
+def test_recurrent_training_lowers_the_temporal_term(stills, shared_data, tmp_path):
+    torch.manual_seed(0)
+    init = save_model(TransformNet(SLIM), tmp_path / "image.safetensors", "test")
+    config = VideoTrainConfig(style=str(shared_data / "styles" / "wave.jpg"), content=str(stills), size=48,
+                              style_size=64, batch=2, steps=30, lr=2e-3, init=str(init), clips="none",
+                              temporal_weight=1e9, weights=LossWeights(style=30.0), checkpoint_every=1000,
+                              sample_every=1000, log_every=1)
+    trainer = VideoTrainer(config, tmp_path / "stable.safetensors", progress=False)
+    probe = trainer.sequences.batch(99_999, 4)  # never trained on
+
+    def temporal() -> float:
+        with torch.no_grad():
+            x0, x1 = probe.frames[:, 0], probe.frames[:, 1]
+            y0 = trainer.net(x0, x0)
+            y1 = trainer.net(x1, y0.clamp(0, 1))
+            return temporal_loss(y1, warp_torch(y0, probe.flows[:, 0]), probe.masks[:, 0]).item()
+
+    before = temporal()
+    first = trainer.train_step()
+    assert set(first) == {"style", "content", "tv", "temporal", "total"} and first["temporal"] > 0
+    out = trainer.run()
+    assert temporal() < before / 2
+    model = load_model(out)
+    assert model.recurrent and model.meta["training"]["stage"] == "video"

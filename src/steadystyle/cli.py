@@ -14,9 +14,9 @@ from . import __version__
 from .atomic import OutputError, check_writable
 from .images import IMAGE_SUFFIXES, ImageError, load_image, load_rgb, save_image
 from .losses import LossWeights
-from .models import ModelError, load_model, shipped_styles
+from .models import PER_FRAME_SUFFIX, ModelError, load_model, shipped_styles
 from .vgg import VGGWeightsError
-from .video import VIDEO_IN_SUFFIXES
+from .video import SAMPLE_CLIP, VIDEO_IN_SUFFIXES
 
 # Every error a user can fix; they all derive from these (VideoError is a ValueError).
 USER_ERRORS = (ImageError, ModelError, VGGWeightsError, OutputError, FileNotFoundError, ValueError)
@@ -151,6 +151,13 @@ def _stylize_options(args: argparse.Namespace):
                           bf16=args.bf16)
 
 
+def _load_for_mode(spec: str, mode: str | None):
+    """A shipped style name with --mode per-frame means that style's stage-1 image model."""
+    if mode == "per-frame" and f"{spec}{PER_FRAME_SUFFIX}" in shipped_styles():
+        spec = f"{spec}{PER_FRAME_SUFFIX}"
+    return load_model(spec)
+
+
 def _is_video_input(inputs: list[Path]) -> bool:
     return len(inputs) == 1 and (inputs[0].is_dir() or inputs[0].suffix.lower() in VIDEO_IN_SUFFIXES)
 
@@ -159,17 +166,17 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     from .stylize import stylize_image, stylize_video
     from .video import check_output, open_video
 
-    inputs = [Path(p) for p in args.inputs]
+    inputs = [SAMPLE_CLIP if p == "sample" and not Path(p).exists() else Path(p) for p in args.inputs]
     if _is_video_input(inputs):
         open_video(inputs[0], args.start, args.duration)  # fail fast: readable, has frames
         check_output(args.output)
-        model = load_model(args.style)
+        model = _load_for_mode(args.style, args.mode)
         print(stylize_video(inputs[0], model, args.output, _stylize_options(args), start=args.start,
                             duration=args.duration, crf=args.crf, progress=not args.quiet))
         return 0
     images = [load_image(p) for p in inputs]  # every input is checked before any output is written
     outputs = _image_outputs(inputs, Path(args.output))
-    model = load_model(args.style)
+    model = _load_for_mode(args.style, args.mode)
     opts = _stylize_options(args)
     for (rgb, alpha), out in zip(images, outputs):
         t0 = time.perf_counter()
@@ -198,6 +205,29 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- analyze ---------------------------------------------------------------------------------------------
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .analysis import (JSON_NAME, PLOT_NAME, AnalysisSettings, analyze, markdown_tables, protocol_note,
+                           write_report)
+    from .vgg import find_weights
+
+    if args.report is not None and args.report.exists() and not args.report.is_dir():
+        raise OutputError(f"--report {args.report} is a file; give a folder (it is created if missing)")
+    settings = AnalysisSettings(trace_size=args.size, content_size=args.content_size, iters=args.iters,
+                                perturb=args.perturb, noise_std=args.noise_std, seed=args.seed,
+                                loss=_loss_weights(args))
+    result = analyze(args.paintings, find_weights(args.vgg_weights), args.content, settings, progress=not args.quiet)
+    report = write_report(result, args.report) if args.report is not None else None
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{protocol_note(result)}\n\n{markdown_tables(result)}")
+    if report is not None:
+        print(f"\nwrote {report}, {report.parent / PLOT_NAME} and {report.parent / JSON_NAME}")
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------------------------
 
 def _train_args(p: argparse.ArgumentParser, c) -> None:
@@ -219,6 +249,7 @@ def _train_args(p: argparse.ArgumentParser, c) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .analysis import PERTURBATIONS, AnalysisSettings
     from .optimize import OptimizeSettings
     from .stylize import CUT_THRESHOLD
     from .train import TrainConfig, VideoTrainConfig
@@ -238,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stylize", help="stylize images, a video or a folder of frames",
                        description="Stylize images (several at once into a folder), or one video or folder of "
                                    "numbered frames into an H.264 .mp4 (audio kept) or a folder of PNG frames.")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image file(s), or one video file or frame folder")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image file(s), or one video file or frame folder ('sample': a 5 s clip that ships with steadystyle)")
     p.add_argument("-s", "--style", required=True, metavar="MODEL", help="a shipped style name or a model file")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output image, folder (several images), .mp4 or frame folder (video)")
@@ -262,6 +293,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list the styles shipped with steadystyle")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
+
+    a = AnalysisSettings()
+    p = sub.add_parser("analyze", help="Gram traces and measured instability of paintings (Gupta et al. Sec. 3)",
+                       description="Per painting: the trace of its VGG Gram matrices, and its instability: how far "
+                                   "two Gatys optimisations of nearly identical frames land apart (a stand-in for "
+                                   "the paper's per-style networks). Then the rank correlation of the two, and a "
+                                   "numeric demonstration of why a large trace means many distant minimisers.")
+    p.add_argument("paintings", nargs="+", type=Path, metavar="PAINTING")
+    p.add_argument("--content", type=Path, metavar="PHOTO",
+                   help="the photo to perturb (default: chicago.jpg of the shared data beside the repository)")
+    p.add_argument("--size", type=int, default=a.trace_size,
+                   help="longer side of each painting, for its traces and as the style target (default: %(default)s)")
+    p.add_argument("--content-size", type=int, default=a.content_size, metavar="PX",
+                   help="longer side of the frames that are stylized (default: %(default)s)")
+    p.add_argument("--iters", type=int, default=a.iters, help="L-BFGS iterations per frame (default: %(default)s)")
+    p.add_argument("--perturb", choices=PERTURBATIONS, default=a.perturb,
+                   help="noise: Gaussian noise on the second frame; shift: the second frame panned 1 px "
+                        "(default: %(default)s)")
+    p.add_argument("--noise-std", type=float, default=a.noise_std, help="in RGB 0-1 units (default: %(default)g)")
+    p.add_argument("--seed", type=int, default=a.seed, help="of the shared noise init and the perturbation")
+    p.add_argument("--report", type=Path, metavar="DIR",
+                   help="write report.md, instability_vs_trace.png and analysis.json into DIR")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _loss_weight_args(p, a.loss)
+    _vgg_arg(p)
+    p.set_defaults(func=cmd_analyze)
 
     opt = sub.add_parser("optimize", help="optimisation baselines (Gatys et al.; slow, high quality)")
     osub = opt.add_subparsers(dest="what", required=True, metavar="WHAT")

@@ -36,6 +36,9 @@ VIDEO_OUT_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv"}
 # What the CLI treats as a video input (anything PyAV reads works through the API).
 VIDEO_IN_SUFFIXES = VIDEO_OUT_SUFFIXES | {".avi", ".webm", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".3gp", ".gif"}
 DEFAULT_FOLDER_FPS = Fraction(25)
+# A 5 s clip with sound shipped in the package (Big Buck Bunny, CC BY 3.0; see data/README.md), so a
+# fresh installation can stylize a video straight away: `steadystyle stylize sample ...`.
+SAMPLE_CLIP = Path(__file__).parent / "data" / "sample.mp4"
 _FASTSTART = {".mp4", ".m4v", ".mov"}  # index at the front, so the file plays while it downloads
 
 

@@ -1,0 +1,91 @@
+"""Speed of the image pipeline on this machine: training step, stylize FPS, Gatys optimisation.
+
+    python benchmarks/bench_image.py            # all three
+    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python benchmarks/bench_image.py
+
+Prints one table; figures are medians of a few repetitions after warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from steadystyle.images import load_rgb
+from steadystyle.losses import LossWeights
+from steadystyle.models import Model
+from steadystyle.networks import PRESETS, TransformNet
+from steadystyle.optimize import OptimizeSettings, optimize_image
+from steadystyle.stylize import StylizeOptions, stylize_frames
+from steadystyle.train import ImageTrainer, TrainConfig
+from steadystyle.vgg import cached_weights
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def timed(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench_training(style: Path, steps: int) -> dict[str, float]:
+    import skimage.data
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("astronaut", "coffee", "chelsea", "rocket"):
+            Image.fromarray(getattr(skimage.data, name)()).save(Path(tmp) / f"{name}.jpg")
+        config = TrainConfig(style=str(style), content=tmp)
+        trainer = ImageTrainer(config, Path(tmp) / "m.safetensors", progress=False)
+        trainer.train_step()
+        sec = timed(trainer.train_step, steps)
+        return {f"train step ({config.arch}, {config.size}px, batch {config.batch}, bf16) ms": sec * 1000,
+                "train steps per hour": 3600 / sec}
+
+
+def bench_stylize(width: int, height: int, frames: int) -> dict[str, float]:
+    out = {}
+    x = torch.rand(3, height, width)
+    for name, arch in PRESETS.items():
+        model = Model(TransformNet(arch).eval(), name)
+        for bf16 in (False, True):
+            opts = StylizeOptions(mode="per-frame", bf16=bf16)
+            list(stylize_frames([x, x], model, opts))  # warm-up
+            sec = timed(lambda: list(stylize_frames([x] * frames, model, opts)), 3) / frames
+            out[f"stylize {name} {width}x{height} {'bf16' if bf16 else 'fp32'} FPS"] = 1 / sec
+    return out
+
+
+def bench_optimize(style: Path, content: Path, size: int) -> dict[str, float]:
+    c, s = load_rgb(content, size), load_rgb(style, size)
+    weights = cached_weights()
+    sec = timed(lambda: optimize_image(c, s, weights, LossWeights(), OptimizeSettings(iters=100), progress=False), 1)
+    return {f"Gatys L-BFGS {size}px s/100 iterations": sec}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--style", type=Path, default=SHARED / "styles" / "starry_night.jpg")
+    p.add_argument("--content", type=Path, default=SHARED / "content" / "chicago.jpg")
+    p.add_argument("--train-steps", type=int, default=10)
+    p.add_argument("--frames", type=int, default=10)
+    args = p.parse_args()
+    torch.set_num_threads(2)
+    rows = {**bench_training(args.style, args.train_steps), **bench_stylize(640, 360, args.frames),
+            **bench_optimize(args.style, args.content, 256)}
+    width = max(map(len, rows))
+    for k, v in rows.items():
+        print(f"{k:{width}}  {v:10.2f}")
+
+
+if __name__ == "__main__":
+    main()

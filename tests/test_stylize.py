@@ -149,3 +149,16 @@ def test_interrupted_video_leaves_no_file(tmp_path, model_files, monkeypatch):
     assert main(["stylize", str(src), "-s", str(model_files["stable"]), "-o", str(out), "-q"]) == 130
     assert not out.exists() and not list(tmp_path.glob(".out*"))
     assert av.open  # PyAV still usable after the aborted write
+
+
+def test_webcam_loop_runs_headless_on_a_file_source(tmp_path, model_files, capsys):
+    src = make_clip(tmp_path / "camera.mp4", frames=12)
+    record = tmp_path / "live.mp4"
+    code = main(["stylize", "webcam", "--source", str(src), "-s", str(model_files["stable"]), "--frames", "8",
+                 "--no-window", "--record", str(record)])
+    assert code == 0
+    assert "8 frames" in capsys.readouterr().out
+    assert len(list(open_video(record))) == 8
+    # A camera that is not there fails clearly.
+    assert main(["stylize", "webcam:97", "-s", str(model_files["stable"]), "--no-window", "--frames", "1"]) == 2
+    assert "cannot open camera 97" in capsys.readouterr().err

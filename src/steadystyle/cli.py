@@ -13,10 +13,11 @@ import torch
 from . import __version__
 from .atomic import OutputError, check_writable
 from .images import IMAGE_SUFFIXES, ImageError, load_image, load_rgb, save_image
+from .live import parse_webcam
 from .losses import LossWeights
 from .models import PER_FRAME_SUFFIX, ModelError, load_model, shipped_styles
 from .vgg import VGGWeightsError
-from .video import SAMPLE_CLIP, VIDEO_IN_SUFFIXES
+from .video import SAMPLE_CLIP, VIDEO_IN_SUFFIXES, check_output, open_video
 
 # Every error a user can fix; they all derive from these (VideoError is a ValueError).
 USER_ERRORS = (ImageError, ModelError, VGGWeightsError, OutputError, FileNotFoundError, ValueError)
@@ -162,10 +163,27 @@ def _is_video_input(inputs: list[Path]) -> bool:
     return len(inputs) == 1 and (inputs[0].is_dir() or inputs[0].suffix.lower() in VIDEO_IN_SUFFIXES)
 
 
+def _stylize_live(args: argparse.Namespace, source: int | Path) -> int:
+    from .live import run_live
+
+    if args.record:
+        check_output(args.record)
+    model = _load_for_mode(args.style, args.mode)
+    stats = run_live(source, model, _stylize_options(args), max_frames=args.frames, window=not args.no_window,
+                     record=args.record)
+    print(f"\n{stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} frames/s)"
+          + (f"; recorded {args.record}" if args.record else ""))
+    return 0
+
+
 def cmd_stylize(args: argparse.Namespace) -> int:
     from .stylize import stylize_image, stylize_video
-    from .video import check_output, open_video
 
+    camera = parse_webcam(args.inputs[0]) if len(args.inputs) == 1 else None
+    if camera is not None or args.source:
+        return _stylize_live(args, args.source or camera)
+    if not args.output:
+        raise ValueError("stylize needs -o OUT (an image, a folder, or a .mp4)")
     inputs = [SAMPLE_CLIP if p == "sample" and not Path(p).exists() else Path(p) for p in args.inputs]
     if _is_video_input(inputs):
         open_video(inputs[0], args.start, args.duration)  # fail fast: readable, has frames
@@ -269,10 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stylize", help="stylize images, a video or a folder of frames",
                        description="Stylize images (several at once into a folder), or one video or folder of "
                                    "numbered frames into an H.264 .mp4 (audio kept) or a folder of PNG frames.")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image file(s), or one video file or frame folder ('sample': a 5 s clip that ships with steadystyle)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="image file(s), one video file or frame folder ('sample': a 5 s clip that ships with "
+                        "steadystyle), or webcam[:N] for live stylization")
     p.add_argument("-s", "--style", required=True, metavar="MODEL", help="a shipped style name or a model file")
-    p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="output image, folder (several images), .mp4 or frame folder (video)")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="output image, folder (several images), .mp4 or frame folder (video); not for webcam")
     p.add_argument("--mode", choices=["stable", "per-frame"],
                    help="stable: the recurrent network (default for recurrent models); per-frame: an image model")
     p.add_argument("--max-side", type=int, metavar="PX", help="shrink inputs so the longer side is at most PX")
@@ -287,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mean frame difference that counts as a shot cut and restarts the recurrence "
                         "(default: %(default)s)")
     v.add_argument("--no-cut-detect", action="store_true", help="never restart the recurrence")
+    w = p.add_argument_group("live (INPUT webcam or webcam:N, an OpenCV capture device)")
+    w.add_argument("--source", type=Path, metavar="FILE", help="a video file standing in for the camera")
+    w.add_argument("--record", type=Path, metavar="OUT.mp4", help="also record the stylized stream")
+    w.add_argument("--frames", type=int, metavar="N", help="stop after N frames")
+    w.add_argument("--no-window", action="store_true", help="run without a screen (prints the frame rate)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_stylize)
 

@@ -1,6 +1,6 @@
 """Why some styles flicker: Gram traces, a measured instability per style, and the theory behind them.
 
-Gupta et al. (2017, Sec. 3) argue that the style loss fixes only the Gram matrix G = F F^T / N of a
+Gupta et al. (2017, Sec. 3) argue that the style loss fixes only the Gram matrix G ~ F F^T of a
 layer's features F (C x N): every F R with R an orthogonal N x N matrix has the same Gram matrix, so
 the minimisers form a wide set whose size grows with ||F||, i.e. with sqrt(trace G). A method that
 lands on a different minimiser for a nearly identical frame flickers, and does so more for styles
@@ -61,18 +61,19 @@ def gram_traces(image: torch.Tensor, vgg: VGGFeatures) -> dict[str, float]:
     return traces
 
 
-def perturbed_pair(content: torch.Tensor, settings: AnalysisSettings) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Two nearly identical (3, H, W) frames and the horizontal shift between them (0 for noise).
+def pan(x: torch.Tensor, shift: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two crops of x, the second `shift` pixels to the right: a camera pan with no made-up border column."""
+    return (x, x) if shift == 0 else (x[..., :-shift], x[..., shift:])
 
-    The shift is a 1-px camera pan: both frames are crops of the content, so neither has a made-up
-    border column.
-    """
+
+def perturbed_pair(content: torch.Tensor, settings: AnalysisSettings) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Two nearly identical (3, H, W) frames and the horizontal shift between them (0 for noise)."""
     if settings.perturb == "noise":
         g = torch.Generator().manual_seed(settings.seed + 1)
         noisy = content + settings.noise_std * torch.randn(content.shape, generator=g)
         return content, noisy.clamp(0, 1), 0
     if settings.perturb == "shift":
-        return content[..., :-1], content[..., 1:], 1
+        return *pan(content, 1), 1
     raise ValueError(f"unknown perturbation {settings.perturb!r}; use one of {', '.join(PERTURBATIONS)}")
 
 
@@ -84,7 +85,7 @@ def aligned_mse(a: torch.Tensor, b: torch.Tensor, shift: int) -> float:
 
 def instability(style: torch.Tensor, content: torch.Tensor, weights: VGGWeights,
                 settings: AnalysisSettings | None = None, progress: bool = True, desc: str = "") -> dict[str, float]:
-    """How far apart Gatys optimisations on two nearly identical frames land, from one noise init.
+    """How far apart Gatys optimisations on two nearly identical frames land from one noise init (panned with a shift).
 
     The paper measures this on networks trained per style; an optimiser is another way to reach a
     minimiser of the same loss, so its sensitivity to a tiny input change shows the same effect at a
@@ -95,9 +96,9 @@ def instability(style: torch.Tensor, content: torch.Tensor, weights: VGGWeights,
     first, second, shift = perturbed_pair(content, settings)
     loss = PerceptualLoss.build(weights, style[None], settings.loss)
     opt = OptimizeSettings(iters=settings.iters, method="lbfgs", init="noise", seed=settings.seed)
-    init = initial_image(first[None], opt)
+    inits = pan(initial_image(content[None], opt), shift)  # the noise moves with the scene, as a network's input would
     runs = []
-    for i, frame in enumerate((first, second)):
+    for i, (frame, init) in enumerate(zip((first, second), inits)):
         targets = loss.content_targets(frame[None])
         runs.append(minimise(init, lambda img, t=targets: loss(img, t), opt, desc=f"{desc} frame {i + 1}".strip(),
                              progress=progress))
@@ -170,8 +171,6 @@ def analyze(paintings: Sequence[str | Path], weights: VGGWeights, content: str |
     Every image is read before any optimisation starts, so a bad path fails at once.
     """
     settings = settings or AnalysisSettings()
-    if settings.perturb not in PERTURBATIONS:
-        raise ValueError(f"unknown perturbation {settings.perturb!r}; use one of {', '.join(PERTURBATIONS)}")
     content_path = resolve_content(content)
     photo = load_rgb(content_path, settings.content_size)
     styles = [(Path(p), load_rgb(p, settings.trace_size)) for p in paintings]
@@ -194,7 +193,7 @@ def protocol_note(result: dict) -> str:
     """What was measured and how it departs from the paper, for the report and the terminal."""
     s = result["settings"]
     change = (f"Gaussian noise of std {s['noise_std']:g} added" if s["perturb"] == "noise"
-              else "the frame moved by 1 px (compared after undoing the shift)")
+              else "the frame, and its noise start, moved by 1 px (compared after undoing the shift)")
     return (f"Gram traces: VGG-16 ({s['vgg']}), each painting at longer side {s['trace_size']} px, trace of the "
             f"Gram matrix normalised by C*H*W (the mean squared activation) per layer and summed.\n\n"
             f"Instability: mean squared difference (RGB in [0, 1]) between two Gatys et al. optimisations "
@@ -209,20 +208,21 @@ def protocol_note(result: dict) -> str:
 def markdown_tables(result: dict) -> str:
     """The per-style table, the rank correlation and the rotation demo, as Markdown (readable as plain text)."""
     layers = result["settings"]["trace_layers"]
-    lines = ["| style | size (HxW) | " + " | ".join(f"trace {k}" for k in layers) + " | total trace | instability (MSE) |",
-             "|---" * (len(layers) + 4) + "|"]
+    header = ["style", "size (HxW)", *(f"trace {k}" for k in layers), "total trace", "instability (MSE)"]
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for r in result["styles"]:
         t = r["traces"]
         lines.append(f"| {r['name']} | {r['size'][0]}x{r['size'][1]} | " + " | ".join(f"{t[k]:.4g}" for k in layers)
                      + f" | {t['total']:.4g} | {r['instability']:.4g} |")
     rho, demo = result["spearman"], result["theory"]
-    lines += ["", f"Input frames differ by MSE {result['styles'][0]['input_mse']:.3g}. Spearman rank correlation of "
-                  f"instability with total Gram trace: "
-                  f"{'undefined (needs 2+ styles with distinct values)' if rho is None else f'{rho:.3f}'} "
+    rho_text = "undefined (needs 2+ styles with distinct values)" if rho is None else f"{rho:.3f}"
+    lines += ["", f"Input frames differ by MSE {result['styles'][0]['input_mse']:.3g} (after undoing any shift). "
+                  f"Spearman rank correlation of instability with total Gram trace: {rho_text} "
                   f"(n = {len(result['styles'])}).", "",
               f"Rotation demo: a random {demo['channels']} x {demo['positions']} feature matrix F scaled by s, and "
               f"{demo['minimisers']} minimisers sF R of its Gram loss (R random orthogonal):", "",
-              "| scale | trace | max style loss | mean RMS distance | distance / sqrt(trace) |", "|---|---|---|---|---|"]
+              "| scale | trace | max style loss | mean RMS distance | distance / sqrt(trace) |",
+              "|---|---|---|---|---|"]
     lines += [f"| {r['scale']:g} | {r['trace']:.4g} | {r['max_style_loss']:.2g} | {r['rms_distance']:.4g} | "
               f"{r['distance_over_sqrt_trace']:.3f} |" for r in demo["rows"]]
     return "\n".join(lines)
@@ -239,6 +239,7 @@ def plot_instability(result: dict, path: Path) -> Path:
     x = [r["traces"]["total"] for r in result["styles"]]
     y = [r["instability"] for r in result["styles"]]
     ax.scatter(x, y)
+    ax.margins(0.15)  # room for the labels
     for r, xi, yi in zip(result["styles"], x, y):
         ax.annotate(r["name"], (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=8)
     rho = result["spearman"]

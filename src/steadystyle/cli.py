@@ -81,6 +81,24 @@ def cmd_optimize_image(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_optimize_video(args: argparse.Namespace) -> int:
+    from .optimize import VideoOptimizeSettings, optimize_video
+    from .video import check_output, open_video
+    from .vgg import find_weights
+
+    open_video(args.source, args.start, args.duration)  # fail fast: readable, has frames in the window
+    check_output(args.output)
+    style = load_rgb(args.style, args.style_size or args.size)
+    settings = VideoOptimizeSettings(iters=args.iters, first_iters=args.first_iters, method=args.method, lr=args.lr,
+                                     init=args.init, seed=args.seed, temporal=not args.no_temporal,
+                                     temporal_weight=args.temporal_weight, later_init=args.later_init,
+                                     flow_method=args.flow, flow_preset=args.flow_preset)
+    print(optimize_video(args.source, style, find_weights(args.vgg_weights), args.output, _loss_weights(args),
+                         settings, size=args.size, start=args.start, duration=args.duration, crf=args.crf,
+                         style_name=args.style.name, progress=not args.quiet))
+    return 0
+
+
 # --- train ---------------------------------------------------------------------------------------------------
 
 def _run_training(trainer) -> int:
@@ -246,7 +264,44 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- evaluate --------------------------------------------------------------------------------------------
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import (REPORT_HTML, EvaluateSettings, evaluate_videos, markdown_table, method_paths,
+                           prepare_report, settings_note, write_report)
+    from .vgg import find_weights
+
+    methods = method_paths(args.stylized)
+    if args.style is not None:
+        load_rgb(args.style)  # a bad painting fails before the videos are read
+    if args.report is not None:
+        prepare_report(args.report)
+    settings = EvaluateSettings(size=args.size, style_size=args.style_size, flow_method=args.flow,
+                                flow_preset=args.flow_preset)
+    result = evaluate_videos(args.source, methods, find_weights(args.vgg_weights), args.style, args.gt_flow, settings,
+                             start=args.start, duration=args.duration, previews=args.report is not None,
+                             progress=not args.quiet)
+    report = write_report(result, args.report) if args.report is not None else None
+    if args.json:
+        print(json.dumps(result.as_dict()))
+        return 0
+    print(f"{markdown_table(result)}\n\n{settings_note(result)}")
+    if report is not None:
+        print(f"\nwrote {report} and {report.parent / REPORT_HTML}")
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------------------------
+
+def _optimizer_args(p: argparse.ArgumentParser, d) -> None:
+    """What the image and video optimisation baselines share."""
+    p.add_argument("--method", choices=["lbfgs", "adam"], default=d.method)
+    p.add_argument("--lr", type=float, help="Adam step size (default 0.02) or L-BFGS scale (1)")
+    p.add_argument("--seed", type=int, default=d.seed, help="of the noise init")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _loss_weight_args(p, LossWeights())
+    _vgg_arg(p)
+
 
 def _train_args(p: argparse.ArgumentParser, c) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL", help="model file (.safetensors)")
@@ -268,7 +323,8 @@ def _train_args(p: argparse.ArgumentParser, c) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from .analysis import PERTURBATIONS, AnalysisSettings
-    from .optimize import OptimizeSettings
+    from .evaluate import EvaluateSettings
+    from .optimize import OptimizeSettings, VideoOptimizeSettings
     from .stylize import CUT_THRESHOLD
     from .train import TrainConfig, VideoTrainConfig
 
@@ -346,6 +402,37 @@ def build_parser() -> argparse.ArgumentParser:
     _vgg_arg(p)
     p.set_defaults(func=cmd_analyze)
 
+    e = EvaluateSettings()
+    p = sub.add_parser("evaluate", help="score stylized versions of one video: flicker (E_warp), style, content, speed",
+                       description="Score each stylized video (or frame folder) of SOURCE: the warping error E_warp "
+                                   "(mean and per frame; lower is steadier), the style loss against --style and the "
+                                   "content loss against SOURCE (default loss weights, at --size), and the speed "
+                                   "recorded beside the video when steadystyle made it (OUT.mp4.json). Frames are "
+                                   "streamed, so videos of any length work.")
+    p.add_argument("source", type=Path, metavar="SOURCE", help="the original video or frame folder")
+    p.add_argument("stylized", nargs="+", metavar="STYLIZED",
+                   help="stylized videos or frame folders of SOURCE, frame for frame; NAME=PATH names a method "
+                        "(default: the file name)")
+    p.add_argument("--gt-flow", type=Path, metavar="FLOW",
+                   help="ground-truth backward flows: a folder of backward_J_I.flo (J = I + 1, the first for "
+                        "SOURCE's second frame), with reliable_J_I.pgm masks or none, or an .npz with flows "
+                        "(T-1, H, W, 2) and optional masks (T-1, H, W); default: DIS flow and consistency mask "
+                        "on SOURCE")
+    p.add_argument("--style", type=Path, metavar="PAINTING", help="the painting, for the style loss (none without it)")
+    p.add_argument("--size", type=int, default=e.size,
+                   help="longer side of the frames scored; SOURCE is never enlarged (default: %(default)s)")
+    p.add_argument("--style-size", type=int, metavar="PX", help="longer side of the painting (default: --size)")
+    p.add_argument("--flow", choices=["dis", "farneback"], default=e.flow_method, help="flow estimated on SOURCE")
+    p.add_argument("--flow-preset", choices=["ultrafast", "fast", "medium"], default=e.flow_preset)
+    p.add_argument("--start", type=float, metavar="SEC", help="SOURCE from here (as the videos were made)")
+    p.add_argument("--duration", type=float, metavar="SEC", help="only this many seconds of SOURCE")
+    p.add_argument("--report", type=Path, metavar="DIR",
+                   help="write report.md, report.html, the per-frame plot, a frame strip and a GIF into DIR")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _vgg_arg(p)
+    p.set_defaults(func=cmd_evaluate)
+
     opt = sub.add_parser("optimize", help="optimisation baselines (Gatys et al.; slow, high quality)")
     osub = opt.add_subparsers(dest="what", required=True, metavar="WHAT")
     p = osub.add_parser("image", help="Gatys et al. style transfer on one image")
@@ -356,16 +443,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=384, help="longer side of the result in pixels (default: 384)")
     p.add_argument("--style-size", type=int, help="longer side of the style image (default: --size)")
     p.add_argument("--iters", type=int, default=d.iters, help="loss evaluations (default: %(default)s)")
-    p.add_argument("--method", choices=["lbfgs", "adam"], default=d.method)
-    p.add_argument("--lr", type=float, help="Adam step size (default 0.02) or L-BFGS scale (1)")
     p.add_argument("--init", choices=["content", "noise"], default=d.init)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--preserve-color", action="store_true", help="luminance-only transfer (Gatys et al. 2017)")
     p.add_argument("--json", action="store_true", help="print the final losses as one JSON object")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    _loss_weight_args(p, LossWeights())
-    _vgg_arg(p)
+    _optimizer_args(p, d)
     p.set_defaults(func=cmd_optimize_image)
+
+    v = VideoOptimizeSettings()
+    p = osub.add_parser("video", help="Ruder et al. 2016: per-frame Gatys with a temporal loss on optical flow",
+                        description="Optimise every frame (Gatys et al.) with the short-term temporal loss of Ruder "
+                                    "et al. 2016: the previous result, warped by SOURCE's backward flow and weighted "
+                                    "by the consistency mask, must agree with the current one, and is where the "
+                                    "current frame starts. Timestamps and audio are kept; OUT.json records the speed.")
+    p.add_argument("source", type=Path, metavar="SOURCE", help="a video or a folder of numbered frames")
+    p.add_argument("style", type=Path, metavar="PAINTING")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
+                   help=".mp4 (or .mov, .m4v, .mkv), or a folder for PNG frames")
+    p.add_argument("--size", type=int, default=256, help="longer side of the result in pixels (default: 256)")
+    p.add_argument("--style-size", type=int, help="longer side of the painting (default: --size)")
+    p.add_argument("--iters", type=int, default=v.iters,
+                   help="loss evaluations per frame started from the warped previous result (default: %(default)s)")
+    p.add_argument("--first-iters", type=int, metavar="N",
+                   help="for frames started from scratch: the first, or all with --no-temporal (default: 2 x --iters)")
+    p.add_argument("--temporal-weight", type=float, default=v.temporal_weight, help="default: %(default)g")
+    p.add_argument("--no-temporal", action="store_true",
+                   help="plain per-frame optimisation, every frame from --init: the unstable reference")
+    p.add_argument("--later-init", choices=["warped", "content"], default=v.later_init,
+                   help="where frames after the first start (default: the warped previous result)")
+    p.add_argument("--init", choices=["content", "noise"], default=v.init, help="start of the first frame")
+    p.add_argument("--flow", choices=["dis", "farneback"], default=v.flow_method, help="flow estimated on SOURCE")
+    p.add_argument("--flow-preset", choices=["ultrafast", "fast", "medium"], default=v.flow_preset)
+    p.add_argument("--start", type=float, metavar="SEC", help="start this many seconds in")
+    p.add_argument("--duration", type=float, metavar="SEC", help="optimise only this many seconds")
+    p.add_argument("--crf", type=int, default=18, help="H.264 quality, lower is better (default: 18)")
+    _optimizer_args(p, v)
+    p.set_defaults(func=cmd_optimize_video)
 
     tr = sub.add_parser("train", help="train a style network")
     tsub = tr.add_subparsers(dest="what", required=True, metavar="WHAT")

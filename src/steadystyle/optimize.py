@@ -1,15 +1,25 @@
-"""Optimisation baselines: Gatys et al. (image) — slow, but the quality reference for every network."""
+"""Optimisation baselines: Gatys et al. (image) and Ruder et al. 2016 (video) — slow, but the quality
+and stability references for every network."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from itertools import tee
+from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
-from .images import keep_colours, luminance, match_luminance
-from .losses import LossWeights, PerceptualLoss
+from .evaluate import write_sidecar
+from .flow import DEFAULT_PRESET, flow_and_mask, warp_torch
+from .images import keep_colours, luminance, match_luminance, resize_max_side, to_uint8
+from .losses import LossWeights, PerceptualLoss, temporal_loss
+from .stylize import VideoSummary, as_tensor
+from .video import VideoWriter, open_video
 from .vgg import VGGWeights
 
 Objective = Callable[[torch.Tensor], dict[str, torch.Tensor]]
@@ -33,7 +43,8 @@ def minimise(init: torch.Tensor, objective: Objective, settings: OptimizeSetting
     """
     if settings.method not in ("lbfgs", "adam"):
         raise ValueError(f"unknown optimiser {settings.method!r}; use 'lbfgs' or 'adam'")
-    image = init.detach().clone().requires_grad_(True)
+    # Contiguous: L-BFGS flattens the gradient with view(), which fails on channels-last strides.
+    image = init.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
     last: dict[str, float] = {}
     bar = tqdm(total=settings.iters, desc=desc, disable=not progress, leave=False, unit="it")
 
@@ -90,3 +101,134 @@ def optimize_image(content: torch.Tensor, style: torch.Tensor, vgg: VGGWeights,
     if preserve_color:
         image = keep_colours(image, content)
     return image, terms
+
+
+# --- video: Ruder et al. 2016 ----------------------------------------------------------------------------
+
+# Weight of temporal_loss (a mean over pixels*channels of squared differences, RGB in [0, 1]) against the
+# default LossWeights, whose terms are O(1e5). Measured on frames 1-2 of the peer's marple8 clip at 96 px
+# (starry_night at 96 px, caffe VGG, L-BFGS, frame 1: 100 iterations from content, frame 2: 50 from the
+# warped frame 1), scored with E_warp under DIS flow; frame 2's style term after optimisation:
+#   weight:  per-frame  0        1e6      1e7      3e7      1e8      3e8
+#   E_warp:  4.0e-3     1.65e-3  1.31e-3  4.4e-4   1.6e-4   8.3e-5   5.7e-5
+#   style:   1.04e5     9.39e4   9.47e4   9.72e4   1.00e5   1.03e5   1.08e5
+# (content ~2.1e5 throughout; "per-frame": --no-temporal, 100 iterations from content.) The source itself
+# scores 1.6e-4: at 3e7 the result is exactly as steady as the footage, 25x steadier than per-frame
+# optimisation, for 7% more style loss than the unconstrained warped start; heavier weights smooth beyond
+# the footage's own change and cost style faster.
+DEFAULT_TEMPORAL_WEIGHT = 3e7
+LATER_INITS = ("warped", "content")
+
+
+@dataclass
+class VideoOptimizeSettings(OptimizeSettings):
+    """Per-frame optimisation settings plus what ties consecutive frames together (Ruder et al. 2016).
+
+    `init` and `first_iters` apply to frames started from scratch: the first one, every frame with
+    `temporal` off (plain per-frame optimisation, the unstable reference) or with `later_init` "content".
+    Frames started from the warped previous result are near a solution already and get `iters`.
+    """
+
+    iters: int = 100  # per frame started from the warped previous result
+    first_iters: int | None = None  # None: 2 x iters
+    temporal: bool = True
+    temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT
+    later_init: str = "warped"  # or "content": how frames after the first start when temporal is on
+    flow_method: str = "dis"
+    flow_preset: str = DEFAULT_PRESET
+
+
+class OptimizedFrame(NamedTuple):
+    image: torch.Tensor  # (3, H, W) in [0, 1]
+    history: list[dict[str, float]]  # weighted loss terms at every evaluation of the objective, in order
+    seconds: float
+
+
+def _hwc(frame: torch.Tensor) -> np.ndarray:
+    """(3, H, W) tensor -> (H, W, 3) float array, the layout the flow estimators take."""
+    return frame.permute(1, 2, 0).numpy()
+
+
+def _warped_previous(x: torch.Tensor, prev_x: torch.Tensor, prev_y: torch.Tensor,
+                     settings: VideoOptimizeSettings) -> tuple[torch.Tensor, torch.Tensor]:
+    """The previous result moved onto frame x by the source's backward flow, and its consistency mask."""
+    flow, mask = flow_and_mask(_hwc(x), _hwc(prev_x), settings.flow_method, settings.flow_preset)
+    warped = warp_torch(prev_y[None], torch.from_numpy(flow).permute(2, 0, 1)[None])
+    return warped, torch.from_numpy(mask)[None, None]
+
+
+def _recording_objective(loss: PerceptualLoss, targets: dict[str, torch.Tensor], warped: torch.Tensor | None,
+                         mask: torch.Tensor | None, temporal_weight: float,
+                         history: list[dict[str, float]]) -> Objective:
+    """The image objective, plus the temporal term when there is a previous result; appends every
+    evaluation's terms to `history`, which is how callers see the optimisation converge."""
+    def objective(image: torch.Tensor) -> dict[str, torch.Tensor]:
+        terms = loss(image, targets)
+        if warped is not None:
+            terms["temporal"] = temporal_weight * temporal_loss(image, warped, mask)
+            terms["total"] = terms["total"] + terms["temporal"]
+        history.append({k: v.item() for k, v in terms.items()})
+        return terms
+
+    return objective
+
+
+def optimize_frames(frames: Iterable[torch.Tensor], style: torch.Tensor, vgg: VGGWeights,
+                    weights: LossWeights | None = None, settings: VideoOptimizeSettings | None = None,
+                    progress: bool = True) -> Iterator[OptimizedFrame]:
+    """Ruder et al. 2016 (short-term temporal loss): (3, H, W) frames in, one OptimizedFrame out per frame.
+
+    Each frame is a Gatys optimisation plus `temporal_weight` x the masked squared difference to the
+    previous result warped by the *source's* backward flow (DIS or Farneback, with the consistency mask),
+    and starts from that warped result: reliable pixels from it, occluded ones from the content frame.
+    Lazy: one frame in, one result out, so a long video never sits in memory.
+    """
+    settings = settings or VideoOptimizeSettings()
+    if settings.later_init not in LATER_INITS:
+        raise ValueError(f"unknown later_init {settings.later_init!r}; use one of {', '.join(LATER_INITS)}")
+    scratch = replace(settings, iters=settings.first_iters or 2 * settings.iters)
+    loss = PerceptualLoss.build(vgg, style[None], weights)
+    prev_x = prev_y = None
+    for index, x in enumerate(frames):
+        t0 = time.perf_counter()
+        targets = loss.content_targets(x[None])
+        warped = mask = None
+        if settings.temporal and prev_y is not None:
+            warped, mask = _warped_previous(x, prev_x, prev_y, settings)
+        history: list[dict[str, float]] = []
+        objective = _recording_objective(loss, targets, warped, mask, settings.temporal_weight, history)
+        if warped is None or settings.later_init == "content":
+            init, run = initial_image(x[None], settings), scratch
+        else:
+            init, run = mask * warped + (1 - mask) * x[None], settings
+        image, _ = minimise(init, objective, run, desc=f"frame {index + 1}", progress=progress)
+        prev_x, prev_y = x, image[0]
+        yield OptimizedFrame(image[0], history, time.perf_counter() - t0)
+
+
+def optimize_video(source: str | Path, style: torch.Tensor, vgg: VGGWeights, output: str | Path,
+                   weights: LossWeights | None = None, settings: VideoOptimizeSettings | None = None, *,
+                   size: int = 256, start: float | None = None, duration: float | None = None, crf: int = 18,
+                   style_name: str | None = None, progress: bool = True) -> VideoSummary:
+    """`optimize_frames` on a video (frames shrunk to longer side `size`), written with its timing and audio.
+
+    Also writes the sidecar OUTPUT.json (see `evaluate.write_sidecar`) with the speed and settings.
+    """
+    settings = settings or VideoOptimizeSettings()
+    reader = open_video(source, start, duration)
+    decoded, timed = tee(reader)  # one pass over the file; tee holds only the frame in flight
+    results = optimize_frames((resize_max_side(as_tensor(f.image), size) for f in decoded), style, vgg, weights,
+                              settings, progress)
+    t0 = time.perf_counter()
+    with VideoWriter(output, reader.fps, time_base=reader.time_base, audio_from=reader, crf=crf) as writer, \
+            tqdm(total=reader.frame_count, desc="optimising video", unit="frame", disable=not progress) as bar:
+        for frame, result in zip(timed, results):
+            writer.write(to_uint8(result.image), frame.time)
+            bar.update(1)
+            bar.set_postfix({"s/frame": f"{result.seconds:.1f}"})
+    summary = VideoSummary(writer.frames_written, time.perf_counter() - t0, Path(output))
+    mode = "ruder" if settings.temporal else "per-frame-optimisation"
+    write_sidecar(output, {"command": "optimize video", "model": style_name, "mode": mode, "fps": summary.fps,
+                           "frames": summary.frames, "seconds": summary.seconds, "size": size,
+                           "settings": vars(settings)})
+    return summary

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from .evaluate import write_sidecar
 from .images import keep_colours, resize_max_side, to_uint8
 from .models import Model
 from .video import VideoWriter, open_video
@@ -150,10 +151,11 @@ def stylize_video(source: str | Path, model: Model, output: str | Path, opts: St
                   progress: bool = True) -> VideoSummary:
     """Decode, stylize and encode frame by frame, keeping timestamps and audio; memory stays flat.
 
-    The output appears under its final name only when the whole video is written.
+    The output appears under its final name only when the whole video is written; then the sidecar
+    OUTPUT.json records the speed, model and mode for `evaluate` (see `evaluate.write_sidecar`).
     """
     opts = opts or StylizeOptions()
-    opts.resolved_mode(model)
+    mode = opts.resolved_mode(model)
     reader = open_video(source, start, duration)
     times: deque = deque()
 
@@ -170,4 +172,8 @@ def stylize_video(source: str | Path, model: Model, output: str | Path, opts: St
             writer.write(to_uint8(y), times.popleft())
             frames += 1
             bar.update(1)
-    return VideoSummary(frames, time.perf_counter() - t0, Path(output))
+    summary = VideoSummary(frames, time.perf_counter() - t0, Path(output))
+    name = model.path.name if model.path else model.style
+    write_sidecar(output, {"command": "stylize", "model": name, "mode": mode, "fps": summary.fps, "frames": frames,
+                           "seconds": summary.seconds})
+    return summary

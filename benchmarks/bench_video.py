@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from steadystyle.models import Model, save_model
+from steadystyle.models import save_model
 from steadystyle.networks import SLIM, TransformNet, recurrent_from_image
 from steadystyle.stylize import StylizeOptions, stylize_video
 from steadystyle.video import VideoWriter

@@ -14,12 +14,12 @@ from PIL import Image
 from videos import make_clip
 
 from steadystyle.cli import main
-from steadystyle.evaluate import GroundTruthFlow, read_sidecar, sidecar_path, write_sidecar
+from steadystyle.evaluate import GroundTruthFlow
 from steadystyle.flow import inside_image
 from steadystyle.models import Model
 from steadystyle.networks import SLIM, TransformNet
 from steadystyle.stylize import StylizeOptions, stylize_video
-from steadystyle.video import VideoWriter, open_video
+from steadystyle.video import VideoWriter, open_video, read_sidecar, sidecar_path, write_sidecar
 
 FRAMES, SHIFT = 6, 2  # the camera pans SHIFT px to the right per frame
 METHOD_KEYS = {"name", "path", "warping_error", "warping_error_per_frame", "style_loss", "content_loss", "fps",

@@ -10,7 +10,7 @@ from PIL import Image
 from videos import make_clip
 
 from steadystyle.cli import main
-from steadystyle.evaluate import read_sidecar
+from steadystyle.video import read_sidecar
 from steadystyle.metrics import warping_error
 from steadystyle.optimize import VideoOptimizeSettings, optimize_frames
 from steadystyle.video import open_video

@@ -6,18 +6,13 @@ Scores are comparable across runs and methods because they are taken at one stat
 default `LossWeights` and the same flow.
 
 How a video was made (speed, model, mode) is recorded beside it by `stylize` and `optimize video` in
-a sidecar file, OUTPUT + ".json" (`clip.mp4` -> `clip.mp4.json`, a frame folder `frames` ->
-`frames.json`): one JSON object with at least "made_by" (steadystyle and its version), "command",
-"model", "mode", "fps" (frames per second of the whole run, decoding and encoding included, wall
-clock), "frames" and "seconds". `evaluate` reports that fps when the file is there.
+a sidecar file (see `video.write_sidecar`); `evaluate` reports that fps when the file is there.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import re
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from itertools import count
@@ -29,16 +24,14 @@ import torch
 from PIL import Image, ImageDraw
 from tqdm import tqdm
 
-from . import __version__
 from .atomic import atomic_output, check_writable
 from .flow import DEFAULT_PRESET, flow_and_mask, read_flo
 from .images import load_rgb, resize_max_side, resize_to, to_uint8
 from .losses import LossWeights, PerceptualLoss
 from .metrics import warping_error
-from .video import VideoReader, open_video
+from .video import VideoReader, open_video, read_sidecar
 from .vgg import VGGFeatures, VGGWeights
 
-SIDECAR_SUFFIX = ".json"
 REPORT_MD, REPORT_HTML = "report.md", "report.html"
 PLOT_NAME, STRIP_NAME, GIF_NAME = "warping_error.png", "frames.png", "methods.gif"
 STRIP_FRAMES = 3  # rows of the side-by-side strip, spread over the clip
@@ -51,34 +44,6 @@ FLO_NAME = re.compile(r"backward_(\d+)_(\d+)\.flo")
 
 class EvaluationError(ValueError):
     """Inputs that cannot be compared (frame counts, sizes, flow files); the message says what to fix."""
-
-
-# --- the sidecar -------------------------------------------------------------------------------------------
-
-def sidecar_path(output: str | Path) -> Path:
-    return Path(output).with_name(Path(output).name + SIDECAR_SUFFIX)
-
-
-def write_sidecar(output: str | Path, info: dict) -> Path:
-    """Record how `output` was made beside it (see the module docstring), atomically."""
-    path = sidecar_path(output)
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps({"made_by": f"steadystyle {__version__}", **info}, indent=2, default=str) + "\n")
-    return path
-
-
-def read_sidecar(video: str | Path) -> dict | None:
-    """The sidecar of `video`, or None when it has none; a damaged one is reported and ignored, since the
-    scores do not depend on it."""
-    path = sidecar_path(video)
-    if not path.is_file():
-        return None
-    try:
-        info = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        warnings.warn(f"{path}: unreadable ({e}); the speed of {video} is reported as unknown", stacklevel=2)
-        return None
-    return info if isinstance(info, dict) else None
 
 
 # --- inputs --------------------------------------------------------------------------------------------------

@@ -14,12 +14,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .evaluate import write_sidecar
 from .flow import DEFAULT_PRESET, flow_and_mask, warp_torch
 from .images import keep_colours, luminance, match_luminance, resize_max_side, to_uint8
 from .losses import LossWeights, PerceptualLoss, temporal_loss
 from .stylize import VideoSummary, as_tensor
-from .video import VideoWriter, open_video
+from .video import VideoWriter, open_video, write_sidecar
 from .vgg import VGGWeights
 
 Objective = Callable[[torch.Tensor], dict[str, torch.Tensor]]

@@ -17,10 +17,9 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .evaluate import write_sidecar
 from .images import keep_colours, resize_max_side, to_uint8
 from .models import Model
-from .video import VideoWriter, open_video
+from .video import VideoWriter, open_video, write_sidecar
 
 MODES = ("stable", "per-frame")
 # Mean absolute difference (RGB in [0, 1]) between 64-pixel-wide thumbnails of consecutive frames above

@@ -26,7 +26,7 @@ from .flow import DEFAULT_PRESET, warp_torch
 from .images import load_rgb, save_image
 from .losses import LossWeights, PerceptualLoss, temporal_loss
 from .models import load_model, save_model
-from .networks import PRESETS, Arch, TransformNet, recurrent_from_image
+from .networks import PRESETS, TransformNet, recurrent_from_image
 from .vgg import cached_weights
 
 

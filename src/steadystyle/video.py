@@ -14,6 +14,7 @@ appears under its final name only when complete.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -29,6 +30,7 @@ import numpy as np
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 from PIL import Image
 
+from . import __version__
 from .atomic import atomic_output, check_writable
 from .images import ImageError, list_images, load_rgb, to_uint8
 
@@ -512,3 +514,37 @@ def _atomic_folder(path: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+# --- the sidecar: how a video was made ------------------------------------------------------------------
+# OUTPUT + ".json" (`clip.mp4` -> `clip.mp4.json`, a frame folder `frames` -> `frames.json`): one JSON
+# object with at least "made_by" (steadystyle and its version), "command", "model", "mode", "fps" (frames
+# per second of the whole run, decoding and encoding included, wall clock), "frames" and "seconds".
+
+SIDECAR_SUFFIX = ".json"
+
+
+def sidecar_path(output: str | Path) -> Path:
+    return Path(output).with_name(Path(output).name + SIDECAR_SUFFIX)
+
+
+def write_sidecar(output: str | Path, info: dict) -> Path:
+    """Record how `output` was made beside it , atomically."""
+    path = sidecar_path(output)
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps({"made_by": f"steadystyle {__version__}", **info}, indent=2, default=str) + "\n")
+    return path
+
+
+def read_sidecar(video: str | Path) -> dict | None:
+    """The sidecar of `video`, or None when it has none; a damaged one is reported and ignored, since the
+    scores do not depend on it."""
+    path = sidecar_path(video)
+    if not path.is_file():
+        return None
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        warnings.warn(f"{path}: unreadable ({e}); the speed of {video} is reported as unknown", stacklevel=2)
+        return None
+    return info if isinstance(info, dict) else None

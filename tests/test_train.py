@@ -70,3 +70,28 @@ def test_resume_refuses_other_settings(shared_data, content_dir, tmp_path):
         ImageTrainer(other, tmp_path / "c.safetensors", resume=True, progress=False)
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         ImageTrainer(other, tmp_path / "d.safetensors", resume=True, progress=False)
+
+
+def test_kill_during_training_saves_a_checkpoint(shared_data, content_dir, tmp_path):
+    """SIGTERM (or Ctrl-C) mid-run: a checkpoint at the current step, and a clear exit code."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "k.safetensors"
+    cmd = [sys.executable, "-m", "steadystyle", "train", "image", "--style", str(shared_data / "styles" / "wave.jpg"),
+           "--content", str(content_dir), "--size", "64", "--style-size", "96", "--steps", "100000",
+           "--checkpoint-every", "100000", "-o", str(out), "-q"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "k-train" / "log.jsonl"
+    deadline = time.time() + 120
+    while not (log.is_file() and log.read_text().count("\n") >= 2) and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "--resume" in err
+    state = torch.load(tmp_path / "k-train" / "checkpoint.pt", weights_only=False)
+    assert state["step"] >= 20 and not out.exists()
+    assert json.loads(log.read_text().splitlines()[-1])["step"] <= state["step"]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import statistics
 import time
-from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -155,37 +155,56 @@ class Trainer:
 
     def run(self) -> Path:
         cfg = self.config
-        log = (self.work / "log.jsonl").open("a")
+        log_path = self.work / "log.jsonl"
         bar = tqdm(total=cfg.steps, initial=self.step, desc=f"training ({self.stage})", unit="step",
                    disable=not self.progress)
-        recent: deque[dict[str, float]] = deque(maxlen=50)  # final losses are averaged, single steps are noisy
+        previous_term = signal.signal(signal.SIGTERM, _interrupt)  # `kill` saves a checkpoint like Ctrl-C
         try:
-            while self.step < cfg.steps:
-                t0 = time.perf_counter()
-                terms = self.train_step()
-                self.seconds += time.perf_counter() - t0
-                recent.append(terms)
-                bar.update(1)
-                bar.set_postfix({k: f"{v:.3g}" for k, v in terms.items()}, refresh=False)
-                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                    log.write(json.dumps({"step": self.step, "seconds": round(self.seconds, 2), **terms}) + "\n")
-                    log.flush()
-                if self.step % cfg.checkpoint_every == 0:
-                    self.checkpoint()
-                if self.step % cfg.sample_every == 0:
-                    self.write_sample()
+            with log_path.open("a") as log:
+                while self.step < cfg.steps:
+                    t0 = time.perf_counter()
+                    terms = self.train_step()
+                    self.seconds += time.perf_counter() - t0
+                    bar.update(1)
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in terms.items()}, refresh=False)
+                    if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                        log.write(json.dumps({"step": self.step, "seconds": round(self.seconds, 2), **terms}) + "\n")
+                        log.flush()
+                    if self.step % cfg.checkpoint_every == 0:
+                        self.checkpoint()
+                    if self.step % cfg.sample_every == 0:
+                        self.write_sample()
         except KeyboardInterrupt:
             self.checkpoint()
             raise
         finally:
+            signal.signal(signal.SIGTERM, previous_term)
             bar.close()
-            log.close()
         self.checkpoint()
         self.write_sample()
-        final = {k: statistics.fmean(t[k] for t in recent) for k in recent[0]} if recent else {}
         training = {"stage": self.stage, **cfg.as_dict(), "steps_done": self.step,
-                    "cpu_seconds": round(self.seconds, 1), "final_losses": final, "vgg": self.loss.vgg.source}
+                    "cpu_seconds": round(self.seconds, 1), "final_losses": final_losses(log_path, self.step),
+                    "vgg": self.loss.vgg.source}
         return save_model(self.net, self.out, Path(cfg.style).stem, training)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def final_losses(log: Path, step: int, window: int = 500) -> dict[str, float]:
+    """Mean loss terms over the last `window` steps up to `step`, read from the log so that resumed runs
+    count too (single steps are noisy). A step logged twice (a run resumed from an older checkpoint) counts
+    once, as last logged."""
+    rows: dict[int, dict] = {}
+    for line in log.read_text().splitlines() if log.is_file() else []:
+        row = json.loads(line)
+        if step - window < row["step"] <= step:
+            rows[row["step"]] = row
+    if not rows:
+        return {}
+    keys = [k for k in next(iter(rows.values())) if k not in ("step", "seconds")]
+    return {k: statistics.fmean(r[k] for r in rows.values()) for k in keys}
 
 
 class ImageTrainer(Trainer):

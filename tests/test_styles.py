@@ -43,7 +43,8 @@ def test_models_lists_every_style(capsys):
     assert {r["name"] for r in rows} == set(shipped_styles())
     assert all(r["recurrent"] == (not r["name"].endswith(PER_FRAME_SUFFIX)) for r in rows)
     assert main(["models"]) == 0
-    assert all(name in capsys.readouterr().out for name in STABLE)
+    table = capsys.readouterr().out
+    assert all(name in table for name in STABLE)
 
 
 def test_unknown_style_lists_the_available_ones(tmp_path, capsys):

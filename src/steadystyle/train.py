@@ -32,7 +32,8 @@ from .vgg import cached_weights
 
 @dataclass
 class TrainConfig:
-    """Every setting of a run; stored in checkpoints and model cards. Defaults: ~1 h on 2 CPU cores."""
+    """Every setting of a run; stored in checkpoints and model cards. Defaults: ~30 min on 2 CPU cores
+    (219 ms/step measured with tcmalloc); the style is recognisable after ~1500 steps."""
 
     style: str
     content: str = "builtin"
@@ -73,11 +74,11 @@ class VideoTrainConfig(TrainConfig):
     init: str = ""
     clips: str = "builtin"
     seq_len: int = 2
-    temporal_weight: float = 2e8
+    temporal_weight: float = 3e8  # starts ~3x the style term (raw ~1e-2 for a per-frame net), ends below it
     synthetic: float = 0.5
     flow_method: str = "dis"
     flow_preset: str = DEFAULT_PRESET
-    steps: int = 2000
+    steps: int = 2500
     lr: float = 1e-4  # a fresh Adam at 1e-3 knocks a trained network far off its style in a few steps
 
 

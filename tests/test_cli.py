@@ -137,10 +137,16 @@ def test_optimize_image_json(photo, shared_data, tmp_path, capsys):
     assert Image.open(out).size[0] == 48
 
 
-def test_weights_json(capsys):
+def test_weights_json_and_export(capsys, tmp_path):
     assert run("weights", "--json") == 0
     info = json.loads(capsys.readouterr().out)
     assert info["conv1_1"] == [64, 3, 3, 3] and len(info["checksum"]) == 16
+    exported = tmp_path / "vgg16.pth"
+    assert run("weights", "--export", exported) == 0
+    capsys.readouterr()
+    assert run("weights", "--vgg-weights", exported, "--json") == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["source"] == "torchvision state dict" and again["checksum"] != info["checksum"]
 
 
 def test_module_entry_point_and_help():

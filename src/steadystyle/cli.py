@@ -43,9 +43,14 @@ def _vgg_arg(p: argparse.ArgumentParser) -> None:
 # --- weights ---------------------------------------------------------------------------------------------
 
 def cmd_weights(args: argparse.Namespace) -> int:
-    from .vgg import find_weights
+    from .atomic import atomic_output
+    from .vgg import find_weights, to_torchvision_state
 
     w = find_weights(args.vgg_weights)
+    if args.export:
+        with atomic_output(args.export) as tmp:
+            torch.save(to_torchvision_state(w), tmp)
+        print(f"wrote {args.export}: a torchvision-format vgg16 state dict (features only) of these weights")
     info = {"source": w.source, "path": str(w.path), "normalisation": w.norm.name,
             "conv1_1": list(w.tensors["features.0.weight"].shape),
             "conv1_1_bias_head": [round(v, 4) for v in w.tensors["features.0.bias"][:4].tolist()],
@@ -337,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("weights", help="find and check the VGG-16 loss network weights")
     _vgg_arg(p)
+    p.add_argument("--export", type=Path, metavar="PATH",
+                   help="also write them as a torchvision-format state dict (RGB, 0-1, mean/std input)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_weights)
 

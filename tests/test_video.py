@@ -45,20 +45,23 @@ def test_round_trip_keeps_frame_count_rate_duration_and_pictures(tmp_path, fps):
     assert max(np.abs(a.astype(int) - b).mean() for (a, _), (b, _) in zip(frames, frames_back)) < 3
 
 
-@pytest.mark.parametrize("name, codec", [("aac.mp4", "aac"), ("mp3.mp4", "mp3"), ("pcm.mov", "pcm_s16le")])
-def test_audio_is_copied_bit_for_bit_with_its_duration(tmp_path, name, codec):
+@pytest.mark.parametrize("name, codec, out", [("aac.mp4", "aac", "out.mp4"), ("mp3.mp4", "mp3", "out.mp4"),
+                                              ("pcm.mov", "pcm_s16le", "out.mov")])
+def test_audio_is_copied_bit_for_bit_with_its_duration(tmp_path, name, codec, out):
     src = make_clip(tmp_path / name, audio="libmp3lame" if codec == "mp3" else codec)
-    reader, back = copy_video(src, tmp_path / "out.mp4")
+    reader, back = copy_video(src, tmp_path / out)
     assert reader.has_audio and back.has_audio
     codec_in, seconds_in, packets_in = audio_info(src)
-    codec_out, seconds_out, packets_out = audio_info(tmp_path / "out.mp4")
+    codec_out, seconds_out, packets_out = audio_info(tmp_path / out)
     assert codec_in == codec_out == codec
     assert seconds_out == pytest.approx(seconds_in, abs=1e-3)
     assert packets_out == packets_in  # copied, not re-encoded
 
 
-def test_audio_the_container_refuses_is_reencoded_to_aac(tmp_path):
-    src = make_clip(tmp_path / "mulaw.mov", audio="pcm_mulaw")  # MP4 cannot hold mu-law
+@pytest.mark.parametrize("audio", ["pcm_mulaw", "pcm_s16le"])
+def test_audio_the_container_refuses_is_reencoded_to_aac(tmp_path, audio):
+    """MP4 cannot hold mu-law; it can hold plain PCM, but many players will not play it."""
+    src = make_clip(tmp_path / "pcm.mov", audio=audio)
     copy_video(src, tmp_path / "out.mp4")
     codec, seconds, _ = audio_info(tmp_path / "out.mp4")
     assert codec == "aac"

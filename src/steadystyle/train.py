@@ -108,7 +108,8 @@ class Trainer:
         style = load_rgb(config.style, config.style_size)
         self.loss = PerceptualLoss.build(cached_weights(vgg_weights), style[None], config.weights)
         self.stills = ContentImages(config.content, config.size, config.seed)
-        self.sample = self.stills.images[0].float()[None] / 255.0
+        # The samples show the most detailed content image (the first one may be a dark title frame).
+        self.sample = max(self.stills.images, key=lambda im: im.float().std()).float()[None] / 255.0
         self.step, self.seconds = 0, 0.0
         self.work.mkdir(parents=True, exist_ok=True)
         if resume:

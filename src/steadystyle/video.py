@@ -436,12 +436,15 @@ def _audio_packets(source: VideoReader, out: av.container.OutputContainer,
                    stack: contextlib.ExitStack) -> Iterator[av.Packet]:
     """Add an audio stream to `out` and yield its packets, in the reader's trim window, re-timed to it.
 
-    Copying keeps the exact bits; only codecs the container refuses are decoded and re-encoded
-    to AAC. Packets are shifted by the same origin as the video frames, so sync is kept.
+    Copying keeps the exact bits; codecs the container refuses are decoded and re-encoded to AAC,
+    and so is PCM bound for .mp4/.m4v, which FFmpeg accepts but many players do not play. Packets
+    are shifted by the same origin as the video frames, so sync is kept.
     """
     container = stack.enter_context(_open_input(source.path))
     src = container.streams.audio[0]
-    copy = src.codec_context.codec.canonical_name in out.supported_codecs
+    codec = src.codec_context.codec.canonical_name
+    pcm_in_mp4 = codec.startswith("pcm_") and Path(out.name).suffix.lower() in {".mp4", ".m4v"}
+    copy = codec in out.supported_codecs and not pcm_in_mp4
     if copy:
         dst = out.add_stream_from_template(src)
     else:

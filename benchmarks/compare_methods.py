@@ -43,7 +43,7 @@ def ema(frames, alpha: float):
         yield avg
 
 
-def record(name: str, frames, folder: Path, fps: float) -> Path:
+def record(name: str, frames, folder: Path, fps: float, style: str) -> Path:
     """Write frames as PNGs and a sidecar with the measured speed of producing them."""
     out = folder / name
     t0, n = time.perf_counter(), 0
@@ -52,7 +52,7 @@ def record(name: str, frames, folder: Path, fps: float) -> Path:
             writer.write(to_uint8(y))
             n += 1
     seconds = time.perf_counter() - t0
-    write_sidecar(out, {"command": "compare_methods", "model": name, "mode": name, "fps": n / seconds,
+    write_sidecar(out, {"command": "compare_methods", "model": style, "mode": name, "fps": n / seconds,
                         "frames": n, "seconds": seconds})
     return out
 
@@ -79,16 +79,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         fps = float(reader.fps)
+        def run(name: str, frames) -> Path:
+            return record(name, frames, folder, fps, args.style)
+
+        no_temporal = VideoOptimizeSettings(**{**opt.__dict__, "temporal": False})
         outputs = {
-            "per-frame net": record("per-frame-net", stylize_frames(source, per_frame, StylizeOptions()), folder, fps),
-            "recurrent net": record("recurrent-net", stylize_frames(source, stable, StylizeOptions(cut_threshold=None)),
-                                    folder, fps),
-            "EMA blend": record("ema", ema(stylize_frames(source, per_frame, StylizeOptions()), args.alpha), folder, fps),
-            "per-frame optimisation": record("per-frame-opt", (f.image for f in optimize_frames(
-                tensors, style, vgg, settings=VideoOptimizeSettings(**{**opt.__dict__, "temporal": False}),
-                progress=False)), folder, fps),
-            "Ruder optimisation": record("ruder", (f.image for f in optimize_frames(
-                tensors, style, vgg, settings=opt, progress=False)), folder, fps),
+            "per-frame net": run("per-frame-net", stylize_frames(source, per_frame, StylizeOptions())),
+            "recurrent net": run("recurrent-net", stylize_frames(source, stable, StylizeOptions(cut_threshold=None))),
+            "EMA blend": run("ema", ema(stylize_frames(source, per_frame, StylizeOptions()), args.alpha)),
+            "per-frame optimisation": run("per-frame-opt", (f.image for f in optimize_frames(
+                tensors, style, vgg, settings=no_temporal, progress=False))),
+            "Ruder optimisation": run("ruder", (f.image for f in optimize_frames(
+                tensors, style, vgg, settings=opt, progress=False))),
         }
         evaluation = evaluate_videos(_source_folder(source, folder, fps), outputs, vgg, style=painting,
                                      settings=EvaluateSettings(), previews=True, progress=False)

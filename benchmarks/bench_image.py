@@ -53,15 +53,20 @@ def bench_training(style: Path, steps: int) -> dict[str, float]:
 
 
 def bench_stylize(width: int, height: int, frames: int) -> dict[str, float]:
+    """Network-only frame rate; with torch.compile the first (compiling) call is timed apart."""
     out = {}
     x = torch.rand(3, height, width)
     for name, arch in PRESETS.items():
         model = Model(TransformNet(arch).eval(), name)
-        for bf16 in (False, True):
-            opts = StylizeOptions(mode="per-frame", bf16=bf16)
-            list(stylize_frames([x, x], model, opts))  # warm-up
-            sec = timed(lambda: list(stylize_frames([x] * frames, model, opts)), 3) / frames
-            out[f"stylize {name} {width}x{height} {'bf16' if bf16 else 'fp32'} FPS"] = 1 / sec
+        for compiled in (False, True):
+            for bf16 in (False, True):
+                opts = StylizeOptions(mode="per-frame", bf16=bf16, compile=compiled)
+                label = f"stylize {name} {width}x{height} {'bf16' if bf16 else 'fp32'}{' compiled' if compiled else ''}"
+                warm_up = timed(lambda: list(stylize_frames([x, x], model, opts)), 1)
+                if compiled:
+                    out[f"{label} compile s"] = warm_up
+                sec = timed(lambda: list(stylize_frames([x] * frames, model, opts)), 3) / frames
+                out[f"{label} FPS"] = 1 / sec
     return out
 
 

@@ -36,6 +36,7 @@ class StylizeOptions:
     max_side: int | None = None
     cut_threshold: float | None = CUT_THRESHOLD  # None disables cut detection
     bf16: bool = False
+    compile: bool = False  # torch.compile the network: ~2x faster on a CPU, after 30-60 s spent compiling
 
     def resolved_mode(self, model: Model) -> str:
         mode = self.mode or ("stable" if model.recurrent else "per-frame")
@@ -63,6 +64,11 @@ def as_tensor(frame: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 def _autocast(enabled: bool):
     return torch.autocast("cpu", torch.bfloat16) if enabled else contextlib.nullcontext()
+
+
+def _network(model: Model, opts: StylizeOptions):
+    """The network to run; compiled for a fixed frame size, so worth it for a video, not for a few images."""
+    return torch.compile(model.net, dynamic=False) if opts.compile else model.net
 
 
 def _finish(y: torch.Tensor, x: torch.Tensor, opts: StylizeOptions) -> torch.Tensor:
@@ -107,6 +113,7 @@ def stylize_frames(frames: Iterable[np.ndarray | torch.Tensor], model: Model,
     """
     opts = opts or StylizeOptions()
     mode = opts.resolved_mode(model)
+    net = _network(model, opts)
     previous_in: torch.Tensor | None = None
     previous_out: torch.Tensor | None = None
     with torch.no_grad():
@@ -116,12 +123,12 @@ def stylize_frames(frames: Iterable[np.ndarray | torch.Tensor], model: Model,
                 x = resize_max_side(x, opts.max_side)
             with _autocast(opts.bf16):
                 if mode == "per-frame":
-                    y = model.net(x[None]).float()[0]
+                    y = net(x[None]).float()[0]
                 else:
                     fresh = (previous_out is None or previous_out.shape != x.shape
                              or (opts.cut_threshold is not None and is_cut(previous_in, x, opts.cut_threshold)))
                     prev = x if fresh else previous_out
-                    y = model.net(x[None], prev[None]).float()[0].clamp(0, 1)
+                    y = net(x[None], prev[None]).float()[0].clamp(0, 1)
             previous_in, previous_out = x, y
             yield _finish(y, x, opts)
 

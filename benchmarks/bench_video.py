@@ -2,6 +2,7 @@
 
     python benchmarks/bench_video.py                      # FPS at 640x360 and 1280x720, both modes
     python benchmarks/bench_video.py --memory             # also peak RSS for a 10 s and a 60 s clip
+    python benchmarks/bench_video.py --compile            # also stable bf16 with --compile (twice: cold, warm cache)
 
 Clips are generated (a real photo panning, 25 fps) so the figures do not depend on files elsewhere.
 Memory is measured in a child process per run, as its peak resident set size: it should not grow with
@@ -11,6 +12,7 @@ the clip's length, since frames are streamed.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -47,11 +49,13 @@ def models(folder: Path) -> dict[str, Path]:
             "stable": save_model(recurrent_from_image(image), folder / "stable.safetensors", "bench")}
 
 
-def fps(clip: Path, model_path: Path, bf16: bool) -> float:
+def fps(clip: Path, model_path: Path, bf16: bool, compile: bool = False) -> float:
+    """Frames over wall time of the whole run, compilation included."""
     from steadystyle.models import load_model
 
     out = clip.with_name(clip.stem + "-out.mp4")
-    summary = stylize_video(clip, load_model(model_path), out, StylizeOptions(bf16=bf16), progress=False)
+    summary = stylize_video(clip, load_model(model_path), out, StylizeOptions(bf16=bf16, compile=compile),
+                            progress=False)
     return summary.fps
 
 
@@ -67,16 +71,22 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=4.0, help="length of the speed clips")
     p.add_argument("--memory", action="store_true")
+    p.add_argument("--compile", action="store_true")
     args = p.parse_args()
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(tmp / "inductor")  # so that "cold" really compiles
         paths = models(tmp)
         for w, h in ((640, 360), (1280, 720)):
             clip = make_clip(tmp / f"clip{w}.mp4", w, h, args.seconds)
             for mode, path in paths.items():
                 for bf16 in (False, True):
                     print(f"{w}x{h} {mode:9} {'bf16' if bf16 else 'fp32'}: {fps(clip, path, bf16):6.2f} frames/s end to end")
+            if args.compile:
+                for run in ("cold", "warm"):
+                    print(f"{w}x{h} stable    bf16 compiled ({run} cache): "
+                          f"{fps(clip, paths['stable'], True, compile=True):6.2f} frames/s end to end")
         if args.memory:
             # ru_maxrss of children is the max over all children so far: measure the short clip first.
             for seconds in (10, 60):

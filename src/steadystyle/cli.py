@@ -177,7 +177,7 @@ def _stylize_options(args: argparse.Namespace):
 
 def _warn_compile(args: argparse.Namespace) -> None:
     if args.compile and not args.quiet:
-        print("compiling the network for this frame size: 30-60 s before the first frame", file=sys.stderr)
+        print("compiling the network for this frame size: 10-40 s before the first frame", file=sys.stderr)
 
 
 def _load_for_mode(spec: str, mode: str | None):
@@ -371,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bf16", action="store_true", help="bfloat16 inference: faster on CPUs with AVX-512 BF16")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the network for the frame size: about 2x faster on videos and the webcam, "
-                        "after 30-60 s of compiling before the first frame (needs a C++ compiler)")
+                        "after 10-40 s of compiling before the first frame (needs a C++ compiler)")
     v = p.add_argument_group("video")
     v.add_argument("--start", type=float, metavar="SEC", help="start this many seconds in")
     v.add_argument("--duration", type=float, metavar="SEC", help="stylize only this many seconds")

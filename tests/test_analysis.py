@@ -11,11 +11,12 @@ import torch
 from PIL import Image
 
 from steadystyle import analysis
-from steadystyle.analysis import (TRACE_LAYERS, AnalysisSettings, aligned_mse, gram_traces, instability,
-                                  rotation_demo, spearman)
+from steadystyle.analysis import (PERTURBATIONS, TRACE_LAYERS, AnalysisSettings, aligned_mse, gram_traces,
+                                  instability, network_instability, rotation_demo, spearman)
 from steadystyle.cli import main
 from steadystyle.images import load_rgb
 from steadystyle.losses import gram
+from steadystyle.models import load_model, shipped_styles
 from steadystyle.vgg import VGGFeatures
 
 
@@ -101,18 +102,44 @@ def test_analyze_writes_plot_json_and_report(shared_data, tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     saved = json.loads((report / "analysis.json").read_text())
     assert printed == saved
-    assert set(saved) == {"settings", "styles", "spearman", "theory"}
+    assert set(saved) == {"settings", "styles", "spearman", "network_spearman", "theory"}
     assert saved["settings"]["trace_size"] == 64 and saved["settings"]["iters"] == 10
     assert [s["name"] for s in saved["styles"]] == ["udnie", "wave"]
     for s in saved["styles"]:
         assert set(s["traces"]) == {*TRACE_LAYERS, "total"} and max(s["size"]) == 64
         assert s["instability"] > 0 and s["input_mse"] > 0
     assert abs(saved["spearman"]) == pytest.approx(1)  # two styles: the ranks agree or they do not
+    # wave is a shipped style, so its networks are measured too; udnie has none
+    udnie, wave = saved["styles"]
+    assert udnie["networks"] == {} and set(wave["networks"]) == {"per-frame", "stable"}
+    assert saved["network_spearman"] == {"per-frame": None, "stable": None}  # one point each
     with Image.open(report / "instability_vs_trace.png") as im:
         assert im.format == "PNG" and im.size[0] > 100
     text = (report / "report.md").read_text()
     assert "](instability_vs_trace.png)" in text and "| udnie |" in text and "Spearman" in text
+    assert "per-frame network (MSE)" in text
     assert sorted(p.name for p in report.iterdir()) == ["analysis.json", "instability_vs_trace.png", "report.md"]
+
+
+def test_recurrence_steadies_a_shipped_network(shared_data):
+    photo = load_rgb(shared_data / "content" / "chicago.jpg", 96)
+    stable, per_frame = load_model("the_scream"), load_model("the_scream-per-frame")
+    assert network_instability(per_frame, photo, AnalysisSettings(noise_std=0.0)) == 0
+    for perturb in PERTURBATIONS:
+        settings = AnalysisSettings(perturb=perturb)
+        assert network_instability(stable, photo, settings) < 0.5 * network_instability(per_frame, photo, settings)
+
+
+def test_network_option_names_a_painting_and_a_model(shared_data, tmp_path, capsys):
+    udnie = shared_data / "styles" / "udnie.jpg"
+    common = [str(udnie), "--content", str(shared_data / "content" / "chicago.jpg"), "--size", "64",
+              "--content-size", "48", "--iters", "2", "--json", "-q"]
+    model = str(shipped_styles()["wave-per-frame"])
+    assert main(["analyze", *common, "--network", f"udnie={model}"]) == 0
+    row = json.loads(capsys.readouterr().out)["styles"][0]
+    assert set(row["networks"]) == {"per-frame"} and row["networks"]["per-frame"] > 0
+    assert main(["analyze", *common, "--network", f"monet={model}"]) == 2
+    assert "PAINTING=MODEL" in capsys.readouterr().err
 
 
 def test_missing_or_unreadable_painting_fails_with_no_report(shared_data, tmp_path, capsys):

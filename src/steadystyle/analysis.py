@@ -5,14 +5,15 @@ layer's features F (C x N): every F R with R an orthogonal N x N matrix has the 
 the minimisers form a wide set whose size grows with ||F||, i.e. with sqrt(trace G). A method that
 lands on a different minimiser for a nearly identical frame flickers, and does so more for styles
 with a large trace. This module measures the three pieces: the traces of each painting, how far two
-optimisations on nearly identical frames land apart, and the rotation argument on random matrices.
+optimisations on nearly identical frames land apart (and, for paintings with trained networks, how far
+those networks' outputs move: the paper's own measure), and the rotation argument on random matrices.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -24,6 +25,7 @@ from tqdm import tqdm
 from .atomic import atomic_output, check_writable
 from .images import load_rgb
 from .losses import STYLE_LAYERS, LossWeights, PerceptualLoss, gram, style_loss
+from .models import Model
 from .optimize import OptimizeSettings, initial_image, minimise
 from .vgg import VGGFeatures, VGGWeights
 
@@ -33,6 +35,7 @@ TRACE_LAYERS = (*STYLE_LAYERS, "relu4_3")
 DEFAULT_CONTENT = Path(__file__).resolve().parents[3] / "shared" / "data" / "content" / "chicago.jpg"
 PERTURBATIONS = ("noise", "shift")
 PLOT_NAME, JSON_NAME, REPORT_NAME = "instability_vs_trace.png", "analysis.json", "report.md"
+NETWORK_KINDS = ("per-frame", "stable")
 
 
 @dataclass
@@ -107,6 +110,22 @@ def instability(style: torch.Tensor, content: torch.Tensor, weights: VGGWeights,
             **{f"final_{k}": v for k, v in terms.items()}}
 
 
+def network_instability(model: Model, content: torch.Tensor, settings: AnalysisSettings | None = None) -> float:
+    """The paper's measure: how far a trained network's outputs for the two nearly identical frames lie apart.
+
+    A recurrent network meets them as consecutive video frames: the first starts fresh (its own frame
+    as history, as `stylize` does), the second sees the first's output.
+    """
+    first, second, shift = perturbed_pair(content, settings or AnalysisSettings())
+    with torch.no_grad():
+        if model.recurrent:
+            y1 = model.net(first[None], first[None]).clamp(0, 1)
+            y2 = model.net(second[None], y1).clamp(0, 1)
+        else:
+            y1, y2 = (model.net(f[None]).clamp(0, 1) for f in (first, second))
+    return aligned_mse(y1[0], y2[0], shift)
+
+
 def random_rotation(n: int, generator: torch.Generator) -> torch.Tensor:
     """A Haar-random n x n orthogonal matrix (QR of a Gaussian matrix, signs fixed by R's diagonal)."""
     q, r = torch.linalg.qr(torch.randn(n, n, generator=generator, dtype=torch.float64))
@@ -165,26 +184,37 @@ def resolve_content(content: str | Path | None) -> Path:
 
 
 def analyze(paintings: Sequence[str | Path], weights: VGGWeights, content: str | Path | None = None,
-            settings: AnalysisSettings | None = None, progress: bool = True) -> dict:
+            settings: AnalysisSettings | None = None, networks: Mapping[str, Mapping[str, Model]] | None = None,
+            progress: bool = True) -> dict:
     """Traces, instability and their rank correlation for each painting, plus the rotation demo, as one dict.
 
+    `networks` maps a painting's file stem to its trained models by kind ("per-frame", "stable");
+    each is measured with `network_instability` and correlated with the traces per kind.
     Every image is read before any optimisation starts, so a bad path fails at once.
     """
     settings = settings or AnalysisSettings()
+    networks = networks or {}
     content_path = resolve_content(content)
     photo = load_rgb(content_path, settings.content_size)
     styles = [(Path(p), load_rgb(p, settings.trace_size)) for p in paintings]
     vgg = VGGFeatures(weights, list(TRACE_LAYERS))
     rows = []
     for path, style in tqdm(styles, desc="styles", unit="style", disable=not progress):
+        nets = {kind: network_instability(model, photo, settings) for kind, model in networks.get(path.stem, {}).items()}
         rows.append({"name": path.stem, "path": str(path), "size": list(style.shape[-2:]),
-                     "traces": gram_traces(style, vgg),
+                     "traces": gram_traces(style, vgg), "networks": nets,
                      **instability(style, photo, weights, settings, progress=progress, desc=path.stem)})
+
+    def rho_of(kind: str) -> float | None:
+        measured = [r for r in rows if kind in r["networks"]]
+        return spearman([r["traces"]["total"] for r in measured], [r["networks"][kind] for r in measured])
+
     return {
         "settings": {**asdict(settings), "content": str(content_path), "content_shape": list(photo.shape[-2:]),
                      "trace_layers": list(TRACE_LAYERS), "vgg": weights.source},
         "styles": rows,
         "spearman": spearman([r["traces"]["total"] for r in rows], [r["instability"] for r in rows]),
+        "network_spearman": {kind: rho_of(kind) for kind in NETWORK_KINDS if any(kind in r["networks"] for r in rows)},
         "theory": rotation_demo(seed=settings.seed),
     }
 
@@ -200,25 +230,40 @@ def protocol_note(result: dict) -> str:
             f"({s['iters']} L-BFGS iterations, frames of {s['content_shape'][1]}x{s['content_shape'][0]} px from "
             f"{Path(s['content']).name}) started from the same noise image: one of the photo, one of the photo with "
             f"{change}. The paper trains a feed-forward network per style and measures how much its outputs change "
-            f"between nearly identical inputs; training one network per painting is out of reach on this machine, "
-            f"so per-frame optimisation stands in for the network. Both search the same loss's minimisers, but "
-            f"absolute numbers are not comparable with the paper's.")
+            f"between nearly identical inputs; per-frame optimisation reaches minimisers of the same loss, so it "
+            f"stands in for a network for any painting, at minutes rather than an hour of training.\n\n"
+            f"Networks (paintings with a trained model: a shipped style of the same name, or --model): the paper's "
+            f"measure, the mean squared difference between a network's outputs for the same two frames. A stable "
+            f"(recurrent) network sees them as consecutive video frames, the second with the first's output as "
+            f"history. Absolute numbers are not comparable with the paper's.")
+
+
+def _network_cell(row: dict, kind: str) -> str:
+    return f"{row['networks'][kind]:.4g}" if kind in row["networks"] else "-"
+
+
+def _rho_text(rho: float | None) -> str:
+    return "undefined (needs 2+ styles with distinct values)" if rho is None else f"{rho:.3f}"
 
 
 def markdown_tables(result: dict) -> str:
-    """The per-style table, the rank correlation and the rotation demo, as Markdown (readable as plain text)."""
+    """The per-style table, the rank correlations and the rotation demo, as Markdown (readable as plain text)."""
     layers = result["settings"]["trace_layers"]
-    header = ["style", "size (HxW)", *(f"trace {k}" for k in layers), "total trace", "instability (MSE)"]
+    kinds = list(result["network_spearman"])
+    header = ["style", "size (HxW)", *(f"trace {k}" for k in layers), "total trace", "instability (MSE)",
+              *(f"{k} network (MSE)" for k in kinds)]
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for r in result["styles"]:
         t = r["traces"]
-        lines.append(f"| {r['name']} | {r['size'][0]}x{r['size'][1]} | " + " | ".join(f"{t[k]:.4g}" for k in layers)
-                     + f" | {t['total']:.4g} | {r['instability']:.4g} |")
-    rho, demo = result["spearman"], result["theory"]
-    rho_text = "undefined (needs 2+ styles with distinct values)" if rho is None else f"{rho:.3f}"
+        lines.append(" | ".join([f"| {r['name']}", f"{r['size'][0]}x{r['size'][1]}", *(f"{t[k]:.4g}" for k in layers),
+                                 f"{t['total']:.4g}", f"{r['instability']:.4g}",
+                                 *(_network_cell(r, k) for k in kinds)]) + " |")
+    demo = result["theory"]
     lines += ["", f"Input frames differ by MSE {result['styles'][0]['input_mse']:.3g} (after undoing any shift). "
-                  f"Spearman rank correlation of instability with total Gram trace: {rho_text} "
-                  f"(n = {len(result['styles'])}).", "",
+                  f"Spearman rank correlation with the total Gram trace: optimisation instability "
+                  f"{_rho_text(result['spearman'])} (n = {len(result['styles'])})"
+                  + "".join(f"; {k} networks {_rho_text(rho)} (n = {sum(k in r['networks'] for r in result['styles'])})"
+                            for k, rho in result["network_spearman"].items()) + ".", "",
               f"Rotation demo: a random {demo['channels']} x {demo['positions']} feature matrix F scaled by s, and "
               f"{demo['minimisers']} minimisers sF R of its Gram loss (R random orthogonal):", "",
               "| scale | trace | max style loss | mean RMS distance | distance / sqrt(trace) |",
@@ -228,24 +273,37 @@ def markdown_tables(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _scatter(ax, result: dict, key, label: str, marker: str = "o") -> None:
+    """One labelled point per style that has a value for `key(row)`."""
+    points = [(r["name"], r["traces"]["total"], key(r)) for r in result["styles"] if key(r) is not None]
+    ax.scatter([p[1] for p in points], [p[2] for p in points], marker=marker, label=label)
+    for name, x, y in points:
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+
+
 def plot_instability(result: dict, path: Path) -> Path:
-    """Scatter of instability against total Gram trace, one labelled point per style, written atomically."""
+    """Instability against total Gram trace, one labelled point per style (a second panel for networks), atomically."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6, 4.5), dpi=100)
+    kinds = list(result["network_spearman"])
+    fig = Figure(figsize=(11 if kinds else 6, 4.5), dpi=100)
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    x = [r["traces"]["total"] for r in result["styles"]]
-    y = [r["instability"] for r in result["styles"]]
-    ax.scatter(x, y)
-    ax.margins(0.15)  # room for the labels
-    for r, xi, yi in zip(result["styles"], x, y):
-        ax.annotate(r["name"], (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    axes = fig.subplots(1, 2 if kinds else 1, squeeze=False)[0]
+    xlabel = f"total Gram trace (painting at {result['settings']['trace_size']} px)"
     rho = result["spearman"]
-    ax.set(xlabel=f"total Gram trace (painting at {result['settings']['trace_size']} px)",
-           ylabel="instability: MSE between the two results",
-           title="Instability vs Gram trace" + ("" if rho is None else f" (Spearman rho = {rho:.2f})"))
+    _scatter(axes[0], result, lambda r: r["instability"], "optimisation")
+    axes[0].set(xlabel=xlabel, ylabel="instability: MSE between the two results",
+                title="Per-frame optimisation" + ("" if rho is None else f" (Spearman rho = {rho:.2f})"))
+    if kinds:
+        for kind, marker in zip(kinds, "ox"):
+            rho = result["network_spearman"][kind]
+            _scatter(axes[1], result, lambda r, k=kind: r["networks"].get(k),
+                     f"{kind} network" + ("" if rho is None else f" (rho = {rho:.2f})"), marker)
+        axes[1].set(xlabel=xlabel, ylabel="MSE between the two outputs", yscale="log", title="Trained networks")
+        axes[1].legend(fontsize=8)
+    for ax in axes:
+        ax.margins(0.15)  # room for the labels
     fig.tight_layout()
     with atomic_output(path) as tmp:
         fig.savefig(tmp, format="png")

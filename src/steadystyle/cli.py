@@ -255,6 +255,25 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 # --- analyze ---------------------------------------------------------------------------------------------
 
+def _analysis_networks(paintings: list[Path], given: list[str]) -> dict[str, dict]:
+    """Painting stem -> {kind: Model}: the shipped styles named like a painting, then NAME=MODEL overrides."""
+    shipped = shipped_styles()
+    networks: dict[str, dict] = {}
+    for stem in (p.stem for p in paintings):
+        for name in (stem, stem + PER_FRAME_SUFFIX):
+            if name in shipped:
+                model = load_model(name)
+                networks.setdefault(stem, {})["stable" if model.recurrent else "per-frame"] = model
+    for spec in given:
+        stem, sep, path = spec.partition("=")
+        if not sep or stem not in {p.stem for p in paintings}:
+            raise ValueError(f"--network {spec}: give PAINTING=MODEL, PAINTING being the file name (without its "
+                             f"suffix) of one of the paintings analysed")
+        model = load_model(path)
+        networks.setdefault(stem, {})["stable" if model.recurrent else "per-frame"] = model
+    return networks
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .analysis import (JSON_NAME, PLOT_NAME, AnalysisSettings, analyze, markdown_tables, protocol_note,
                            write_report)
@@ -265,7 +284,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     settings = AnalysisSettings(trace_size=args.size, content_size=args.content_size, iters=args.iters,
                                 perturb=args.perturb, noise_std=args.noise_std, seed=args.seed,
                                 loss=_loss_weights(args))
-    result = analyze(args.paintings, find_weights(args.vgg_weights), args.content, settings, progress=not args.quiet)
+    result = analyze(args.paintings, find_weights(args.vgg_weights), args.content, settings,
+                     _analysis_networks(args.paintings, args.network), progress=not args.quiet)
     report = write_report(result, args.report) if args.report is not None else None
     if args.json:
         print(json.dumps(result))
@@ -396,8 +416,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="Gram traces and measured instability of paintings (Gupta et al. Sec. 3)",
                        description="Per painting: the trace of its VGG Gram matrices, and its instability: how far "
                                    "two Gatys optimisations of nearly identical frames land apart (a stand-in for "
-                                   "the paper's per-style networks). Then the rank correlation of the two, and a "
-                                   "numeric demonstration of why a large trace means many distant minimisers.")
+                                   "the paper's per-style networks), and, where the painting has trained networks, "
+                                   "how far their outputs move (the paper's measure). Then the rank correlations with "
+                                   "the trace, and a numeric demonstration of why a large trace means many distant "
+                                   "minimisers.")
     p.add_argument("paintings", nargs="+", type=Path, metavar="PAINTING")
     p.add_argument("--content", type=Path, metavar="PHOTO",
                    help="the photo to perturb (default: chicago.jpg of the shared data beside the repository)")
@@ -411,6 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: %(default)s)")
     p.add_argument("--noise-std", type=float, default=a.noise_std, help="in RGB 0-1 units (default: %(default)g)")
     p.add_argument("--seed", type=int, default=a.seed, help="of the shared noise init and the perturbation")
+    p.add_argument("--network", action="append", default=[], metavar="PAINTING=MODEL",
+                   help="also measure a trained model of that painting (a file stem, e.g. wave=wave.safetensors); "
+                        "paintings named like a shipped style get its networks without this. Repeatable")
     p.add_argument("--report", type=Path, metavar="DIR",
                    help="write report.md, instability_vs_trace.png and analysis.json into DIR")
     p.add_argument("--json", action="store_true", help="print one JSON object")

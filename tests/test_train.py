@@ -95,3 +95,26 @@ def test_kill_during_training_saves_a_checkpoint(shared_data, content_dir, tmp_p
     state = torch.load(tmp_path / "k-train" / "checkpoint.pt", weights_only=False)
     assert state["step"] >= 20 and not out.exists()
     assert json.loads(log.read_text().splitlines()[-1])["step"] <= state["step"]
+
+
+def test_train_style_runs_both_stages_and_continues_an_unfinished_one(shared_data, content_dir, tmp_path, capsys):
+    from steadystyle.cli import main
+
+    out, per_frame = tmp_path / "s.safetensors", tmp_path / "s-per-frame.safetensors"
+    argv = ["train", "style", "--style", str(shared_data / "styles" / "wave.jpg"), "-o", str(out),
+            "--content", str(content_dir), "--clips", "none", "--size", "64", "--style-size", "96",
+            "--image-steps", "3", "--video-steps", "2", "-q"]
+    assert main(argv) == 0
+    stable, image = load_model(out), load_model(per_frame)
+    assert stable.recurrent and not image.recurrent
+    assert stable.meta["training"]["init"] == str(per_frame)
+    assert image.meta["training"]["steps_done"] == 3 and stable.meta["training"]["steps_done"] == 2
+    capsys.readouterr()
+
+    # stage 2 left unfinished: its checkpoint is there, its model is not
+    out.unlink()
+    assert main([*argv[:-2], "4", "-q"]) == 0  # --video-steps 4
+    printed = capsys.readouterr().out
+    assert "stage 1: " in printed and "exists" in printed and "continuing" in printed
+    assert load_model(out).meta["training"]["steps_done"] == 4
+    assert load_model(per_frame).meta["training"]["steps_done"] == 3  # stage 1 was not run again

@@ -106,12 +106,13 @@ def cmd_optimize_video(args: argparse.Namespace) -> int:
 
 # --- train ---------------------------------------------------------------------------------------------------
 
-def _run_training(trainer) -> int:
+def _run_training(trainer, args: argparse.Namespace) -> int:
     try:
         out = trainer.run()
     except KeyboardInterrupt:
+        again = getattr(args, "continue_with", "the same command plus --resume")
         print(f"\ninterrupted at step {trainer.step}; checkpoint saved in {trainer.work}. "
-              f"Continue with the same command plus --resume.", file=sys.stderr)
+              f"Continue with {again}.", file=sys.stderr)
         return 130
     print(f"wrote {out} ({trainer.step} steps, {trainer.seconds / 60:.1f} min of training); "
           f"log and samples in {trainer.work}")
@@ -131,7 +132,7 @@ def cmd_train_image(args: argparse.Namespace) -> int:
     config = TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch,
                          weights=_loss_weights(args), **_common_train_settings(args))
     return _run_training(ImageTrainer(config, args.output, args.work_dir, args.vgg_weights, resume=args.resume,
-                                      progress=not args.quiet))
+                                      progress=not args.quiet), args)
 
 
 def cmd_train_video(args: argparse.Namespace) -> int:
@@ -152,7 +153,39 @@ def cmd_train_video(args: argparse.Namespace) -> int:
                               synthetic=args.synthetic, flow_method=args.flow, flow_preset=args.flow_preset,
                               **_common_train_settings(args))
     return _run_training(VideoTrainer(config, args.output, args.work_dir, args.vgg_weights, resume=args.resume,
-                                      progress=not args.quiet))
+                                      progress=not args.quiet), args)
+
+
+def cmd_train_style(args: argparse.Namespace) -> int:
+    """Both stages with one command, each run exactly as `train image` / `train video` would run it.
+
+    A stage whose model file exists is done; a stage with a checkpoint continues from it, so running the
+    same command again after an interruption picks up where it stopped.
+    """
+    load_rgb(args.style)
+    out = args.output
+    per_frame = out.with_name(out.stem + PER_FRAME_SUFFIX + out.suffix)
+    shared = ["--content", str(args.content), "--size", str(args.size), "--seed", str(args.seed),
+              *(["--vgg-weights", args.vgg_weights] if args.vgg_weights else []),
+              *(["--no-bf16"] if args.no_bf16 else []), *(["-q"] if args.quiet else [])]
+    stages = [
+        (per_frame, ["train", "image", "--style", str(args.style), "--style-size", str(args.style_size),
+                     "--arch", args.arch, "--steps", str(args.image_steps), "--style-weight", str(args.style_weight),
+                     "--content-weight", str(args.content_weight), "--tv-weight", str(args.tv_weight)]),
+        (out, ["train", "video", "--init", str(per_frame), "--clips", str(args.clips), "--steps", str(args.video_steps),
+               "--temporal-weight", str(args.temporal_weight)]),
+    ]
+    for number, (model, argv) in enumerate(stages, 1):
+        if model.exists():
+            print(f"stage {number}: {model} exists, so this stage is done (delete it to train it again)")
+            continue
+        resume = ["--resume"] if (model.with_name(model.stem + "-train") / "checkpoint.pt").exists() else []
+        print(f"stage {number} of 2: {'continuing' if resume else 'training'} {model}")
+        stage_args = build_parser().parse_args([*argv, "-o", str(model), *shared, *resume])
+        stage_args.continue_with = "the same `train style` command"
+        if (code := stage_args.func(stage_args)) != 0:
+            return code
+    return 0
 
 
 # --- stylize ---------------------------------------------------------------------------------------------
@@ -557,6 +590,30 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("style", "content", "tv"):
         g.add_argument(f"--{name}-weight", type=float)
     p.set_defaults(func=cmd_train_video)
+
+    c, v = TrainConfig(style=""), VideoTrainConfig(style="")
+    p = tsub.add_parser("style", help="both stages: a stable style from a painting, in about an hour",
+                        description="Train stage 1 (`train image`) into OUT's per-frame model NAME-per-frame."
+                                    "safetensors, then stage 2 (`train video`) into OUT, with those commands' "
+                                    "defaults. Interrupted? Run the same command again: a finished stage is kept "
+                                    "and an unfinished one continues from its checkpoint.")
+    p.add_argument("--style", type=Path, required=True, metavar="PAINTING")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL",
+                   help="the stable model (.safetensors); the per-frame one is written beside it")
+    p.add_argument("--image-steps", type=int, default=c.steps, help="stage 1 steps (default: %(default)s)")
+    p.add_argument("--video-steps", type=int, default=v.steps, help="stage 2 steps (default: %(default)s)")
+    p.add_argument("--style-size", type=int, default=c.style_size, help="longer side of the painting (default: %(default)s)")
+    p.add_argument("--arch", choices=["slim", "full"], default=c.arch, help="default: %(default)s")
+    p.add_argument("--content", default=c.content, help="folder of content images, or 'builtin' (default)")
+    p.add_argument("--size", type=int, default=c.size, help="training crop size of both stages (default: %(default)s)")
+    p.add_argument("--clips", default=v.clips, help="videos for stage 2's real motion (default: %(default)s)")
+    p.add_argument("--temporal-weight", type=float, default=v.temporal_weight, help="default: %(default)g")
+    p.add_argument("--seed", type=int, default=c.seed)
+    p.add_argument("--no-bf16", action="store_true", help="train in fp32 (slower)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _loss_weight_args(p, c.weights)
+    _vgg_arg(p)
+    p.set_defaults(func=cmd_train_style)
     return parser
 
 

@@ -70,31 +70,54 @@ def test_resume_refuses_other_settings(shared_data, content_dir, tmp_path):
         ImageTrainer(other, tmp_path / "c.safetensors", resume=True, progress=False)
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         ImageTrainer(other, tmp_path / "d.safetensors", resume=True, progress=False)
+    bookkeeping = _config(shared_data, content_dir, 6)
+    bookkeeping.checkpoint_every, bookkeeping.sample_every, bookkeeping.checkpoint_minutes = 1, 2, 1.0
+    assert ImageTrainer(bookkeeping, tmp_path / "c.safetensors", resume=True, progress=False).step == 3
+
+
+def _train_until_logged(shared_data: Path, content_dir: Path, out: Path, *extra: str):
+    """A `train image` process that has logged at least 20 steps."""
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "steadystyle", "train", "image", "--style", str(shared_data / "styles" / "wave.jpg"),
+           "--content", str(content_dir), "--size", "64", "--style-size", "96", "--steps", "100000",
+           "--checkpoint-every", "100000", "-o", str(out), "-q", *extra]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    log = out.with_name(out.stem + "-train") / "log.jsonl"
+    deadline = time.time() + 120
+    while not (log.is_file() and log.read_text().count("\n") >= 2) and time.time() < deadline:
+        time.sleep(0.2)
+    return proc
 
 
 def test_kill_during_training_saves_a_checkpoint(shared_data, content_dir, tmp_path):
     """SIGTERM (or Ctrl-C) mid-run: a checkpoint at the current step, and a clear exit code."""
     import json
     import signal
-    import subprocess
-    import sys
-    import time
 
     out = tmp_path / "k.safetensors"
-    cmd = [sys.executable, "-m", "steadystyle", "train", "image", "--style", str(shared_data / "styles" / "wave.jpg"),
-           "--content", str(content_dir), "--size", "64", "--style-size", "96", "--steps", "100000",
-           "--checkpoint-every", "100000", "-o", str(out), "-q"]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
-    log = tmp_path / "k-train" / "log.jsonl"
-    deadline = time.time() + 120
-    while not (log.is_file() and log.read_text().count("\n") >= 2) and time.time() < deadline:
-        time.sleep(0.2)
+    proc = _train_until_logged(shared_data, content_dir, out)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "--resume" in err
     state = torch.load(tmp_path / "k-train" / "checkpoint.pt", weights_only=False)
     assert state["step"] >= 20 and not out.exists()
+    log = tmp_path / "k-train" / "log.jsonl"
     assert json.loads(log.read_text().splitlines()[-1])["step"] <= state["step"]
+
+
+def test_a_killed_run_keeps_a_recent_checkpoint(shared_data, content_dir, tmp_path):
+    """SIGKILL runs no handler: only the timed checkpoints (here: every step) are there to resume from."""
+    import signal
+
+    out = tmp_path / "k9.safetensors"
+    proc = _train_until_logged(shared_data, content_dir, out, "--checkpoint-minutes", "0")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    state = torch.load(tmp_path / "k9-train" / "checkpoint.pt", weights_only=False)
+    assert state["step"] >= 19 and not out.exists()
 
 
 def test_train_style_runs_both_stages_and_continues_an_unfinished_one(shared_data, content_dir, tmp_path, capsys):

@@ -122,7 +122,7 @@ def _run_training(trainer, args: argparse.Namespace) -> int:
 def _common_train_settings(args: argparse.Namespace) -> dict:
     return dict(content=str(args.content), size=args.size, batch=args.batch, steps=args.steps, lr=args.lr,
                 seed=args.seed, bf16=not args.no_bf16, checkpoint_every=args.checkpoint_every,
-                sample_every=args.sample_every)
+                checkpoint_minutes=args.checkpoint_minutes, sample_every=args.sample_every)
 
 
 def cmd_train_image(args: argparse.Namespace) -> int:
@@ -376,7 +376,10 @@ def _train_args(p: argparse.ArgumentParser, c) -> None:
     p.add_argument("--steps", type=int, default=c.steps, help="default: %(default)s")
     p.add_argument("--lr", type=float, default=c.lr, help="Adam learning rate (default: %(default)g)")
     p.add_argument("--seed", type=int, default=c.seed)
-    p.add_argument("--checkpoint-every", type=int, default=c.checkpoint_every, metavar="N")
+    p.add_argument("--checkpoint-every", type=int, default=c.checkpoint_every, metavar="N",
+                   help="save a checkpoint every N steps (default: %(default)s)")
+    p.add_argument("--checkpoint-minutes", type=float, default=c.checkpoint_minutes, metavar="MIN",
+                   help="and at least this often, so a killed run loses little (default: %(default)g)")
     p.add_argument("--sample-every", type=int, default=c.sample_every, metavar="N")
     p.add_argument("--work-dir", type=Path, help="checkpoint, log and samples (default: MODEL's name + '-train')")
     p.add_argument("--resume", action="store_true", help="continue from the work folder's checkpoint")

@@ -47,6 +47,7 @@ class TrainConfig:
     seed: int = 0
     bf16: bool = True
     checkpoint_every: int = 250
+    checkpoint_minutes: float = 5.0  # also save this often: a killed process (no signal handler runs) loses no more
     log_every: int = 10
     sample_every: int = 500
 
@@ -92,6 +93,14 @@ def save_checkpoint(path: Path, state: dict) -> None:
         torch.save(state, tmp)
 
 
+# How long to train and how often to save, log and sample: a resumed run may change these, not the rest.
+BOOKKEEPING = ("steps", "checkpoint_every", "checkpoint_minutes", "log_every", "sample_every")
+
+
+def _learning_settings(config: dict) -> dict:
+    return {k: v for k, v in config.items() if k not in BOOKKEEPING}
+
+
 class Trainer:
     """A training run: `run()` trains to `config.steps`, checkpointing and logging, and writes the model."""
 
@@ -129,9 +138,11 @@ class Trainer:
         if not self.checkpoint_path.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {self.checkpoint_path}; start without --resume")
         state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
-        if state.get("stage") != self.stage or {**state["config"], "steps": 0} != {**self.config.as_dict(), "steps": 0}:
-            raise ValueError(f"--resume: {self.checkpoint_path} was made with other settings; "
-                             f"use the same ones (only --steps may change) or another work folder")
+        if (state.get("stage") != self.stage
+                or _learning_settings(state["config"]) != _learning_settings(self.config.as_dict())):
+            raise ValueError(f"--resume: {self.checkpoint_path} was made with other settings; use the same ones "
+                             f"(only --steps and how often to checkpoint, log or sample may change) or another "
+                             f"work folder")
         self.net.load_state_dict(state["net"])
         self.opt.load_state_dict(state["opt"])
         self.step, self.seconds = state["step"], state["seconds"]
@@ -161,6 +172,7 @@ class Trainer:
         bar = tqdm(total=cfg.steps, initial=self.step, desc=f"training ({self.stage})", unit="step",
                    disable=not self.progress)
         previous_term = signal.signal(signal.SIGTERM, _interrupt)  # `kill` saves a checkpoint like Ctrl-C
+        saved = time.monotonic()
         try:
             with log_path.open("a") as log:
                 while self.step < cfg.steps:
@@ -172,8 +184,9 @@ class Trainer:
                     if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                         log.write(json.dumps({"step": self.step, "seconds": round(self.seconds, 2), **terms}) + "\n")
                         log.flush()
-                    if self.step % cfg.checkpoint_every == 0:
+                    if self.step % cfg.checkpoint_every == 0 or time.monotonic() - saved >= 60 * cfg.checkpoint_minutes:
                         self.checkpoint()
+                        saved = time.monotonic()
                     if self.step % cfg.sample_every == 0:
                         self.write_sample()
         except KeyboardInterrupt:

@@ -93,8 +93,16 @@ def test_shifted_frames_start_from_noise_that_moves_with_them(painting, shared_d
     assert panned["input_mse"] == 0 and panned["instability"] < 0.02
 
 
+def _unshipped_copy(painting, folder):
+    """The painting under a name no shipped style has, so no network is measured for it unless given."""
+    copy = folder / "my_painting.jpg"
+    copy.write_bytes(painting.read_bytes())
+    return copy
+
+
 def test_analyze_writes_plot_json_and_report(shared_data, tmp_path, capsys):
-    styles = [shared_data / "styles" / f"{name}.jpg" for name in ("udnie", "wave")]
+    # a painting with no shipped style of its name, and one (wave) with one
+    styles = [_unshipped_copy(shared_data / "styles" / "udnie.jpg", tmp_path), shared_data / "styles" / "wave.jpg"]
     report = tmp_path / "report"
     argv = ["analyze", *map(str, styles), "--content", str(shared_data / "content" / "chicago.jpg"),
             "--size", "64", "--content-size", "48", "--iters", "10", "--report", str(report), "--json", "-q"]
@@ -104,19 +112,19 @@ def test_analyze_writes_plot_json_and_report(shared_data, tmp_path, capsys):
     assert printed == saved
     assert set(saved) == {"settings", "styles", "spearman", "network_spearman", "theory"}
     assert saved["settings"]["trace_size"] == 64 and saved["settings"]["iters"] == 10
-    assert [s["name"] for s in saved["styles"]] == ["udnie", "wave"]
+    assert [s["name"] for s in saved["styles"]] == ["my_painting", "wave"]
     for s in saved["styles"]:
         assert set(s["traces"]) == {*TRACE_LAYERS, "total"} and max(s["size"]) == 64
         assert s["instability"] > 0 and s["input_mse"] > 0
     assert abs(saved["spearman"]) == pytest.approx(1)  # two styles: the ranks agree or they do not
-    # wave is a shipped style, so its networks are measured too; udnie has none
-    udnie, wave = saved["styles"]
-    assert udnie["networks"] == {} and set(wave["networks"]) == {"per-frame", "stable"}
+    # wave is a shipped style, so its networks are measured too; my_painting has none
+    mine, wave = saved["styles"]
+    assert mine["networks"] == {} and set(wave["networks"]) == {"per-frame", "stable"}
     assert saved["network_spearman"] == {"per-frame": None, "stable": None}  # one point each
     with Image.open(report / "instability_vs_trace.png") as im:
         assert im.format == "PNG" and im.size[0] > 100
     text = (report / "report.md").read_text()
-    assert "](instability_vs_trace.png)" in text and "| udnie |" in text and "Spearman" in text
+    assert "](instability_vs_trace.png)" in text and "| my_painting |" in text and "Spearman" in text
     assert "per-frame network (MSE)" in text
     assert sorted(p.name for p in report.iterdir()) == ["analysis.json", "instability_vs_trace.png", "report.md"]
 
@@ -131,11 +139,11 @@ def test_recurrence_steadies_a_shipped_network(shared_data):
 
 
 def test_network_option_names_a_painting_and_a_model(shared_data, tmp_path, capsys):
-    udnie = shared_data / "styles" / "udnie.jpg"
-    common = [str(udnie), "--content", str(shared_data / "content" / "chicago.jpg"), "--size", "64",
+    mine = _unshipped_copy(shared_data / "styles" / "udnie.jpg", tmp_path)
+    common = [str(mine), "--content", str(shared_data / "content" / "chicago.jpg"), "--size", "64",
               "--content-size", "48", "--iters", "2", "--json", "-q"]
     model = str(shipped_styles()["wave-per-frame"])
-    assert main(["analyze", *common, "--network", f"udnie={model}"]) == 0
+    assert main(["analyze", *common, "--network", f"my_painting={model}"]) == 0
     row = json.loads(capsys.readouterr().out)["styles"][0]
     assert set(row["networks"]) == {"per-frame"} and row["networks"]["per-frame"] > 0
     assert main(["analyze", *common, "--network", f"monet={model}"]) == 2

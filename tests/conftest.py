@@ -1,4 +1,8 @@
-"""Shared fixtures: the ../shared data folder (tests skip without it) and the real VGG-16 weights."""
+"""Shared fixtures (a real photograph, the real VGG-16 weights) and the rule that no test skips quietly.
+
+Everything the tests read ships with the project or with the wheels the test extra installs, so a
+fresh clone runs every test; a skip would hide missing data, hence it fails unless it is for a GPU.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,19 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 torch.set_num_threads(2)
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"shared data folder {SHARED} is absent (it sits beside the repository in CI)")
-    return SHARED
+def content_photo(tmp_path_factory) -> Path:
+    """A real photograph as a file: scikit-learn's china.jpg (640x427, a temple among trees)."""
+    from sklearn.datasets import load_sample_image
+
+    path = tmp_path_factory.mktemp("photo") / "china.png"
+    Image.fromarray(load_sample_image("china.jpg")).save(path)
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +31,23 @@ def vgg_weights():
     from steadystyle.vgg import cached_weights
 
     return cached_weights()
+
+
+def _fail_unless_gpu(report: pytest.TestReport | pytest.CollectReport) -> pytest.TestReport | pytest.CollectReport:
+    """A skip (of a test, or of a whole module) becomes a failure unless its reason starts with "GPU"."""
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = str(report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        if not reason.startswith("GPU"):
+            report.outcome, report.longrepr = "failed", f"skipped, and not for want of a GPU: {reason}"
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    return _fail_unless_gpu((yield))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    return _fail_unless_gpu((yield))

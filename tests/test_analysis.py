@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 import pytest
 import scipy.stats
@@ -17,6 +18,7 @@ from steadystyle.cli import main
 from steadystyle.images import load_rgb
 from steadystyle.losses import gram
 from steadystyle.models import load_model, shipped_styles
+from steadystyle.paintings import painting_path
 from steadystyle.vgg import VGGFeatures
 
 
@@ -25,8 +27,8 @@ def trace(features: torch.Tensor) -> float:
 
 
 @pytest.fixture(scope="module")
-def painting(shared_data) -> torch.Tensor:
-    return load_rgb(shared_data / "styles" / "starry_night.jpg", 96)
+def painting() -> torch.Tensor:
+    return load_rgb(painting_path("starry_night"), 96)
 
 
 @pytest.fixture(scope="module")
@@ -69,25 +71,25 @@ def test_spearman_matches_scipy_with_ties():
     assert spearman([1, 2, 3], [5, 5, 5]) is None
 
 
-def test_shift_is_undone_before_comparing(shared_data):
-    photo = load_rgb(shared_data / "content" / "chicago.jpg", 64)
+def test_shift_is_undone_before_comparing(content_photo):
+    photo = load_rgb(content_photo, 64)
     first, second, shift = analysis.perturbed_pair(photo, AnalysisSettings(perturb="shift"))
     assert shift == 1 and first.shape == second.shape
     assert aligned_mse(first, second, shift) == 0
     assert aligned_mse(first, second, 0) > 1e-4
 
 
-def test_identical_frames_are_perfectly_stable(painting, shared_data, vgg_weights):
-    photo = load_rgb(shared_data / "content" / "chicago.jpg", 48)
+def test_identical_frames_are_perfectly_stable(painting, content_photo, vgg_weights):
+    photo = load_rgb(content_photo, 48)
     same = instability(painting, photo, vgg_weights, AnalysisSettings(content_size=48, iters=10, noise_std=0.0),
                        progress=False)
     assert same["input_mse"] == 0 and same["instability"] == 0
     assert same["final_style"] > 0 and same["final_total"] > 0
 
 
-def test_shifted_frames_start_from_noise_that_moves_with_them(painting, shared_data, vgg_weights):
+def test_shifted_frames_start_from_noise_that_moves_with_them(painting, content_photo, vgg_weights):
     # with an unmoved noise start the aligned results would differ by the noise itself (MSE ~1/6)
-    photo = load_rgb(shared_data / "content" / "chicago.jpg", 48)
+    photo = load_rgb(content_photo, 48)
     panned = instability(painting, photo, vgg_weights, AnalysisSettings(content_size=48, iters=5, perturb="shift"),
                          progress=False)
     assert panned["input_mse"] == 0 and panned["instability"] < 0.02
@@ -100,11 +102,11 @@ def _unshipped_copy(painting, folder):
     return copy
 
 
-def test_analyze_writes_plot_json_and_report(shared_data, tmp_path, capsys):
+def test_analyze_writes_plot_json_and_report(content_photo, tmp_path, capsys):
     # a painting with no shipped style of its name, and one (wave) with one
-    styles = [_unshipped_copy(shared_data / "styles" / "udnie.jpg", tmp_path), shared_data / "styles" / "wave.jpg"]
+    styles = [_unshipped_copy(painting_path("udnie"), tmp_path), painting_path("wave")]
     report = tmp_path / "report"
-    argv = ["analyze", *map(str, styles), "--content", str(shared_data / "content" / "chicago.jpg"),
+    argv = ["analyze", *map(str, styles), "--content", str(content_photo),
             "--size", "64", "--content-size", "48", "--iters", "10", "--report", str(report), "--json", "-q"]
     assert main(argv) == 0
     printed = json.loads(capsys.readouterr().out)
@@ -129,8 +131,8 @@ def test_analyze_writes_plot_json_and_report(shared_data, tmp_path, capsys):
     assert sorted(p.name for p in report.iterdir()) == ["analysis.json", "instability_vs_trace.png", "report.md"]
 
 
-def test_recurrence_steadies_a_shipped_network(shared_data):
-    photo = load_rgb(shared_data / "content" / "chicago.jpg", 96)
+def test_recurrence_steadies_a_shipped_network(content_photo):
+    photo = load_rgb(content_photo, 96)
     stable, per_frame = load_model("the_scream"), load_model("the_scream-per-frame")
     assert network_instability(per_frame, photo, AnalysisSettings(noise_std=0.0)) == 0
     for perturb in PERTURBATIONS:
@@ -138,9 +140,9 @@ def test_recurrence_steadies_a_shipped_network(shared_data):
         assert network_instability(stable, photo, settings) < 0.5 * network_instability(per_frame, photo, settings)
 
 
-def test_network_option_names_a_painting_and_a_model(shared_data, tmp_path, capsys):
-    mine = _unshipped_copy(shared_data / "styles" / "udnie.jpg", tmp_path)
-    common = [str(mine), "--content", str(shared_data / "content" / "chicago.jpg"), "--size", "64",
+def test_network_option_names_a_painting_and_a_model(content_photo, tmp_path, capsys):
+    mine = _unshipped_copy(painting_path("udnie"), tmp_path)
+    common = [str(mine), "--content", str(content_photo), "--size", "64",
               "--content-size", "48", "--iters", "2", "--json", "-q"]
     model = str(shipped_styles()["wave-per-frame"])
     assert main(["analyze", *common, "--network", f"my_painting={model}"]) == 0
@@ -150,19 +152,26 @@ def test_network_option_names_a_painting_and_a_model(shared_data, tmp_path, caps
     assert "PAINTING=MODEL" in capsys.readouterr().err
 
 
-def test_missing_or_unreadable_painting_fails_with_no_report(shared_data, tmp_path, capsys):
-    good = shared_data / "styles" / "wave.jpg"
+def test_missing_or_unreadable_painting_fails_with_no_report(content_photo, tmp_path, capsys):
+    good = painting_path("wave")
     bad = tmp_path / "notes.jpg"
     bad.write_text("not an image")
     for painting, message in ((tmp_path / "missing.jpg", "no such file"), (bad, "not a readable image")):
         report = tmp_path / "report"
-        assert main(["analyze", str(good), str(painting), "--report", str(report), "-q"]) == 2
+        assert main(["analyze", str(good), str(painting), "--content", str(content_photo), "--report", str(report),
+                     "-q"]) == 2
         err = capsys.readouterr().err
         assert message in err and str(painting) in err
         assert not report.exists()
 
 
-def test_missing_default_content_asks_for_one(shared_data, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(analysis, "DEFAULT_CONTENT", tmp_path / "absent.jpg")
-    assert main(["analyze", str(shared_data / "styles" / "wave.jpg"), "-q"]) == 2
-    assert "--content" in capsys.readouterr().err
+def test_default_content_is_a_real_photo_from_an_installed_wheel():
+    photo = load_rgb(analysis.default_content())
+    assert photo.shape == (3, 427, 640) and photo.std() > 0.1
+
+
+def test_missing_default_content_asks_for_one(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "sklearn.datasets.images", None)  # as if scikit-learn were not installed
+    assert main(["analyze", str(painting_path("wave")), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "--content" in err and "Traceback" not in err

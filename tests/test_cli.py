@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import types
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +15,17 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
-from steadystyle.cli import main
+from steadystyle.cli import build_parser, main
+from steadystyle.cli import train as train_command
+from steadystyle.cli.stylize import options as stylize_options
+from steadystyle.images import MIN_SIDE, load_rgb
 from steadystyle.models import save_model
 from steadystyle.networks import FULL, SLIM, TransformNet
+from steadystyle.paintings import painting_path
+from steadystyle.stylize import StylizeOptions
+from steadystyle.train import TrainConfig, VideoTrainConfig
+
+from videos import make_clip, phone_jpeg, picture
 
 
 @pytest.fixture(scope="module")
@@ -127,9 +137,9 @@ def test_unwritable_output_fails_before_work(model_file, photo, tmp_path, capsys
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_optimize_image_json(photo, shared_data, tmp_path, capsys):
+def test_optimize_image_json(photo, tmp_path, capsys):
     out = tmp_path / "gatys.png"
-    code = run("optimize", "image", photo, shared_data / "styles" / "wave.jpg", "-o", out, "--size", "48",
+    code = run("optimize", "image", photo, painting_path("wave"), "-o", out, "--size", "48",
                "--iters", "5", "--json", "-q")
     assert code == 0
     result = json.loads(capsys.readouterr().out)
@@ -154,3 +164,97 @@ def test_module_entry_point_and_help():
     assert result.returncode == 0 and "stylize" in result.stdout and "train" in result.stdout
     bad = subprocess.run([sys.executable, "-m", "steadystyle", "stylize"], capture_output=True, text=True)
     assert bad.returncode == 2 and "required" in bad.stderr
+
+
+def test_exif_orientation_is_applied(model_file, tmp_path):
+    """A phone portrait stored sideways (EXIF orientation 6) comes out upright, as the viewer shows it."""
+    photo = phone_jpeg(tmp_path / "portrait.jpg")  # stored 130x90
+    assert Image.open(photo).size == (130, 90)
+    upright = load_rgb(photo)
+    assert upright.shape == (3, 130, 90)
+    assert upright[:, :8, -8:].mean(dim=(1, 2)).tolist() == pytest.approx([1, 0, 0], abs=0.1)  # red, top right
+    assert run("stylize", photo, "-s", model_file, "-o", tmp_path / "out.png") == 0
+    assert Image.open(tmp_path / "out.png").size == (90, 130)
+
+
+def _tiny_inputs(tmp_path: Path) -> dict[str, tuple[Path, list[str], str]]:
+    """input, extra arguments, the size the message must give."""
+    tiny = tmp_path / "tiny.png"
+    Image.fromarray(picture(0, 3, 3)).save(tiny)
+    strip = tmp_path / "strip.png"
+    Image.fromarray(picture(0, 200, 20)).save(strip)
+    folder = tmp_path / "tiny_frames"
+    folder.mkdir()
+    for i in range(2):
+        Image.fromarray(picture(i, 12, 4)).save(folder / f"{i}.png")
+    return {"3x3 image": (tiny, [], "3x3 px"),
+            "shrunk by --max-side": (strip, ["--max-side", "64"], "64x6 px once its longer side is shrunk to 64"),
+            "8x8 video": (make_clip(tmp_path / "tiny.mp4", frames=3, width=8, height=8), [], "8x8 px"),
+            "frame folder of 12x4 frames": (folder, [], "12x4 px")}
+
+
+def test_images_too_small_for_the_network_fail_clearly(model_file, tmp_path, capsys):
+    for why, (src, extra, size) in _tiny_inputs(tmp_path).items():
+        out = tmp_path / ("out.mp4" if src.suffix in {".mp4", ""} else "out.png")
+        assert run("stylize", src, "-s", model_file, "-o", out, "-q", *extra) == 2, why
+        err = capsys.readouterr().err
+        assert src.name in err and size in err and f"at least {MIN_SIDE} px" in err, why
+        assert "Traceback" not in err and not out.exists(), why
+
+
+def test_the_smallest_allowed_image_is_stylized(model_file, tmp_path):
+    square = tmp_path / "square.png"
+    Image.fromarray(picture(0, MIN_SIDE, MIN_SIDE)).save(square)
+    assert run("stylize", square, "-s", model_file, "-o", tmp_path / "out.png") == 0
+    assert Image.open(tmp_path / "out.png").size == (MIN_SIDE, MIN_SIDE)
+
+
+# --- options reach the API as its own option objects -------------------------------------------------------
+
+def test_precision_and_compile_flags_reach_the_stylize_options(model_file, photo, tmp_path, capsys):
+    argv = ["stylize", "in.png", "-s", "m"]
+    parse = build_parser().parse_args
+    assert stylize_options(parse(argv)) == StylizeOptions()  # the command's defaults are the API's
+    assert stylize_options(parse([*argv, "--bf16"])).precision == "bf16"  # the old flag, kept hidden
+    chosen = stylize_options(parse([*argv, "--precision", "fp32", "--compile"]))
+    assert (chosen.precision, chosen.compile) == ("fp32", True)
+    assert not stylize_options(parse([*argv, "--compile", "--no-compile"])).compile
+    with pytest.raises(SystemExit):
+        parse(["stylize", "--help"])
+    help_text = capsys.readouterr().out
+    assert "--precision {auto,fp32,bf16}" in help_text and "--no-compile" in help_text and "--bf16" not in help_text
+
+    assert run("stylize", photo, "-s", model_file, "-o", tmp_path / "a.png") == 0
+    assert "(auto: " in capsys.readouterr().out  # which precision auto chose is shown
+    assert run("stylize", photo, "-s", model_file, "-o", tmp_path / "b.png", "--precision", "fp32") == 0
+    assert "; fp32)" in capsys.readouterr().out
+
+
+def test_training_defaults_are_the_config_classes(monkeypatch, tmp_path):
+    image, video = TrainConfig(style=""), VideoTrainConfig(style="")
+    parse = build_parser().parse_args
+    args = parse(["train", "video", "--init", "m", "-o", "x.safetensors"])
+    assert (args.steps, args.seq_len, args.synthetic, args.nuisance, args.temporal_weight, args.lr) == \
+        (video.steps, video.seq_len, video.synthetic, video.nuisance, video.temporal_weight, video.lr)
+    calls = []
+    monkeypatch.setattr(train_command, "train_style", lambda *a, **k: calls.append(a))
+    out = tmp_path / "w.safetensors"
+    assert run("train", "style", "--style", "wave", "-o", out, "--image-steps", "7", "--nuisance", "0.5",
+               "--style-weight", "5e6", "-q") == 0
+    style, given_out, given_image, given_video = calls[0]
+    assert style == painting_path("wave") and given_out == out  # a bundled painting by name
+    assert given_image.steps == 7 and given_image.weights == replace(image.weights, style=5e6)
+    assert (given_image.arch, given_image.style_size, given_image.size) == (image.arch, image.style_size, image.size)
+    assert (given_video.steps, given_video.nuisance, given_video.temporal_weight) == \
+        (video.steps, 0.5, video.temporal_weight)
+
+
+def test_studio_serves_on_the_address_given(monkeypatch):
+    served = []
+    studio = types.ModuleType("steadystyle.studio")
+    studio.serve = lambda host, port: served.append((host, port))
+    monkeypatch.setitem(sys.modules, "steadystyle.studio", studio)  # the real one needs a browser to test
+    assert run("studio") == 0 and run("studio", "--host", "0.0.0.0", "--port", "8000") == 0
+    assert served == [("127.0.0.1", 7860), ("0.0.0.0", 8000)]
+    with pytest.raises(SystemExit):
+        run("studio", "--port", "0")

@@ -1,4 +1,4 @@
-"""`evaluate`: ranks a jittery stylization worse, scores exact motion ~0, reads the peer's flow, writes reports."""
+"""`evaluate`: ranks a jittery stylization worse, scores exact motion ~0, reads .flo folders, writes reports."""
 
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ from videos import make_clip
 
 from steadystyle.cli import main
 from steadystyle.evaluate import GroundTruthFlow
-from steadystyle.flow import inside_image
+from steadystyle.flow import inside_image, write_flo
+from steadystyle.images import to_uint8
 from steadystyle.models import Model
 from steadystyle.networks import SLIM, TransformNet
 from steadystyle.stylize import StylizeOptions, stylize_video
-from steadystyle.video import VideoWriter, open_video, read_sidecar, sidecar_path, write_sidecar
+from steadystyle.synthetic import synthetic_sequence
+from steadystyle.video import VideoWriter, read_sidecar, sidecar_path, write_sidecar
 
 FRAMES, SHIFT = 6, 2  # the camera pans SHIFT px to the right per frame
 METHOD_KEYS = {"name", "path", "warping_error", "warping_error_per_frame", "style_loss", "content_loss", "fps",
@@ -95,18 +97,29 @@ def test_exact_flow_scores_a_perfectly_warped_sequence_near_zero(clips, capsys):
     assert half["methods"][0]["warping_error"] < half["methods"][1]["warping_error"] / 10
 
 
-def test_peer_deepflow_folder_is_accepted(shared_data, tmp_path, capsys):
-    peer = shared_data / "peer-fixtures" / "artistic-videos"
-    flows = GroundTruthFlow.load(peer / "deepflow")
+def test_flo_folder_with_masks_is_accepted(tmp_path, capsys):
+    """A generated clip whose exact flows and masks are laid out as the peer's DeepFlow folders are:
+    backward_J_I.flo with reliable_J_I.pgm, the first for the second frame."""
+    photo = torch.from_numpy(skimage.data.chelsea()).permute(2, 0, 1).float() / 255
+    clip = synthetic_sequence(photo, (120, 160), 5, torch.Generator().manual_seed(0))
+    frames = [to_uint8(f) for f in clip.frames]
+    folder = tmp_path / "flow"
+    folder.mkdir()
+    for j, (flow, mask) in enumerate(zip(clip.flows.permute(0, 2, 3, 1).numpy(), clip.masks[:, 0].numpy()), 2):
+        write_flo(folder / f"backward_{j}_{j - 1}.flo", flow)
+        Image.fromarray((mask * 255).astype(np.uint8)).save(folder / f"reliable_{j}_{j - 1}.pgm")
+    flows = GroundTruthFlow.load(folder)
     assert len(flows) == 4 and flows.masks is not None
     flow, mask = next(iter(flows))
-    assert flow.shape == (350, 450, 2) and mask.shape == (350, 450) and 0 <= mask.min() <= mask.max() <= 1
+    assert np.array_equal(flow, clip.flows[0].permute(1, 2, 0).numpy())
+    assert np.array_equal(mask, clip.masks[0, 0].numpy())
     rng = np.random.default_rng(1)
-    noisy = [np.clip(f.image + rng.normal(0, 60, f.image.shape), 0, 255).astype(np.uint8) for f in open_video(peer)]
-    result = _evaluate_json(capsys, peer, f"same={peer}", _write_folder(tmp_path / "noisy", noisy),
-                            "--gt-flow", peer / "deepflow", "--size", 96)
+    noisy = [np.clip(f + rng.normal(0, 60, f.shape), 0, 255).astype(np.uint8) for f in frames]
+    source = _write_folder(tmp_path / "source", frames)
+    result = _evaluate_json(capsys, source, f"same={source}", _write_folder(tmp_path / "noisy", noisy),
+                            "--gt-flow", folder, "--size", 96)
     same, jittery = result["methods"]
-    assert result["size"] == [75, 96]
+    assert result["size"] == [72, 96]
     assert same["warping_error"] == pytest.approx(result["source_warping_error"])
     assert same["warping_error"] < 2e-3 and jittery["warping_error"] > 3 * same["warping_error"]
 

@@ -8,13 +8,13 @@ import torch
 from steadystyle.images import load_rgb, rgb_to_yiq
 from steadystyle.losses import LossWeights, PerceptualLoss
 from steadystyle.optimize import OptimizeSettings, optimize_image
+from steadystyle.paintings import painting_path
 from steadystyle.vgg import VGGWeights
 
 
 @pytest.fixture(scope="module")
-def pair(shared_data):
-    return (load_rgb(shared_data / "content" / "chicago.jpg", 96),
-            load_rgb(shared_data / "styles" / "starry_night.jpg", 96))
+def pair(content_photo):
+    return load_rgb(content_photo, 96), load_rgb(painting_path("starry_night"), 96)
 
 
 def _style_loss(weights: VGGWeights, image: torch.Tensor, style: torch.Tensor) -> float:

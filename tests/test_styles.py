@@ -1,14 +1,18 @@
-"""The styles shipped inside the package: each loads, has a model card, and stylizes."""
+"""The styles shipped inside the package: each loads, its figures come from one measured source, and it is
+steadier than its per-frame twin on noisy footage, measured here."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
 from steadystyle.cli import main
 from steadystyle.models import PER_FRAME_SUFFIX, STYLES_DIR, ModelError, load_model, shipped_styles
+from steadystyle.style_cards import (TABLE_END, TABLE_START, evaluated_styles, load_evaluation, model_hashes,
+                                     readme_table)
 from steadystyle.stylize import StylizeOptions, stylize_frames
 
 STABLE = sorted(name for name in shipped_styles() if not name.endswith(PER_FRAME_SUFFIX))
@@ -21,24 +25,42 @@ def test_stable_styles_ship_with_their_per_frame_models():
 
 
 @pytest.mark.parametrize("name", STABLE)
-def test_shipped_style_loads_has_a_card_and_stylizes(name):
+def test_shipped_style_loads_has_a_card_and_its_evaluation_is_of_these_weights(name):
     stable, per_frame = load_model(name), load_model(name + PER_FRAME_SUFFIX)
     assert stable.recurrent and not per_frame.recurrent
-    card = (STYLES_DIR / f"{name}.md").read_text()
-    assert "public domain" in card and "E_warp" in card
+    assert "E_warp" in (STYLES_DIR / f"{name}.md").read_text()
     for path in (stable.path, per_frame.path):
         assert path.stat().st_size < 5e6
-    frames = [torch.rand(3, 36, 50) for _ in range(2)]
-    for model in (stable, per_frame):
-        out = list(stylize_frames(frames, model, StylizeOptions()))
-        assert all(y.shape == (3, 36, 50) and torch.isfinite(y).all() for y in out)
-    evaluation = json.loads((STYLES_DIR / f"{name}.json").read_text())
-    for clip in evaluation["clips"].values():
-        assert clip["stable"]["warping_error"] < clip["per-frame"]["warping_error"]
-    # The quality bar a style must have met on the held-out clip to ship (benchmarks/evaluate_styles.py).
-    carphone = next(c for label, c in evaluation["clips"].items() if label.startswith("carphone"))
-    assert carphone["per-frame"]["warping_error"] >= 3 * carphone["stable"]["warping_error"]
-    assert carphone["stable"]["style_loss"] <= 1.2 * carphone["per-frame"]["style_loss"]
+    # The figures in the JSON were measured on exactly these files (benchmarks/evaluate_styles.py).
+    assert load_evaluation(name)["sha256"] == model_hashes(name)
+
+
+def test_readme_table_is_generated_from_the_evaluations():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip()
+    assert table == readme_table({n: load_evaluation(n) for n in evaluated_styles()})
+    assert set(evaluated_styles()) == set(STABLE)
+
+
+@pytest.fixture(scope="module")
+def noisy_static_clip() -> list[torch.Tensor]:
+    """A tripod shot: one real photo (scikit-image's chelsea, no model was chosen on it) with fresh sensor
+    noise in each of 12 frames."""
+    import skimage.data
+
+    photo = torch.from_numpy(skimage.data.chelsea()[::3, ::3].copy()).permute(2, 0, 1).float() / 255
+    g = torch.Generator().manual_seed(0)
+    return [(photo + 3 / 255 * torch.randn(photo.shape, generator=g)).clamp(0, 1) for _ in range(12)]
+
+
+@pytest.mark.parametrize("name", STABLE)
+def test_stable_style_is_steadier_than_its_per_frame_twin_on_noisy_footage(name, noisy_static_clip):
+    """Measured now, not read from a file: consecutive outputs of the stable net change less."""
+    def change(mode: str, spec: str) -> float:
+        ys = list(stylize_frames(noisy_static_clip, load_model(spec), StylizeOptions(mode=mode, precision="fp32")))
+        return sum((b - a).abs().mean().item() for a, b in zip(ys[2:], ys[3:])) / (len(ys) - 3)
+
+    assert change("stable", name) < 0.8 * change("per-frame", name + PER_FRAME_SUFFIX)
 
 
 def test_models_lists_every_style(capsys):

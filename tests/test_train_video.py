@@ -13,7 +13,8 @@ from steadystyle.datasets import ContentImages, SequenceBatches, clip_motion
 from steadystyle.flow import warp_torch
 from steadystyle.losses import LossWeights, temporal_loss
 from steadystyle.models import load_model, save_model
-from steadystyle.networks import SLIM, TransformNet
+from steadystyle.networks import SLIM, Previous, TransformNet
+from steadystyle.paintings import painting_path
 from steadystyle.train import VideoTrainConfig, VideoTrainer
 from steadystyle.video import VideoWriter
 
@@ -68,10 +69,10 @@ def test_sequence_batches_are_reproducible_and_shaped(panning_clip, stills, tmp_
         SequenceBatches(panning_clip, None, 48, 1, progress=False)
 
 
-def test_recurrent_training_lowers_the_temporal_term(stills, shared_data, tmp_path):
+def test_recurrent_training_lowers_the_temporal_term(stills, tmp_path):
     torch.manual_seed(0)
     init = save_model(TransformNet(SLIM), tmp_path / "image.safetensors", "test")
-    config = VideoTrainConfig(style=str(shared_data / "styles" / "wave.jpg"), content=str(stills), size=48,
+    config = VideoTrainConfig(style=str(painting_path("wave")), content=str(stills), size=48,
                               style_size=64, batch=2, steps=30, lr=2e-3, init=str(init), clips="none",
                               temporal_weight=1e9, weights=LossWeights(style=30.0), checkpoint_every=1000,
                               sample_every=1000, log_every=1)
@@ -81,8 +82,8 @@ def test_recurrent_training_lowers_the_temporal_term(stills, shared_data, tmp_pa
     def temporal() -> float:
         with torch.no_grad():
             x0, x1 = probe.frames[:, 0], probe.frames[:, 1]
-            y0 = trainer.net(x0, x0)
-            y1 = trainer.net(x1, y0.clamp(0, 1))
+            y0 = trainer.net(x0)
+            y1 = trainer.net(x1, Previous(x0, y0.clamp(0, 1)))
             return temporal_loss(y1, warp_torch(y0, probe.flows[:, 0]), probe.masks[:, 0]).item()
 
     before = temporal()

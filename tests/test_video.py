@@ -14,7 +14,7 @@ from PIL import Image
 from steadystyle.atomic import OutputError
 from steadystyle.video import TruncatedVideoWarning, VideoError, VideoWriter, is_folder_output, open_video, probe
 
-from videos import audio_info, make_audio_only, make_clip, make_empty_video, picture
+from videos import audio_info, make_audio_only, make_clip, make_empty_video, phone_jpeg, picture
 
 VFR_MS = [0, 40, 120, 130, 200, 400, 440, 480, 700, 1000]
 
@@ -224,3 +224,14 @@ def test_clean_file_gives_no_truncation_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(list(open_video(src))) == 10
+
+
+def test_frame_folders_apply_exif_orientation(tmp_path):
+    frames = tmp_path / "portrait_frames"
+    frames.mkdir()
+    for i in range(2):
+        phone_jpeg(frames / f"{i}.jpg")  # stored 130x90, shown 90x130
+    reader = open_video(frames)
+    image = next(iter(reader)).image
+    assert (reader.width, reader.height, image.shape) == (90, 130, (130, 90, 3))
+    assert np.abs(image[:8, -8:].astype(int) - (255, 0, 0)).mean() < 25  # the red corner, now top right

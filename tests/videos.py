@@ -7,6 +7,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from PIL import Image
 
 
 def picture(i: int, width: int = 64, height: int = 48) -> np.ndarray:
@@ -75,3 +76,14 @@ def audio_info(path: Path) -> tuple[str, float, list[bytes]]:
         first, last = packets[0], packets[-1]
         seconds = float((last.pts + last.duration - first.pts) * stream.time_base)
         return stream.codec_context.codec.canonical_name, seconds, [bytes(p) for p in packets[1:4]]
+
+
+def phone_jpeg(path: Path, width: int = 130, height: int = 90) -> Path:
+    """A JPEG stored landscape with EXIF orientation 6, as phones save portraits: a viewer turns it a
+    quarter clockwise and shows height x width, the stored top-left corner (red) at the top right."""
+    image = picture(0, width, height)
+    image[:12, :12] = (255, 0, 0)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
+    Image.fromarray(image).save(path, exif=exif, quality=95)
+    return path

@@ -7,11 +7,12 @@ lands on a different minimiser for a nearly identical frame flickers, and does s
 with a large trace. This module measures the three pieces: the traces of each painting, how far two
 optimisations on nearly identical frames land apart (and, for paintings with trained networks, how far
 those networks' outputs move: the paper's own measure), and the rotation argument on random matrices.
+The report (tables, plot) is written by analysis_report.py from the dict `analyze` returns.
 """
 
 from __future__ import annotations
 
-import json
+import importlib.resources
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,19 +23,16 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .atomic import atomic_output, check_writable
 from .images import load_rgb
 from .losses import STYLE_LAYERS, LossWeights, PerceptualLoss, gram, style_loss
 from .models import Model
 from .optimize import OptimizeSettings, initial_image, minimise
-from .vgg import VGGFeatures, VGGWeights
+from .stylize import StylizeOptions, stylize_frames
+from .vgg import VGGFeatures, VGGWeights, cached_weights
 
 # relu4_3 is not in the default style loss, but the paper's argument holds for every layer.
 TRACE_LAYERS = (*STYLE_LAYERS, "relu4_3")
-# Beside the repository in a development checkout; elsewhere the user passes --content.
-DEFAULT_CONTENT = Path(__file__).resolve().parents[3] / "shared" / "data" / "content" / "chicago.jpg"
 PERTURBATIONS = ("noise", "shift")
-PLOT_NAME, JSON_NAME, REPORT_NAME = "instability_vs_trace.png", "analysis.json", "report.md"
 NETWORK_KINDS = ("per-frame", "stable")
 
 
@@ -113,17 +111,12 @@ def instability(style: torch.Tensor, content: torch.Tensor, weights: VGGWeights,
 def network_instability(model: Model, content: torch.Tensor, settings: AnalysisSettings | None = None) -> float:
     """The paper's measure: how far a trained network's outputs for the two nearly identical frames lie apart.
 
-    A recurrent network meets them as consecutive video frames: the first starts fresh (its own frame
-    as history, as `stylize` does), the second sees the first's output.
+    A recurrent network meets them as consecutive video frames: the first starts fresh, the second
+    sees the first and its output, as in `stylize`.
     """
     first, second, shift = perturbed_pair(content, settings or AnalysisSettings())
-    with torch.no_grad():
-        if model.recurrent:
-            y1 = model.net(first[None], first[None]).clamp(0, 1)
-            y2 = model.net(second[None], y1).clamp(0, 1)
-        else:
-            y1, y2 = (model.net(f[None]).clamp(0, 1) for f in (first, second))
-    return aligned_mse(y1[0], y2[0], shift)
+    y1, y2 = stylize_frames([first, second], model, StylizeOptions(cut_threshold=None, precision="fp32"))
+    return aligned_mse(y1, y2, shift)
 
 
 def random_rotation(n: int, generator: torch.Generator) -> torch.Tensor:
@@ -174,27 +167,31 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
-def resolve_content(content: str | Path | None) -> Path:
-    """The content photo to perturb: the one given, else the shared chicago.jpg when it is here."""
-    if content is not None:
-        return Path(content)
-    if DEFAULT_CONTENT.is_file():
-        return DEFAULT_CONTENT
-    raise FileNotFoundError(f"no content photo: the default {DEFAULT_CONTENT} is not here; pass --content PHOTO")
+def default_content() -> Path:
+    """scikit-learn's china.jpg (a temple among trees, 640x427): a real photograph that every installation
+    with the train extra has, so `analyze` runs on a fresh clone without --content."""
+    try:
+        return Path(str(importlib.resources.files("sklearn.datasets.images").joinpath("china.jpg")))
+    except ModuleNotFoundError:
+        raise FileNotFoundError("no content photo: the default, scikit-learn's china.jpg, is not installed; pass "
+                                "--content PHOTO or pip install 'steadystyle[train]'") from None
 
 
-def analyze(paintings: Sequence[str | Path], weights: VGGWeights, content: str | Path | None = None,
+def analyze(paintings: Sequence[str | Path], weights: VGGWeights | None = None, content: str | Path | None = None,
             settings: AnalysisSettings | None = None, networks: Mapping[str, Mapping[str, Model]] | None = None,
             progress: bool = True) -> dict:
     """Traces, instability and their rank correlation for each painting, plus the rotation demo, as one dict.
 
     `networks` maps a painting's file stem to its trained models by kind ("per-frame", "stable");
     each is measured with `network_instability` and correlated with the traces per kind.
-    Every image is read before any optimisation starts, so a bad path fails at once.
+    `weights`: the VGG-16 weights (default: found as `steadystyle weights` finds them); `content`: the photo
+    to perturb (default: `default_content()`). Every image is read before any optimisation starts, so a
+    bad path fails at once.
     """
     settings = settings or AnalysisSettings()
+    weights = weights or cached_weights()
     networks = networks or {}
-    content_path = resolve_content(content)
+    content_path = Path(content) if content is not None else default_content()
     photo = load_rgb(content_path, settings.content_size)
     styles = [(Path(p), load_rgb(p, settings.trace_size)) for p in paintings]
     vgg = VGGFeatures(weights, list(TRACE_LAYERS))
@@ -217,109 +214,3 @@ def analyze(paintings: Sequence[str | Path], weights: VGGWeights, content: str |
         "network_spearman": {kind: rho_of(kind) for kind in NETWORK_KINDS if any(kind in r["networks"] for r in rows)},
         "theory": rotation_demo(seed=settings.seed),
     }
-
-
-def protocol_note(result: dict) -> str:
-    """What was measured and how it departs from the paper, for the report and the terminal."""
-    s = result["settings"]
-    change = (f"Gaussian noise of std {s['noise_std']:g} added" if s["perturb"] == "noise"
-              else "the frame, and its noise start, moved by 1 px (compared after undoing the shift)")
-    return (f"Gram traces: VGG-16 ({s['vgg']}), each painting at longer side {s['trace_size']} px, trace of the "
-            f"Gram matrix normalised by C*H*W (the mean squared activation) per layer and summed.\n\n"
-            f"Instability: mean squared difference (RGB in [0, 1]) between two Gatys et al. optimisations "
-            f"({s['iters']} L-BFGS iterations, frames of {s['content_shape'][1]}x{s['content_shape'][0]} px from "
-            f"{Path(s['content']).name}) started from the same noise image: one of the photo, one of the photo with "
-            f"{change}. The paper trains a feed-forward network per style and measures how much its outputs change "
-            f"between nearly identical inputs; per-frame optimisation reaches minimisers of the same loss, so it "
-            f"stands in for a network for any painting, at minutes rather than an hour of training.\n\n"
-            f"Networks (paintings with a trained model: a shipped style of the same name, or --network): the paper's "
-            f"measure, the mean squared difference between a network's outputs for the same two frames. A stable "
-            f"(recurrent) network sees them as consecutive video frames, the second with the first's output as "
-            f"history. Absolute numbers are not comparable with the paper's.")
-
-
-def _network_cell(row: dict, kind: str) -> str:
-    return f"{row['networks'][kind]:.4g}" if kind in row["networks"] else "-"
-
-
-def _rho_text(rho: float | None) -> str:
-    return "undefined (needs 2+ styles with distinct values)" if rho is None else f"{rho:.3f}"
-
-
-def markdown_tables(result: dict) -> str:
-    """The per-style table, the rank correlations and the rotation demo, as Markdown (readable as plain text)."""
-    layers = result["settings"]["trace_layers"]
-    kinds = list(result["network_spearman"])
-    header = ["style", "size (HxW)", *(f"trace {k}" for k in layers), "total trace", "instability (MSE)",
-              *(f"{k} network (MSE)" for k in kinds)]
-    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
-    for r in result["styles"]:
-        t = r["traces"]
-        lines.append(" | ".join([f"| {r['name']}", f"{r['size'][0]}x{r['size'][1]}", *(f"{t[k]:.4g}" for k in layers),
-                                 f"{t['total']:.4g}", f"{r['instability']:.4g}",
-                                 *(_network_cell(r, k) for k in kinds)]) + " |")
-    demo = result["theory"]
-    lines += ["", f"Input frames differ by MSE {result['styles'][0]['input_mse']:.3g} (after undoing any shift). "
-                  f"Spearman rank correlation with the total Gram trace: optimisation instability "
-                  f"{_rho_text(result['spearman'])} (n = {len(result['styles'])})"
-                  + "".join(f"; {k} networks {_rho_text(rho)} (n = {sum(k in r['networks'] for r in result['styles'])})"
-                            for k, rho in result["network_spearman"].items()) + ".", "",
-              f"Rotation demo: a random {demo['channels']} x {demo['positions']} feature matrix F scaled by s, and "
-              f"{demo['minimisers']} minimisers sF R of its Gram loss (R random orthogonal):", "",
-              "| scale | trace | max style loss | mean RMS distance | distance / sqrt(trace) |",
-              "|---|---|---|---|---|"]
-    lines += [f"| {r['scale']:g} | {r['trace']:.4g} | {r['max_style_loss']:.2g} | {r['rms_distance']:.4g} | "
-              f"{r['distance_over_sqrt_trace']:.3f} |" for r in demo["rows"]]
-    return "\n".join(lines)
-
-
-def _scatter(ax, result: dict, key, label: str, marker: str = "o") -> None:
-    """One labelled point per style that has a value for `key(row)`."""
-    points = [(r["name"], r["traces"]["total"], key(r)) for r in result["styles"] if key(r) is not None]
-    ax.scatter([p[1] for p in points], [p[2] for p in points], marker=marker, label=label)
-    for i, (name, x, y) in enumerate(sorted(points, key=lambda p: p[1])):  # neighbours' labels above, below
-        ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4 if i % 2 == 0 else -12), fontsize=8)
-
-
-def plot_instability(result: dict, path: Path) -> Path:
-    """Instability against total Gram trace, one labelled point per style (a second panel for networks), atomically."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    kinds = list(result["network_spearman"])
-    fig = Figure(figsize=(11 if kinds else 6, 4.5), dpi=100)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, 2 if kinds else 1, squeeze=False)[0]
-    xlabel = f"total Gram trace (painting at {result['settings']['trace_size']} px)"
-    rho = result["spearman"]
-    _scatter(axes[0], result, lambda r: r["instability"], "optimisation")
-    axes[0].set(xlabel=xlabel, ylabel="instability: MSE between the two results",
-                title="Per-frame optimisation" + ("" if rho is None else f" (Spearman rho = {rho:.2f})"))
-    if kinds:
-        for kind, marker in zip(kinds, "ox"):
-            rho = result["network_spearman"][kind]
-            _scatter(axes[1], result, lambda r, k=kind: r["networks"].get(k),
-                     f"{kind} network" + ("" if rho is None else f" (rho = {rho:.2f})"), marker)
-        axes[1].set(xlabel=xlabel, ylabel="MSE between the two outputs", yscale="log", title="Trained networks")
-        axes[1].legend(fontsize=8)
-    for ax in axes:
-        ax.margins(0.15)  # room for the labels
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png")
-    return path
-
-
-def write_report(result: dict, folder: str | Path) -> Path:
-    """Write the plot, analysis.json and report.md (which links the plot) into `folder`; returns report.md."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    check_writable(folder / REPORT_NAME)
-    plot_instability(result, folder / PLOT_NAME)
-    with atomic_output(folder / JSON_NAME) as tmp:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
-    text = (f"# Style instability and Gram trace\n\n{markdown_tables(result)}\n\n"
-            f"![instability against Gram trace]({PLOT_NAME})\n\n## Protocol\n\n{protocol_note(result)}\n")
-    with atomic_output(folder / REPORT_NAME) as tmp:
-        tmp.write_text(text)
-    return folder / REPORT_NAME

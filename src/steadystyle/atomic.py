@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -24,6 +24,24 @@ def check_writable(path: str | Path) -> Path:
     if not os.access(parent, os.W_OK):
         raise OutputError(f"cannot write {path}: folder {parent} is not writable")
     return path
+
+
+def check_not_inputs(outputs: Iterable[str | Path], inputs: Iterable[str | Path | None]) -> None:
+    """Inputs are never touched: refuse, before any work, an output that is an input or lies in an input folder.
+
+    "Is" means the same file on disk (os.path.samefile: the same device and inode), so another spelling
+    of the path, a hard link or a symlink to an input is caught too. Inputs that do not exist (a shipped
+    style's name, 'builtin') cannot be overwritten and are skipped.
+    """
+    existing = [Path(p) for p in inputs if p is not None and Path(p).exists()]
+    for out in map(Path, outputs):
+        for given in existing:
+            if out.exists() and os.path.samefile(out, given):
+                raise OutputError(f"output {out} is the input {given}; give another output name "
+                                  "(an input is never overwritten)")
+            if given.is_dir() and out.resolve().is_relative_to(given.resolve()):
+                raise OutputError(f"output {out} is inside the input folder {given}; write it elsewhere "
+                                  "(inputs are never changed)")
 
 
 def _umask() -> int:

@@ -13,7 +13,7 @@ import importlib.util
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ from tqdm import tqdm
 from .atomic import atomic_output
 from .flow import DEFAULT_PRESET, flow_and_mask, inside_image
 from .images import ImageError, list_images, load_rgb, resize_to
+from .nuisance import Nuisance
 from .synthetic import synthetic_sequence
 from .video import VIDEO_IN_SUFFIXES, open_video
 
@@ -97,11 +98,25 @@ def resolve_content(source: str | Path) -> Path:
     return folder
 
 
-class ContentImages:
-    """Content images held in memory at training scale, served as reproducible random crops.
+Items = int | range  # how many items of a step's batch (the first n), or which ones (a process's shard)
+CROPS, SEQUENCES = 0, 1  # random streams of the two kinds of batch
 
-    A batch depends only on (seed, step), so a resumed run sees exactly the batches it would have seen.
-    """
+
+def item_generator(seed: int, stream: int, step: int, index: int) -> torch.Generator:
+    """The random numbers of item `index` of step `step`'s batch: a stream of their own (numpy's
+    SeedSequence mixes the four numbers), so that any process can draw any item, in any order, and a
+    batch depends only on (seed, step), whether it is drawn by one process or shared among several,
+    in one run or a resumed one."""
+    state = np.random.SeedSequence([seed, stream, step, index]).generate_state(1, np.uint64)[0]
+    return torch.Generator().manual_seed(int(state))
+
+
+def _indices(items: Items) -> range:
+    return range(items) if isinstance(items, int) else items
+
+
+class ContentImages:
+    """Content images held in memory at training scale, served as reproducible random crops."""
 
     def __init__(self, source: str | Path, size: int, seed: int = 0):
         folder = resolve_content(source)
@@ -121,18 +136,17 @@ class ContentImages:
     def __len__(self) -> int:
         return len(self.images)
 
-    def batch(self, step: int, batch_size: int) -> torch.Tensor:
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
-        crops = []
-        for i in torch.randint(len(self.images), (batch_size,), generator=g).tolist():
-            img = self.images[i]
-            h, w = img.shape[-2:]
-            y = int(torch.randint(h - self.size + 1, (1,), generator=g))
-            x = int(torch.randint(w - self.size + 1, (1,), generator=g))
-            crop = img[:, y:y + self.size, x:x + self.size]
-            if torch.rand((), generator=g) < 0.5:
-                crop = crop.flip(-1)
-            crops.append(crop)
+    def _crop(self, g: torch.Generator) -> torch.Tensor:
+        img = self.images[int(torch.randint(len(self.images), (1,), generator=g))]
+        h, w = img.shape[-2:]
+        y = int(torch.randint(h - self.size + 1, (1,), generator=g))
+        x = int(torch.randint(w - self.size + 1, (1,), generator=g))
+        crop = img[:, y:y + self.size, x:x + self.size]
+        return crop.flip(-1) if torch.rand((), generator=g) < 0.5 else crop
+
+    def batch(self, step: int, items: Items) -> torch.Tensor:
+        """(N, 3, size, size) crops in [0, 1]: items of step `step`'s batch (see item_generator)."""
+        crops = [self._crop(item_generator(self.seed, CROPS, step, i)) for i in _indices(items)]
         return torch.stack(crops).float() / 255.0
 
 
@@ -140,12 +154,23 @@ class ContentImages:
 
 @dataclass
 class Sequences:
-    """A batch of clips: frames (B, T, 3, S, S) in [0, 1], backward flows (B, T-1, 2, S, S) of frames
-    1..T-1 (see flow.py for the convention) and masks (B, T-1, 1, S, S), 1 where the flow is reliable."""
+    """A batch of clips: frames (B, T, 3, S, S) in [0, 1] as the camera recorded them, the same frames
+    clean (the content targets: the look must not depend on the camera's noise), backward flows
+    (B, T-1, 2, S, S) of frames 1..T-1 (see flow.py for the convention) and masks (B, T-1, 1, S, S), 1
+    where the flow is reliable."""
 
     frames: torch.Tensor
+    clean: torch.Tensor
     flows: torch.Tensor
     masks: torch.Tensor
+
+    def to(self, device: torch.device) -> "Sequences":
+        return replace(self, **{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+
+
+# Camera motions of synthetic sequences, per frame: (max shift px, max rotation deg, max zoom, object
+# speed px). A tripod with someone walking by, a hand-held camera, and a pan, drawn alike.
+MOTIONS = {"static": (0.3, 0.02, 0.001, 3.0), "shake": (2.5, 0.3, 0.005, 4.0), "pan": (6.0, 1.0, 0.02, 8.0)}
 
 
 def _clip_cache_key(path: Path, size: int, method: str, preset: str) -> str:
@@ -202,16 +227,19 @@ def resolve_clips(source: str | Path) -> list[Path]:
 
 class SequenceBatches:
     """Short clips for recurrent training: real video with estimated flow, and synthetic motion with exact
-    flow, mixed. Like ContentImages, a batch depends only on (seed, step)."""
+    flow, mixed. Like ContentImages, an item depends only on (seed, step, index)."""
 
     def __init__(self, clips: str | Path | None, stills: ContentImages | None, size: int, seq_len: int,
                  synthetic_fraction: float = 0.5, seed: int = 0, method: str = "dis", preset: str = DEFAULT_PRESET,
-                 progress: bool = True):
+                 progress: bool = True, nuisance: Nuisance | None = None, nuisance_fraction: float = 0.0):
         if seq_len < 2:
             raise ValueError(f"--seq-len must be at least 2 (a temporal loss needs a previous frame), got {seq_len}")
         if not 0.0 <= synthetic_fraction <= 1.0:
             raise ValueError(f"--synthetic must be between 0 and 1, got {synthetic_fraction}")
+        if not 0.0 <= nuisance_fraction <= 1.0:
+            raise ValueError(f"--nuisance must be between 0 and 1, got {nuisance_fraction}")
         self.size, self.seq_len, self.seed = size, seq_len, seed
+        self.nuisance, self.nuisance_fraction = nuisance or Nuisance(), nuisance_fraction
         self.synthetic_fraction = synthetic_fraction if clips is not None else 1.0
         if stills is None:
             self.synthetic_fraction = 0.0
@@ -243,11 +271,16 @@ class SequenceBatches:
     def _synthetic(self, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         images = self.stills.images
         image = images[int(torch.randint(len(images), (1,), generator=g))].float() / 255
-        seq = synthetic_sequence(image, self.size, self.seq_len, g)
+        motion = list(MOTIONS.values())[int(torch.randint(len(MOTIONS), (1,), generator=g))]
+        seq = synthetic_sequence(image, self.size, self.seq_len, g, None, *motion)
         return seq.frames, seq.flows, seq.masks
 
-    def batch(self, step: int, batch_size: int) -> Sequences:
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + step + 7)
-        items = [self._synthetic(g) if torch.rand((), generator=g) < self.synthetic_fraction else self._real(g)
-                 for _ in range(batch_size)]
-        return Sequences(*(torch.stack(parts) for parts in zip(*items)))
+    def _item(self, g: torch.Generator) -> tuple[torch.Tensor, ...]:
+        frames, flows, masks = self._synthetic(g) if torch.rand((), generator=g) < self.synthetic_fraction else self._real(g)
+        recorded = self.nuisance.apply(frames, g) if torch.rand((), generator=g) < self.nuisance_fraction else frames
+        return recorded, frames, flows, masks
+
+    def batch(self, step: int, items: Items) -> Sequences:
+        """Items of step `step`'s batch (see item_generator)."""
+        drawn = [self._item(item_generator(self.seed, SEQUENCES, step, i)) for i in _indices(items)]
+        return Sequences(*(torch.stack(parts) for parts in zip(*drawn)))

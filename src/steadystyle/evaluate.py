@@ -1,17 +1,18 @@
-"""Scoring stylised versions of one video side by side: stability, style, content and speed, plus a report.
+"""Scoring stylised versions of one video side by side: stability, style, content and speed.
 
 Every stylised video is read in lockstep with the source, so the flow is computed once, on the source,
 for all of them, and only the current and previous frame of each video are held, however long it is.
 Scores are comparable across runs and methods because they are taken at one stated size, with the
-default `LossWeights` and the same flow.
+loss the networks are trained on (`NETWORK_WEIGHTS`: relative Gram errors up to relu4_3) and the same flow.
 
 How a video was made (speed, model, mode) is recorded beside it by `stylize` and `optimize video` in
-a sidecar file (see `video.write_sidecar`); `evaluate` reports that fps when the file is there.
+a sidecar file (see `video.write_sidecar`); `evaluate` reports that fps when the file is there. The
+report (tables, plot, strip, animation) is written by evaluate_report.py from what this module returns.
 """
+
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -21,21 +22,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 from tqdm import tqdm
 
-from .atomic import atomic_output, check_writable
 from .flow import DEFAULT_PRESET, flow_and_mask, read_flo
 from .images import load_rgb, resize_max_side, resize_to, to_uint8
-from .losses import LossWeights, PerceptualLoss
+from .losses import NETWORK_WEIGHTS, PerceptualLoss
 from .metrics import warping_error
 from .video import VideoReader, open_video, read_sidecar
-from .vgg import VGGFeatures, VGGWeights
+from .vgg import VGGFeatures, VGGWeights, cached_weights
 
-REPORT_MD, REPORT_HTML = "report.md", "report.html"
-PLOT_NAME, STRIP_NAME, GIF_NAME = "warping_error.png", "frames.png", "methods.gif"
-STRIP_FRAMES = 3  # rows of the side-by-side strip, spread over the clip
-GIF_FRAMES = 48  # the animation shows the first ~2 s: enough to see flicker, small enough to open anywhere
+STRIP_FRAMES = 3  # rows of the report's side-by-side strip, spread over the clip
+GIF_FRAMES = 48  # the report's animation shows the first ~2 s: enough to see flicker, small enough to open anywhere
 GIF_SIDE = 160  # longer side of each panel of the animation
 # Ground-truth flow folders use the peer's (Ruder et al.'s) names: backward_J_I.flo is the backward flow of
 # frame J (pixels of J into frame I = J - 1), with its certainty in reliable_J_I.pgm (255 = reliable).
@@ -198,8 +196,8 @@ class MethodScores:
     path: str
     warping_error: float
     warping_error_per_frame: list[float]  # frames 2..T
-    style_loss: float | None  # mean over frames of LossWeights().style x the Gram loss; None without --style
-    content_loss: float  # mean over frames of LossWeights().content x the feature loss against the source
+    style_loss: float | None  # mean over frames of NETWORK_WEIGHTS' style term; None without --style
+    content_loss: float  # mean over frames of NETWORK_WEIGHTS' content term against the source
     fps: float | None  # from the sidecar, when the video has one
     made_with: dict | None  # the whole sidecar
 
@@ -242,10 +240,10 @@ class Evaluation:
 
 
 def _loss_network(vgg: VGGWeights, style: torch.Tensor | None) -> PerceptualLoss:
-    """The default-weighted perceptual loss; without a painting only the content layers are built."""
+    """The networks' perceptual loss; without a painting only the content layers are built."""
     if style is not None:
-        return PerceptualLoss.build(vgg, style[None], LossWeights())
-    weights = LossWeights(style_layers=())
+        return PerceptualLoss.build(vgg, style[None], NETWORK_WEIGHTS)
+    weights = replace(NETWORK_WEIGHTS, style_layers=())
     return PerceptualLoss(VGGFeatures(vgg, list(weights.content_layers)), {}, weights)
 
 
@@ -262,7 +260,7 @@ def _step_motion(x: torch.Tensor, prev_x: torch.Tensor, truth: Iterator[tuple[np
     return None if motion is None else fit_motion(*motion, tuple(x.shape[-2:]))
 
 
-def evaluate_videos(source: str | Path, stylized: Mapping[str, str | Path], vgg: VGGWeights,
+def evaluate_videos(source: str | Path, stylized: Mapping[str, str | Path], vgg: VGGWeights | None = None,
                     style: str | Path | None = None, gt_flow: str | Path | None = None,
                     settings: EvaluateSettings | None = None, *, start: float | None = None,
                     duration: float | None = None, previews: bool = False, progress: bool = True) -> Evaluation:
@@ -270,11 +268,13 @@ def evaluate_videos(source: str | Path, stylized: Mapping[str, str | Path], vgg:
 
     E_warp (see `metrics.warping_error`) with ground-truth flow when given, else DIS flow and the
     consistency mask on the source; style loss against the painting `style` and content loss against the
-    source frame, both with default `LossWeights` and averaged over frames. Frames are scored at the
+    source frame, both with `NETWORK_WEIGHTS` and averaged over frames. Frames are scored at the
     source's size shrunk to longer side `settings.size`; stylised frames of another size are resized to
-    it. `previews` keeps the thumbnails that `write_report` needs.
+    it. `vgg`: the loss network's weights (default: found as `steadystyle weights` finds them).
+    `previews` keeps the thumbnails that `evaluate_report.write_report` needs.
     """
     settings = settings or EvaluateSettings()
+    vgg = vgg or cached_weights()
     if not stylized:
         raise EvaluationError("give at least one stylized video to evaluate")
     src = open_video(source, start, duration)
@@ -333,128 +333,3 @@ def evaluate_videos(source: str | Path, stylized: Mapping[str, str | Path], vgg:
     return Evaluation(str(source), frames, tuple(x.shape[-2:]), flow_note, None if style is None else str(style),
                       asdict(settings), vgg.source,
                       float(np.mean(per_frame[0])), per_frame[0], methods, float(src.fps), kept)
-
-
-# --- the report ------------------------------------------------------------------------------------------
-
-def prepare_report(folder: str | Path) -> Path:
-    """Create the report folder and check it takes files, before minutes of evaluation."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise EvaluationError(f"--report {folder} is a file; give a folder (it is created if missing)")
-    folder.mkdir(parents=True, exist_ok=True)
-    check_writable(folder / REPORT_MD)
-    return folder
-
-
-def _number(value: float | None, unknown: str = "-") -> str:
-    return unknown if value is None else f"{value:.4g}"
-
-
-def table_rows(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the comparison table, shared by the terminal, Markdown and HTML."""
-    header = ["method", "E_warp (mean)", "style loss", "content loss", "FPS when made", "made with"]
-    rows = [[m.name, _number(m.warping_error), _number(m.style_loss), _number(m.content_loss),
-             _number(m.fps, "unknown"),
-             " ".join(str(m.made_with.get(k)) for k in ("command", "model", "mode") if m.made_with.get(k))
-             if m.made_with else "-"] for m in evaluation.methods]
-    rows.append(["source (reference)", _number(evaluation.source_warping_error), "-", "-", "-", "-"])
-    return header, rows
-
-
-def settings_note(evaluation: Evaluation) -> str:
-    """How the numbers were taken, so that two reports can be compared (or seen not to be comparable)."""
-    w = LossWeights()
-    h, w_px = evaluation.size
-    style_side = evaluation.settings["style_size"] or evaluation.settings["size"]
-    style = f"against {evaluation.style} at longer side {style_side} px" if evaluation.style else "not measured (no --style)"
-    return (f"{evaluation.frames} frames of {evaluation.source}, scored at {w_px}x{h} px. E_warp: mean over frames 2.. "
-            f"of the masked squared difference to the previous frame warped onto it (RGB in [0, 1]); flow: "
-            f"{evaluation.flow}. The source's own E_warp is the reference: what following the motion exactly "
-            f"scores. Style loss ({style}) and content loss (against the source frame): means over frames of the "
-            f"VGG-16 ({evaluation.vgg}) terms with the default weights (style {w.style:g} on "
-            f"{', '.join(w.style_layers)}; content {w.content:g} on {', '.join(w.content_layers)}). FPS: the speed "
-            f"recorded in the video's sidecar when it was made, decoding and encoding included.")
-
-
-def markdown_table(evaluation: Evaluation) -> str:
-    header, rows = table_rows(evaluation)
-    return "\n".join(["| " + " | ".join(header) + " |", "|---" * len(header) + "|",
-                      *("| " + " | ".join(r) + " |" for r in rows)])
-
-
-def plot_warping_error(evaluation: Evaluation, path: Path) -> Path:
-    """Per-frame E_warp of every method (and the source, dashed), written atomically as PNG."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    fig = Figure(figsize=(7, 4), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    frames = range(2, evaluation.frames + 1)
-    for m in evaluation.methods:
-        ax.plot(frames, m.warping_error_per_frame, marker=".", label=m.name)
-    ax.plot(frames, evaluation.source_warping_error_per_frame, "k--", label="source (reference)")
-    values = [v for m in evaluation.methods for v in m.warping_error_per_frame]
-    if min(values + evaluation.source_warping_error_per_frame) > 0:
-        ax.set_yscale("log")
-    ax.set(xlabel="frame", ylabel="warping error (MSE, RGB in [0, 1])", title="Temporal stability: lower is steadier")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png")
-    return path
-
-
-def _grid(rows: list[list[np.ndarray]], labels: list[str]) -> Image.Image:
-    """Panels side by side (one row per entry of `rows`) under a header that names each column."""
-    h, w = rows[0][0].shape[:2]
-    gap, header = 4, 14
-    sheet = Image.new("RGB", (len(labels) * (w + gap) - gap, header + len(rows) * (h + gap) - gap), "white")
-    draw = ImageDraw.Draw(sheet)
-    for col, label in enumerate(labels):
-        draw.text((col * (w + gap) + 2, 1), label, fill="black")
-        for row, panels in enumerate(rows):
-            sheet.paste(Image.fromarray(panels[col]), (col * (w + gap), header + row * (h + gap)))
-    return sheet
-
-
-def write_report(evaluation: Evaluation, folder: str | Path) -> Path:
-    """report.md and report.html with the table, the per-frame plot, a frame strip and an animation; returns
-    report.md. Needs an evaluation made with `previews=True`."""
-    if evaluation.previews is None:
-        raise ValueError("write_report needs the frames kept by evaluate_videos(..., previews=True)")
-    folder = prepare_report(folder)
-    plot_warping_error(evaluation, folder / PLOT_NAME)
-    labels = ["source", *(m.name for m in evaluation.methods)]
-    with atomic_output(folder / STRIP_NAME) as tmp:
-        _grid(evaluation.previews.strip, labels).save(tmp, format="PNG")
-    gif = [_grid([panels], labels) for panels in evaluation.previews.gif]
-    with atomic_output(folder / GIF_NAME) as tmp:
-        gif[0].save(tmp, format="GIF", save_all=True, append_images=gif[1:], loop=0,
-                    duration=max(20, round(1000 / evaluation.fps)))
-    strip_rows = ", ".join(str(i + 1) for i in evaluation.previews.strip_at if i < evaluation.frames)
-    images = [(PLOT_NAME, "per-frame warping error of every method"),
-              (STRIP_NAME, f"frames {strip_rows}: source and methods side by side"),
-              (GIF_NAME, f"the first {len(gif)} frames, animated")]
-    title, note = "Stylized video comparison", settings_note(evaluation)
-    text = "\n\n".join([f"# {title}", markdown_table(evaluation), *(f"![{alt}]({name})" for name, alt in images),
-                        "## How it was measured", note]) + "\n"
-    with atomic_output(folder / REPORT_MD) as tmp:
-        tmp.write_text(text)
-    header, rows = table_rows(evaluation)
-    cells = "\n".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-    figures = "\n".join(f'<figure><img src="{name}" alt="{html.escape(alt)}"><figcaption>{html.escape(alt)}'
-                        f"</figcaption></figure>" for name, alt in images)
-    page = (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title>\n'
-            "<style>body{font-family:sans-serif;max-width:60em;margin:auto}table{border-collapse:collapse}"
-            "td,th{border:1px solid #999;padding:.2em .6em;text-align:right}td:first-child{text-align:left}"
-            "img{max-width:100%}</style></head><body>\n"
-            f"<h1>{title}</h1>\n<table><tr>{''.join(f'<th>{html.escape(c)}</th>' for c in header)}</tr>\n"
-            f"{cells}</table>\n"
-            f"{figures}\n<h2>How it was measured</h2>\n<p>{html.escape(note)}</p>\n</body></html>\n")
-    with atomic_output(folder / REPORT_HTML) as tmp:
-        tmp.write_text(page)
-    return folder / REPORT_MD

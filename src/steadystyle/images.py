@@ -7,11 +7,15 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .atomic import atomic_output
+from .atomic import atomic_output, check_writable
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+# The smallest side anything here stylizes. Measured failures: the classic network below 5 px, the fast
+# layout below 9 px, VGG-16 (optimisation, training) below 4 px; 16 keeps a margin, and a smaller
+# picture shows no style anyway.
+MIN_SIDE = 16
 
 
 class ImageError(ValueError):
@@ -19,10 +23,11 @@ class ImageError(ValueError):
 
 
 def load_image(path: str | Path, max_side: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Read an image as ((3, H, W) RGB in [0, 1], (1, H, W) alpha or None).
+    """Read an image as ((3, H, W) RGB in [0, 1], (1, H, W) alpha or None), upright as a viewer shows it.
 
-    Grayscale is replicated to RGB, 16-bit is scaled by 65535, palette images are expanded and an
-    alpha channel is returned separately so a cut-out can stay a cut-out.
+    The EXIF orientation is applied (phones store portraits sideways and say so there). Grayscale is
+    replicated to RGB, 16-bit is scaled by 65535, palette images are expanded and an alpha channel is
+    returned separately so a cut-out can stay a cut-out. Images under MIN_SIDE (after `max_side`) fail.
     """
     path = Path(path)
     if not path.exists():
@@ -32,8 +37,10 @@ def load_image(path: str | Path, max_side: int | None = None) -> tuple[torch.Ten
     try:
         with Image.open(path) as im:
             im.load()
+            im = ImageOps.exif_transpose(im)
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ImageError(f"{path}: not a readable image ({e}); use PNG, JPEG, BMP, TIFF or WebP") from e
+    check_size(path, im.height, im.width, max_side)
     alpha = None
     if im.mode.startswith("I"):  # 16-bit grayscale; Pillow itself reduces 16-bit RGB to 8 bits
         gray = np.asarray(im).astype(np.float32) / 65535.0
@@ -57,13 +64,29 @@ def load_rgb(path: str | Path, max_side: int | None = None) -> torch.Tensor:
     return load_image(path, max_side)[0]
 
 
+def fit_size(height: int, width: int, max_side: int | None) -> tuple[int, int]:
+    """(H, W) scaled so the longer side is at most `max_side` (never enlarged; None: unchanged)."""
+    scale = max_side / max(height, width) if max_side else 1.0
+    if scale >= 1:
+        return height, width
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def check_size(name: str | Path, height: int, width: int, max_side: int | None = None) -> None:
+    """Refuse a picture too small to stylize (as it will be after shrinking to `max_side`), naming it."""
+    h, w = fit_size(height, width, max_side)
+    if min(h, w) >= MIN_SIDE:
+        return
+    shrunk = f" once its longer side is shrunk to {max_side} px" if (h, w) != (height, width) else ""
+    fix = f"give a size larger than {max_side}" if shrunk else "use a larger picture (or scale it up first)"
+    raise ImageError(f"{name}: {w}x{h} px{shrunk}, but styles need at least {MIN_SIDE} px on each side; {fix}")
+
+
 def resize_max_side(img: torch.Tensor, max_side: int) -> torch.Tensor:
     """Scale (C, H, W) so its longer side is at most `max_side` (never upscales)."""
-    h, w = img.shape[-2:]
-    scale = max_side / max(h, w)
-    if scale >= 1:
+    size = fit_size(*img.shape[-2:], max_side)
+    if size == tuple(img.shape[-2:]):
         return img
-    size = (max(1, round(h * scale)), max(1, round(w * scale)))
     return F.interpolate(img[None], size=size, mode="bilinear", antialias=True, align_corners=False)[0]
 
 
@@ -79,15 +102,27 @@ def to_uint8(img: torch.Tensor) -> np.ndarray:
     return (img.detach().float().clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 
 
+def _image_format(path: Path) -> str:
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        kind = f"as {path.suffix!r}" if path.suffix else "without a suffix"
+        raise ImageError(f"{path}: cannot write an image {kind}; name it .png or .jpg")
+    return fmt
+
+
+def check_image_output(path: str | Path) -> Path:
+    """Fail before any work when `path` is not an image name this can write, or cannot be created."""
+    _image_format(Path(path))
+    return check_writable(path)
+
+
 def save_image(img: torch.Tensor, path: str | Path, alpha: torch.Tensor | None = None) -> Path:
     """Write (3, H, W) in [0, 1] atomically; the alpha channel is kept when the format has one."""
     path = Path(path)
+    fmt = _image_format(path)
     arr = to_uint8(img)
     if alpha is not None and path.suffix.lower() in {".png", ".webp", ".tif", ".tiff"}:
         arr = np.concatenate([arr, to_uint8(alpha.expand(1, *alpha.shape[-2:]))], axis=-1)
-    fmt = Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None:
-        raise ImageError(f"{path}: unknown image format {path.suffix!r}; use .png or .jpg")
     with atomic_output(path) as tmp:
         Image.fromarray(arr).save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
     return path

@@ -74,6 +74,8 @@ def load_model_file(path: str | Path) -> Model:
     if meta.get("format") != FORMAT or meta.get("version", 0) > VERSION:
         raise ModelError(f"{path}: format {meta.get('format')} v{meta.get('version')} is not one this version reads")
     net = TransformNet(arch)
+    if arch.layout == "classic":  # files written before layouts existed name their keys without "trunk."
+        tensors = {k if k.startswith("trunk.") else f"trunk.{k}": v for k, v in tensors.items()}
     expected = net.state_dict()
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))

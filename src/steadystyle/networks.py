@@ -1,26 +1,35 @@
-"""Transform networks: Johnson et al. 2016 with today's fixes, and its recurrent form (Gupta et al. 2017).
+"""Transform networks: Johnson et al. 2016 ("classic") and a faster, steadier layout ("fast"), each with
+a recurrent form (Gupta et al. 2017) that also sees the previous frame and its stylized output.
 
-Reflection padding avoids border artefacts, instance norm makes the look independent of the frame's
-contrast, and nearest-neighbour upsampling + conv avoids the checkerboard of transposed convolutions.
-The recurrent network is the same trunk with three more input channels for the previous stylized
-frame, so it can start from a trained image network and improve only stability.
+Both use reflection padding (no border artefacts), instance norm (a look independent of the frame's
+contrast) and nearest-neighbour upsampling + conv (no checkerboard of transposed convolutions).
+
+"fast" never convolves at full resolution: space-to-depth in, depth-to-space out, the residual trunk at
+1/8 scale (a receptive field wide enough for large brush structures) and encoder-to-decoder skips (so
+people and objects stay recognisable). Its recurrent form ends in a per-pixel gate that blends the new
+output with the previous one: where the scene has not changed (the network sees the previous frame
+too), it can keep what it showed, so sensor noise no longer boils flat regions. A fresh start (first
+frame, shot cut) closes the gate.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
 @dataclass(frozen=True)
 class Arch:
-    """What a model file must record to rebuild its network."""
+    """What a model file must record to rebuild its network (files without `layout` are "classic")."""
 
     width: int = 32  # channels after the first conv; Johnson et al. use 32
     res_blocks: int = 5
     recurrent: bool = False
+    layout: str = "classic"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -28,7 +37,16 @@ class Arch:
 
 FULL = Arch(32, 5)
 SLIM = Arch(16, 3)
-PRESETS = {"full": FULL, "slim": SLIM}
+FAST = Arch(24, 4, layout="fast")
+PRESETS = {"fast": FAST, "full": FULL, "slim": SLIM}
+GATE_BIAS = -4.0  # a new recurrent net keeps ~2% of its previous output: nearly its image net, yet trainable
+
+
+class Previous(NamedTuple):
+    """What a recurrent network remembers: the previous input frame and its stylized output."""
+
+    frame: torch.Tensor
+    output: torch.Tensor
 
 
 class ConvLayer(nn.Sequential):
@@ -40,59 +58,164 @@ class ConvLayer(nn.Sequential):
         super().__init__(*layers)
 
 
+def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1, norm_relu: bool = True) -> nn.Sequential:
+    """Zero-padded conv (+ instance norm and ReLU): a separate reflection pad costs ~10% of a fast net's time."""
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, kernel, stride, padding=(kernel - stride + 1) // 2)]
+    if norm_relu:
+        layers += [nn.InstanceNorm2d(cout, affine=True), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers)
+
+
 class ResidualBlock(nn.Module):
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, reflect: bool = True):
         super().__init__()
-        self.body = nn.Sequential(
-            ConvLayer(channels, channels, 3),
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), nn.InstanceNorm2d(channels, affine=True),
-        )
+        if reflect:
+            self.body = nn.Sequential(
+                ConvLayer(channels, channels, 3),
+                nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), nn.InstanceNorm2d(channels, affine=True),
+            )
+        else:
+            self.body = nn.Sequential(_conv(channels, channels), _conv(channels, channels, norm_relu=False),
+                                      nn.InstanceNorm2d(channels, affine=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
 
 
-class TransformNet(nn.Module):
-    """Image -> stylized image, both RGB in [0, 1] of any size (sizes not divisible by 4 are padded).
+def _pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Mirror-pad the bottom and right up to a multiple; unconditional, so exported graphs keep any size."""
+    h, w = x.shape[-2:]
+    return F.pad(x, (0, (-w) % multiple, 0, (-h) % multiple), mode="reflect")
 
-    A recurrent net takes the current frame and the previous stylized frame, concatenated (6 channels).
-    """
 
-    def __init__(self, arch: Arch = FULL):
+class ClassicTrunk(nn.Module):
+    """Johnson et al.: 9x9 conv, two stride-2 convs, residual blocks at 1/4 scale, two upsamplings, 9x9 conv."""
+
+    multiple, margin = 4, 0
+
+    def __init__(self, arch: Arch, cin: int, cout: int):
         super().__init__()
-        self.arch = arch
         w = arch.width
-        cin = 6 if arch.recurrent else 3
         self.encoder = nn.Sequential(ConvLayer(cin, w, 9), ConvLayer(w, 2 * w, 3, 2), ConvLayer(2 * w, 4 * w, 3, 2))
         self.residual = nn.Sequential(*[ResidualBlock(4 * w) for _ in range(arch.res_blocks)])
         self.decoder = nn.Sequential(
             ConvLayer(4 * w, 2 * w, 3, upsample=True), ConvLayer(2 * w, w, 3, upsample=True),
-            ConvLayer(w, 3, 9, norm_relu=False),
+            ConvLayer(w, cout, 9, norm_relu=False),
         )
 
-    def forward(self, x: torch.Tensor, previous: torch.Tensor | None = None) -> torch.Tensor:
-        if self.arch.recurrent:
-            if previous is None:
-                raise ValueError("a recurrent network needs the previous stylized frame")
-            x = torch.cat([x, previous], dim=1)
-        elif previous is not None:
-            raise ValueError("this is a per-frame (image) network; it takes no previous frame")
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.residual(self.encoder(x)))
+
+
+class SubPixelUp(nn.Sequential):
+    """2x upsampling as a conv at the low resolution into 4x the channels, then depth-to-space: the same
+    arithmetic as upsample + conv, without its full-size copies; used for the output only. ICNR init
+    (the four sub-pixels start alike) avoids the checkerboard that sub-pixel convs are known for."""
+
+    def __init__(self, cin: int, cout: int, norm_relu: bool = True):
+        conv = nn.Conv2d(cin, 4 * cout, 3, padding=1)
+        with torch.no_grad():
+            conv.weight.copy_(conv.weight[::4].repeat_interleave(4, 0))
+            conv.bias.copy_(conv.bias[::4].repeat_interleave(4, 0))
+        layers: list[nn.Module] = [conv, nn.PixelShuffle(2)]
+        if norm_relu:
+            layers += [nn.InstanceNorm2d(cout, affine=True), nn.ReLU(inplace=True)]
+        super().__init__(*layers)
+
+
+class FastTrunk(nn.Module):
+    """A 4x4 stride-2 conv to 1/2 scale, down to 1/8, residual blocks there, back up with skips; no layer
+    runs at full resolution."""
+
+    multiple, margin = 8, 24  # a mirrored band this wide hides the zero-padded convs' border marks
+
+    def __init__(self, arch: Arch, cin: int, cout: int):
+        super().__init__()
+        w = arch.width
+        self.enc = nn.ModuleList([_conv(cin, w, 4, 2), _conv(w, 2 * w, 3, 2), _conv(2 * w, 4 * w, 3, 2)])
+        self.residual = nn.Sequential(*[ResidualBlock(4 * w, reflect=False) for _ in range(arch.res_blocks)])
+        # Resize-convolutions inside (sub-pixel ones there grew a checkerboard within a few hundred steps).
+        self.dec = nn.ModuleList([nn.Sequential(nn.Upsample(scale_factor=2), _conv(4 * w, 2 * w)),
+                                  nn.Sequential(nn.Upsample(scale_factor=2), _conv(2 * w, w))])
+        self.out = SubPixelUp(w, cout, norm_relu=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        half = self.enc[0](x)
+        quarter = self.enc[1](half)
+        h = self.residual(self.enc[2](quarter))
+        h = self.dec[0](h) + quarter
+        h = self.dec[1](h) + half
+        return self.out(h)
+
+
+TRUNKS = {"classic": ClassicTrunk, "fast": FastTrunk}
+
+
+class TransformNet(nn.Module):
+    """Image -> stylized image, both RGB in [0, 1] of any size (padded inside to the trunk's multiple).
+
+    A recurrent net also takes `Previous` (frame and output of the last step); None means a fresh start.
+    "classic" recurrent nets (older model files) see only the previous output, with no gate.
+    """
+
+    def __init__(self, arch: Arch = FAST):
+        super().__init__()
+        if arch.layout not in TRUNKS:
+            raise ValueError(f"unknown network layout {arch.layout!r}; choose from {sorted(TRUNKS)}")
+        self.arch = arch
+        self.gated = arch.recurrent and arch.layout == "fast"
+        cin = 3 + (3 if arch.recurrent else 0) + (3 if self.gated else 0)
+        self.trunk = TRUNKS[arch.layout](arch, cin, 4 if self.gated else 3)
+
+    def forward(self, x: torch.Tensor, previous: Previous | None = None) -> torch.Tensor:
+        if not self.arch.recurrent:
+            if previous is not None:
+                raise ValueError("this is a per-frame (image) network; it takes no previous frame")
+            return self._run(x)
+        if previous is None:  # a fresh start sees its own frame as history, with the gate shut
+            return self.step(x, x, x, 0.0)
+        return self.step(x, previous.frame, previous.output, 1.0)
+
+    def step(self, x: torch.Tensor, frame: torch.Tensor, output: torch.Tensor,
+             history: torch.Tensor | float) -> torch.Tensor:
+        """One recurrent step with the fresh-start switch as a number (0: fresh start, 1: continue), the
+        form that exports to ONNX as one graph."""
+        inputs = [x, frame, output] if self.gated else [x, output]
+        y = self._run(torch.cat(inputs, dim=1))
+        if not self.gated:
+            return y
+        rgb, keep = y[:, :3], torch.sigmoid(y[:, 3:] + GATE_BIAS)
+        return rgb + history * keep * (output.to(rgb.dtype) - rgb)
+
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        ph, pw = -h % 4, -w % 4  # two stride-2 convs and two 2x upsamplings need sizes divisible by 4
-        if ph or pw:
-            x = nn.functional.pad(x, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else "replicate")
-        y = self.decoder(self.residual(self.encoder(x)))
-        return y[..., :h, :w]
+        m, k = self.trunk.margin, self.trunk.multiple
+        if not m:
+            return self.trunk(_pad_to(x, k))[..., :h, :w]
+        # One pad: a mirrored margin that the zero-padded convs may mark (cropped away again), plus what
+        # makes the size a multiple of k. Frames too small to mirror that far (under 32 px) repeat their edge.
+        mode = "reflect" if min(h, w) > m + k else "replicate"
+        x = F.pad(x, (m, m + (-(w + 2 * m)) % k, m, m + (-(h + 2 * m)) % k), mode=mode)
+        return self.trunk(x)[..., m:m + h, m:m + w]
 
 
 def recurrent_from_image(image_net: TransformNet) -> TransformNet:
-    """A recurrent net that reproduces `image_net` exactly: the previous-frame input weights start at zero."""
+    """A recurrent net that starts as `image_net`: weights on the new inputs start at zero (and, for the
+    gated layout, the gate nearly shut), so training begins from the per-frame look."""
     if image_net.arch.recurrent:
         raise ValueError("already a recurrent network")
-    net = TransformNet(Arch(image_net.arch.width, image_net.arch.res_blocks, recurrent=True))
+    arch = Arch(**{**image_net.arch.as_dict(), "recurrent": True})
+    net = TransformNet(arch)
     state = image_net.state_dict()
-    first = "encoder.0.1.weight"
-    w = state[first]
-    state[first] = torch.cat([w, torch.zeros_like(w)], dim=1)
-    net.load_state_dict(state)
+    target = net.state_dict()
+    for key, value in state.items():
+        new = target[key]
+        if new.shape == value.shape:
+            target[key] = value
+            continue
+        # First conv: more input channels (space-to-depth keeps each input's channels together, first
+        # the current frame's). Last conv of the gated net: one more output channel, the gate.
+        new.zero_()
+        new[tuple(slice(0, n) for n in value.shape)] = value
+    net.load_state_dict(target)
     return net

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .device import loss_on, resolve_device
 from .flow import DEFAULT_PRESET, flow_and_mask, warp_torch
 from .images import keep_colours, luminance, match_luminance, resize_max_side, to_uint8
 from .losses import LossWeights, PerceptualLoss, temporal_loss
@@ -74,29 +75,33 @@ def initial_image(content: torch.Tensor, settings: OptimizeSettings) -> torch.Te
     if settings.init == "content":
         return content.clone()
     if settings.init == "noise":
-        g = torch.Generator().manual_seed(settings.seed)
-        return torch.rand(content.shape, generator=g)
+        g = torch.Generator().manual_seed(settings.seed)  # on the CPU: the same noise on every device
+        return torch.rand(content.shape, generator=g).to(content.device)
     raise ValueError(f"unknown init {settings.init!r}; use 'content' or 'noise'")
 
 
 def optimize_image(content: torch.Tensor, style: torch.Tensor, vgg: VGGWeights,
                    weights: LossWeights | None = None, settings: OptimizeSettings | None = None,
-                   preserve_color: bool = False, progress: bool = True) -> tuple[torch.Tensor, dict[str, float]]:
+                   preserve_color: bool = False, progress: bool = True,
+                   device: str = "auto") -> tuple[torch.Tensor, dict[str, float]]:
     """Gatys et al. 2016 neural style: (3, H, W) content and style in, (3, H, W) image and final losses out.
 
     With `preserve_color`, the transfer runs on luminance only and the content's colours are put back
-    (Gatys et al. 2017), so the painting's strokes arrive without its palette.
+    (Gatys et al. 2017), so the painting's strokes arrive without its palette. The optimisation runs on
+    `device` (see device.resolve_device); the image comes back on the CPU.
     """
     settings = settings or OptimizeSettings()
     if preserve_color:
         style, content_in = match_luminance(style, content), luminance(content)
     else:
         content_in = content
-    loss = PerceptualLoss.build(vgg, style[None], weights)
-    targets = loss.content_targets(content_in[None])
-    image, terms = minimise(initial_image(content_in[None], settings), lambda img: loss(img, targets), settings,
+    target = resolve_device(device)
+    loss = loss_on(PerceptualLoss.build(vgg, style[None], weights), target)
+    content_in = content_in[None].to(target)
+    targets = loss.content_targets(content_in)
+    image, terms = minimise(initial_image(content_in, settings), lambda img: loss(img, targets), settings,
                             progress=progress)
-    image = image[0]
+    image = image[0].cpu()
     if preserve_color:
         image = keep_colours(image, content)
     return image, terms
@@ -150,10 +155,11 @@ def _hwc(frame: torch.Tensor) -> np.ndarray:
 
 def _warped_previous(x: torch.Tensor, prev_x: torch.Tensor, prev_y: torch.Tensor,
                      settings: VideoOptimizeSettings) -> tuple[torch.Tensor, torch.Tensor]:
-    """The previous result moved onto frame x by the source's backward flow, and its consistency mask."""
+    """The previous result moved onto frame x by the source's backward flow, and its consistency mask, on
+    prev_y's device (the flow is estimated on the CPU, from x and prev_x there)."""
     flow, mask = flow_and_mask(_hwc(x), _hwc(prev_x), settings.flow_method, settings.flow_preset)
-    warped = warp_torch(prev_y[None], torch.from_numpy(flow).permute(2, 0, 1)[None])
-    return warped, torch.from_numpy(mask)[None, None]
+    warped = warp_torch(prev_y[None], torch.from_numpy(flow).permute(2, 0, 1)[None].to(prev_y.device))
+    return warped, torch.from_numpy(mask)[None, None].to(prev_y.device)
 
 
 def _recording_objective(loss: PerceptualLoss, targets: dict[str, torch.Tensor], warped: torch.Tensor | None,
@@ -174,41 +180,44 @@ def _recording_objective(loss: PerceptualLoss, targets: dict[str, torch.Tensor],
 
 def optimize_frames(frames: Iterable[torch.Tensor], style: torch.Tensor, vgg: VGGWeights,
                     weights: LossWeights | None = None, settings: VideoOptimizeSettings | None = None,
-                    progress: bool = True) -> Iterator[OptimizedFrame]:
+                    progress: bool = True, device: str = "auto") -> Iterator[OptimizedFrame]:
     """Ruder et al. 2016 (short-term temporal loss): (3, H, W) frames in, one OptimizedFrame out per frame.
 
     Each frame is a Gatys optimisation plus `temporal_weight` x the masked squared difference to the
     previous result warped by the *source's* backward flow (DIS or Farneback, with the consistency mask),
     and starts from that warped result: reliable pixels from it, occluded ones from the content frame.
-    Lazy: one frame in, one result out, so a long video never sits in memory.
+    Lazy: one frame in, one result out, so a long video never sits in memory. Frames go in and results
+    come out on the CPU; the optimisation runs on `device`.
     """
     settings = settings or VideoOptimizeSettings()
     if settings.later_init not in LATER_INITS:
         raise ValueError(f"unknown later_init {settings.later_init!r}; use one of {', '.join(LATER_INITS)}")
     scratch = replace(settings, iters=settings.first_iters or 2 * settings.iters)
-    loss = PerceptualLoss.build(vgg, style[None], weights)
+    target = resolve_device(device)
+    loss = loss_on(PerceptualLoss.build(vgg, style[None], weights), target)
     prev_x = prev_y = None
     for index, x in enumerate(frames):
         t0 = time.perf_counter()
-        targets = loss.content_targets(x[None])
+        x_on = x[None].to(target)
+        targets = loss.content_targets(x_on)
         warped = mask = None
         if settings.temporal and prev_y is not None:
             warped, mask = _warped_previous(x, prev_x, prev_y, settings)
         history: list[dict[str, float]] = []
         objective = _recording_objective(loss, targets, warped, mask, settings.temporal_weight, history)
         if warped is None or settings.later_init == "content":
-            init, run = initial_image(x[None], settings), scratch
+            init, run = initial_image(x_on, settings), scratch
         else:
-            init, run = mask * warped + (1 - mask) * x[None], settings
+            init, run = mask * warped + (1 - mask) * x_on, settings
         image, _ = minimise(init, objective, run, desc=f"frame {index + 1}", progress=progress)
         prev_x, prev_y = x, image[0]
-        yield OptimizedFrame(image[0], history, time.perf_counter() - t0)
+        yield OptimizedFrame(image[0].cpu(), history, time.perf_counter() - t0)
 
 
 def optimize_video(source: str | Path, style: torch.Tensor, vgg: VGGWeights, output: str | Path,
                    weights: LossWeights | None = None, settings: VideoOptimizeSettings | None = None, *,
                    size: int = 256, start: float | None = None, duration: float | None = None, crf: int = 18,
-                   style_name: str | None = None, progress: bool = True) -> VideoSummary:
+                   style_name: str | None = None, progress: bool = True, device: str = "auto") -> VideoSummary:
     """`optimize_frames` on a video (frames shrunk to longer side `size`), written with its timing and audio.
 
     Also writes the sidecar OUTPUT.json (see `evaluate.write_sidecar`) with the speed and settings.
@@ -217,7 +226,7 @@ def optimize_video(source: str | Path, style: torch.Tensor, vgg: VGGWeights, out
     reader = open_video(source, start, duration)
     decoded, timed = tee(reader)  # one pass over the file; tee holds only the frame in flight
     results = optimize_frames((resize_max_side(as_tensor(f.image), size) for f in decoded), style, vgg, weights,
-                              settings, progress)
+                              settings, progress, device)
     t0 = time.perf_counter()
     with VideoWriter(output, reader.fps, time_base=reader.time_base, audio_from=reader, crf=crf) as writer, \
             tqdm(total=reader.frame_count, desc="optimising video", unit="frame", disable=not progress) as bar:

@@ -2,19 +2,22 @@
 form trained for stability with a temporal loss on optical flow (Gupta et al. 2017).
 
 A run lives in a work folder: `checkpoint.pt` (model, optimiser, step; written atomically every
-`checkpoint_every` steps and on Ctrl-C), `log.jsonl` (one line of loss terms per logged step) and
-`samples/` (a fixed image stylized now and then, to watch the style arrive). `resume=True` picks the
-run up exactly where the checkpoint left it.
+`checkpoint_every` steps and on Ctrl-C), `log.jsonl` (a "start" line per run with where it runs, then
+one line of loss terms per logged step) and `samples/` (a fixed image stylized now and then, to watch
+the style arrive). `resume=True` picks the run up exactly where the checkpoint left it, on any device
+and any number of processes (torchrun; see distributed.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
+import os
 import signal
 import statistics
+import threading
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -22,11 +25,13 @@ from tqdm import tqdm
 
 from .atomic import atomic_output, check_writable
 from .datasets import ContentImages, SequenceBatches
+from .device import loss_on, training_precision
+from .distributed import join
 from .flow import DEFAULT_PRESET, warp_torch
 from .images import load_rgb, save_image
-from .losses import LossWeights, PerceptualLoss, temporal_loss
-from .models import load_model, save_model
-from .networks import PRESETS, TransformNet, recurrent_from_image
+from .losses import NETWORK_WEIGHTS, LossWeights, PerceptualLoss, temporal_loss
+from .models import PER_FRAME_SUFFIX, load_model, save_model
+from .networks import PRESETS, Previous, TransformNet, recurrent_from_image
 from .vgg import cached_weights
 
 
@@ -38,14 +43,15 @@ class TrainConfig:
     style: str
     content: str = "builtin"
     size: int = 192  # square training crops
-    style_size: int = 384  # longer side of the style image: sets the scale of the strokes
-    batch: int = 2
-    steps: int = 8000
+    style_size: int = 512  # longer side of the style image: sets the size of the strokes, in output pixels
+    batch: int = 2  # the global batch: shared among the processes when there are several
+    steps: int = 2500
     lr: float = 1e-3
-    arch: str = "slim"
-    weights: LossWeights = field(default_factory=lambda: LossWeights(content=1.0, style=30.0, tv=1e3))
+    arch: str = "fast"
+    weights: LossWeights = field(default_factory=lambda: replace(NETWORK_WEIGHTS))
     seed: int = 0
-    bf16: bool = True
+    bf16: bool = True  # mixed precision: bf16 on the CPU; on a GPU bf16, or fp16 where bf16 is not computed
+    device: str = "auto"  # see device.resolve_device
     checkpoint_every: int = 250
     checkpoint_minutes: float = 5.0  # also save this often: a killed process (no signal handler runs) loses no more
     log_every: int = 10
@@ -66,26 +72,25 @@ class TrainConfig:
 class VideoTrainConfig(TrainConfig):
     """Stage 2: the recurrent net, initialised from a stage-1 image model (`init`), learns stability.
 
-    Sequences of `seq_len` frames are unrolled, each frame seeing the net's own previous output; the loss
-    is the image objective on every frame plus `temporal_weight` x the masked squared difference between
-    y_t and y_{t-1} warped by the flow. `synthetic` is the share of sequences with synthetic motion (exact
-    flow); the rest come from `clips` with DIS flow and consistency masks.
+    Sequences of `seq_len` frames are unrolled, each frame seeing the previous frame and the net's own
+    output for it. The loss is `temporal_weight` x the masked squared difference between y_t and y_{t-1}
+    warped by the flow, on every pair, plus the image objective on the first and last frame (the fresh
+    start and the longest continuation; the frames between cost a VGG pass each and add little).
+    `synthetic` is the share of sequences with synthetic motion (exact flow; tripod, hand-held or pan);
+    the rest come from `clips` with DIS flow and consistency masks. `nuisance` is the share whose frames
+    get a camera's noise, compression and exposure flicker (see nuisance.py), with clean content targets.
     """
 
     init: str = ""
     clips: str = "builtin"
-    seq_len: int = 2
-    temporal_weight: float = 3e8  # starts ~3x the style term (raw ~1e-2 for a per-frame net), ends below it
-    synthetic: float = 0.5
+    seq_len: int = 4
+    temporal_weight: float = 1e9  # ~ the style term for a per-frame net's flicker on noisy static frames
+    synthetic: float = 0.75
+    nuisance: float = 0.75
     flow_method: str = "dis"
     flow_preset: str = DEFAULT_PRESET
-    steps: int = 2500
+    steps: int = 800
     lr: float = 1e-4  # a fresh Adam at 1e-3 knocks a trained network far off its style in a few steps
-
-
-def autocast(enabled: bool):
-    """bf16 on the CPU speeds convs 1.4-3x; Gram matrices and loss sums stay fp32 (see losses.py)."""
-    return torch.autocast("cpu", torch.bfloat16) if enabled else contextlib.nullcontext()
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -93,8 +98,9 @@ def save_checkpoint(path: Path, state: dict) -> None:
         torch.save(state, tmp)
 
 
-# How long to train and how often to save, log and sample: a resumed run may change these, not the rest.
-BOOKKEEPING = ("steps", "checkpoint_every", "checkpoint_minutes", "log_every", "sample_every")
+# How long to train, how often to save, log and sample, and where: a resumed run may change these, not the
+# rest (a run checkpointed on the CPU may continue on a GPU).
+BOOKKEEPING = ("steps", "checkpoint_every", "checkpoint_minutes", "log_every", "sample_every", "device")
 
 
 def _learning_settings(config: dict) -> dict:
@@ -107,22 +113,30 @@ class Trainer:
     stage = ""
 
     def __init__(self, config: TrainConfig, out: str | Path, work_dir: str | Path | None = None,
-                 vgg_weights: str | Path | None = None, resume: bool = False, progress: bool = True):
+                 vgg_weights: str | Path | None = None, resume: bool = False, progress: bool = True,
+                 on_step: StepCallback | None = None):
         self.config, self.out = config, check_writable(out)
-        self.work = Path(work_dir) if work_dir else self.out.with_name(self.out.stem + "-train")
-        self.progress = progress
+        self.work = Path(work_dir) if work_dir else work_dir_of(self.out)
+        self.progress, self.on_step = progress, on_step
+        self.cluster = join(config.device)
+        self.device, self.items = self.cluster.device, self.cluster.shard(config.batch)
+        self.precision = training_precision(self.device, config.bf16)
         torch.manual_seed(config.seed)
-        self.net = self.build_net()
+        self.net = self.build_net().to(self.device)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=config.lr)
+        self.scaler = self.precision.scaler()
         style = load_rgb(config.style, config.style_size)
-        self.loss = PerceptualLoss.build(cached_weights(vgg_weights), style[None], config.weights)
-        self.stills = ContentImages(config.content, config.size, config.seed)
+        loss = PerceptualLoss.build(cached_weights(vgg_weights), style[None], config.weights)
+        self.loss = loss_on(loss, self.device)
+        with self.cluster.local_main_first():  # the first use of the built-in images writes their cache
+            self.stills = ContentImages(config.content, config.size, config.seed)
         # The samples show the most detailed content image (the first one may be a dark title frame).
         self.sample = max(self.stills.images, key=lambda im: im.float().std()).float()[None] / 255.0
         self.step, self.seconds = 0, 0.0
         self.work.mkdir(parents=True, exist_ok=True)
         if resume:
             self._resume()
+        self.train_net = self.cluster.wrap(self.net)  # what training steps call (in DDP across processes)
 
     def build_net(self) -> TransformNet:
         raise NotImplementedError
@@ -141,40 +155,58 @@ class Trainer:
         if (state.get("stage") != self.stage
                 or _learning_settings(state["config"]) != _learning_settings(self.config.as_dict())):
             raise ValueError(f"--resume: {self.checkpoint_path} was made with other settings; use the same ones "
-                             f"(only --steps and how often to checkpoint, log or sample may change) or another "
-                             f"work folder")
+                             f"(only --steps, --device and how often to checkpoint, log or sample may change) or "
+                             f"another work folder")
         self.net.load_state_dict(state["net"])
-        self.opt.load_state_dict(state["opt"])
+        self.opt.load_state_dict(state["opt"])  # moves the moments to the parameters' device
+        if self.scaler.is_enabled() and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
         self.step, self.seconds = state["step"], state["seconds"]
 
-    def checkpoint(self) -> None:
-        save_checkpoint(self.checkpoint_path, {
-            "stage": self.stage, "config": self.config.as_dict(), "net": self.net.state_dict(),
-            "opt": self.opt.state_dict(), "step": self.step, "seconds": self.seconds})
+    def checkpoint(self, wait: bool = True) -> None:
+        """Rank 0 writes; with `wait` the others wait for it (not on an interrupt, when they may never come)."""
+        if self.cluster.main:
+            save_checkpoint(self.checkpoint_path, {
+                "stage": self.stage, "config": self.config.as_dict(), "net": self.net.state_dict(),
+                "opt": self.opt.state_dict(), "scaler": self.scaler.state_dict(), "step": self.step,
+                "seconds": self.seconds})
+        if wait:
+            self.cluster.barrier()
 
-    def _update(self, total: torch.Tensor) -> None:
+    def _update(self, terms: dict[str, torch.Tensor]) -> dict[str, float]:
+        """One optimiser step on this process's share of the global batch; returns the global batch's terms."""
         self.opt.zero_grad(set_to_none=True)
-        total.backward()
-        self.opt.step()
+        self.scaler.scale(terms["total"] * self.cluster.loss_scale(self.config.batch)).backward()
+        self.scaler.step(self.opt)
+        self.scaler.update()
         self.step += 1
+        return self.cluster.global_mean(terms, self.config.batch)
+
+    def run_info(self) -> dict:
+        """Where this run computes, for the log and the model's metadata."""
+        return {"device": self.device.type, "world_size": self.cluster.world_size, "backend": self.cluster.backend,
+                "global_batch": self.config.batch}
 
     def write_sample(self) -> None:
         self.net.eval()
-        with torch.no_grad(), autocast(self.config.bf16):
-            y = self.net(self.sample, self.sample if self.net.arch.recurrent else None).float()
+        with torch.no_grad(), self.precision.autocast():
+            y = self.net(self.sample.to(self.device)).float().cpu()
         self.net.train()
         (self.work / "samples").mkdir(exist_ok=True)
         save_image(y[0], self.work / "samples" / f"step_{self.step:06d}.jpg")
 
     def run(self) -> Path:
-        cfg = self.config
+        cfg, main = self.config, self.cluster.main
         log_path = self.work / "log.jsonl"
         bar = tqdm(total=cfg.steps, initial=self.step, desc=f"training ({self.stage})", unit="step",
-                   disable=not self.progress)
-        previous_term = signal.signal(signal.SIGTERM, _interrupt)  # `kill` saves a checkpoint like Ctrl-C
+                   disable=not (self.progress and main))
+        main_thread = threading.current_thread() is threading.main_thread()  # only it may handle signals
+        previous_term = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None  # `kill` saves too
         saved = time.monotonic()
         try:
-            with log_path.open("a") as log:
+            # Rank 0 logs the global batch's terms; the other processes log to nowhere.
+            with log_path.open("a") if main else open(os.devnull, "w") as log:
+                log.write(json.dumps({"event": "start", "step": self.step, **self.run_info()}) + "\n")
                 while self.step < cfg.steps:
                     t0 = time.perf_counter()
                     terms = self.train_step()
@@ -184,27 +216,74 @@ class Trainer:
                     if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                         log.write(json.dumps({"step": self.step, "seconds": round(self.seconds, 2), **terms}) + "\n")
                         log.flush()
-                    if self.step % cfg.checkpoint_every == 0 or time.monotonic() - saved >= 60 * cfg.checkpoint_minutes:
+                    # Every process must take part in a checkpoint, so rank 0's clock decides for all.
+                    if self.step % cfg.checkpoint_every == 0 or self.cluster.agree(
+                            time.monotonic() - saved >= 60 * cfg.checkpoint_minutes):
                         self.checkpoint()
                         saved = time.monotonic()
-                    if self.step % cfg.sample_every == 0:
+                    if self.step % cfg.sample_every == 0 and main:
                         self.write_sample()
-        except KeyboardInterrupt:
-            self.checkpoint()
+                    if self.on_step:
+                        self.on_step(self, terms)
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM or a front end's Cancelled
+            self.checkpoint(wait=False)
             raise
         finally:
-            signal.signal(signal.SIGTERM, previous_term)
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous_term)
             bar.close()
         self.checkpoint()
-        self.write_sample()
-        training = {"stage": self.stage, **cfg.as_dict(), "steps_done": self.step,
-                    "cpu_seconds": round(self.seconds, 1), "final_losses": final_losses(log_path, self.step),
-                    "vgg": self.loss.vgg.source}
-        return save_model(self.net, self.out, Path(cfg.style).stem, training)
+        if main:
+            self.write_sample()
+            training = {"stage": self.stage, **cfg.as_dict(), **self.run_info(), "steps_done": self.step,
+                        "cpu_seconds": round(self.seconds, 1), "final_losses": final_losses(log_path, self.step),
+                        "vgg": self.loss.vgg.source}
+            save_model(self.net, self.out, Path(cfg.style).stem, training)
+        self.cluster.barrier()  # the model is there for every process (stage 2 starts from stage 1's)
+        return self.out
 
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+class Cancelled(KeyboardInterrupt):
+    """Raised by an `on_step` callback to stop a run: it is checkpointed like Ctrl-C, ready to resume."""
+
+
+StepCallback = Callable[["Trainer", dict[str, float]], None]
+
+
+def work_dir_of(model: Path) -> Path:
+    """A run's folder (checkpoint, log, samples) beside its model: NAME-train."""
+    return model.with_name(model.stem + "-train")
+
+
+def train_style(style: str | Path, out: str | Path, image: TrainConfig | None = None,
+                video: VideoTrainConfig | None = None, *, vgg_weights: str | Path | None = None,
+                progress: bool = True, on_step: StepCallback | None = None,
+                on_stage: Callable[[int, Path, str], None] | None = None) -> Path:
+    """Both stages for one painting: NAME-per-frame beside `out`, then the stable `out` from it.
+
+    A stage whose model file exists is done; one with a checkpoint continues from it, so calling this
+    again after an interruption picks up where it stopped. Stage 2 takes stage 1's painting, scale and
+    loss weights. `on_stage(number, model, "done" | "continuing" | "training")` reports each stage (in
+    the first process only, when there are several).
+    """
+    out = Path(out)
+    per_frame = out.with_name(out.stem + PER_FRAME_SUFFIX + out.suffix)
+    image = replace(image or TrainConfig(style=str(style)), style=str(style))
+    report = on_stage if join(image.device).main else None
+    video = replace(video or VideoTrainConfig(style=str(style), device=image.device), style=str(style),
+                    style_size=image.style_size, arch=image.arch, weights=image.weights, init=str(per_frame))
+    for number, (model, config, trainer) in enumerate(((per_frame, image, ImageTrainer), (out, video, VideoTrainer)), 1):
+        resume = (work_dir_of(model) / "checkpoint.pt").is_file()
+        if report:
+            report(number, model, "done" if model.exists() else "continuing" if resume else "training")
+        if model.exists():
+            continue
+        trainer(config, model, vgg_weights=vgg_weights, resume=resume, progress=progress, on_step=on_step).run()
+    return out
 
 
 def final_losses(log: Path, step: int, window: int = 500) -> dict[str, float]:
@@ -214,7 +293,7 @@ def final_losses(log: Path, step: int, window: int = 500) -> dict[str, float]:
     rows: dict[int, dict] = {}
     for line in log.read_text().splitlines() if log.is_file() else []:
         row = json.loads(line)
-        if step - window < row["step"] <= step:
+        if "event" not in row and step - window < row["step"] <= step:
             rows[row["step"]] = row
     if not rows:
         return {}
@@ -234,11 +313,10 @@ class ImageTrainer(Trainer):
         return TransformNet(arch)
 
     def train_step(self) -> dict[str, float]:
-        content = self.stills.batch(self.step, self.config.batch)
-        with autocast(self.config.bf16):
-            terms = self.loss(self.net(content), self.loss.content_targets(content))
-        self._update(terms["total"])
-        return {k: v.item() for k, v in terms.items()}
+        content = self.stills.batch(self.step, self.items).to(self.device)
+        with self.precision.autocast():
+            terms = self.loss(self.train_net(content), self.loss.content_targets(content))
+        return self._update(terms)
 
 
 class VideoTrainer(Trainer):
@@ -250,8 +328,10 @@ class VideoTrainer(Trainer):
     def __init__(self, config: VideoTrainConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         clips = None if config.clips == "none" else config.clips
-        self.sequences = SequenceBatches(clips, self.stills, config.size, config.seq_len, config.synthetic,
-                                         config.seed, config.flow_method, config.flow_preset, self.progress)
+        with self.cluster.local_main_first():  # one process per machine computes the clips' flow (cached)
+            self.sequences = SequenceBatches(clips, self.stills, config.size, config.seq_len, config.synthetic,
+                                             config.seed, config.flow_method, config.flow_preset,
+                                             self.progress and self.cluster.main, nuisance_fraction=config.nuisance)
 
     def build_net(self) -> TransformNet:
         image = load_model(self.config.init)
@@ -261,22 +341,21 @@ class VideoTrainer(Trainer):
 
     def train_step(self) -> dict[str, float]:
         cfg = self.config
-        seq = self.sequences.batch(self.step, cfg.batch)
+        seq = self.sequences.batch(self.step, self.items).to(self.device)
         frame_terms, temporal = [], []
-        previous = None
-        with autocast(cfg.bf16):
+        previous: Previous | None = None  # the first frame starts fresh, as at test time
+        with self.precision.autocast():
             for t in range(cfg.seq_len):
                 x = seq.frames[:, t]
-                # First frame: the content frame stands in for the previous output, as at test time.
-                y = self.net(x, x if previous is None else previous.clamp(0, 1)).float()
-                frame_terms.append(self.loss(y, self.loss.content_targets(x)))
+                y = self.train_net(x, previous).float()
+                if t in (0, cfg.seq_len - 1):
+                    frame_terms.append(self.loss(y, self.loss.content_targets(seq.clean[:, t])))
                 if previous is not None:
-                    warped = warp_torch(previous, seq.flows[:, t - 1])
+                    warped = warp_torch(previous.output, seq.flows[:, t - 1])
                     temporal.append(temporal_loss(y, warped, seq.masks[:, t - 1]))
-                previous = y
-        # Image terms are averaged over frames, the temporal term over consecutive pairs.
-        totals = {k: sum(terms[k] for terms in frame_terms) / cfg.seq_len for k in frame_terms[0]}
+                previous = Previous(x, y.clamp(0, 1))
+        # Image terms are averaged over the frames scored, the temporal term over consecutive pairs.
+        totals = {k: sum(terms[k] for terms in frame_terms) / len(frame_terms) for k in frame_terms[0]}
         totals["temporal"] = cfg.temporal_weight * sum(temporal) / len(temporal)
         totals["total"] = totals["total"] + totals["temporal"]
-        self._update(totals["total"])
-        return {k: v.item() for k, v in totals.items()}
+        return self._update(totals)

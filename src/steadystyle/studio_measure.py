@@ -1,0 +1,80 @@
+"""The Measure tab: how steady two stylized versions of one clip are (`evaluate_videos`), frame by frame.
+
+Any two results of the same source can be compared; a "both" job of the Stylize tab fills the three
+inputs in one click.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from .evaluate import evaluate_videos
+from .evaluate_report import PLOT_NAME, plot_warping_error, settings_note, table_rows
+from .studio_base import readable_errors, subfolder
+from .studio_jobs import JobQueue
+from .video import VIDEO_IN_SUFFIXES
+
+VIDEO_TYPES = sorted(VIDEO_IN_SUFFIXES)
+
+
+def method_names(first: Path, second: Path) -> tuple[str, str]:
+    """What the table and plot call the two results: their file names, told apart when they are the same."""
+    a, b = first.stem, second.stem
+    return (a, b) if a != b else (f"A: {a}", f"B: {b}")
+
+
+def comparable_jobs(jobs: JobQueue) -> dict[str, list[Path]]:
+    """Finished video jobs with two single-network results: {label: [source, stable, per-frame]}."""
+    found = {}
+    for job in jobs.jobs():
+        results = [Path(r) for r in job.results]
+        source = next((jobs.root / job.id).glob("source.*"), None)
+        if (job.status == "done" and len(results) == 3 and results[0].suffix == ".mp4" and source
+                and all(p.exists() for p in results)):
+            found[f"{job.id}: {job.title}"] = [source, *results[1:]]
+    return found
+
+
+def measure_tab(root: Path, jobs: JobQueue) -> None:
+    gr.Markdown("Upload a clip and two stylized versions of it (e.g. the stable and the per-frame network). "
+                "The warping error is how much each frame differs from the previous one moved along the "
+                "motion of the source: lower is steadier; the source's own is the floor.")
+    with gr.Row():
+        source = gr.File(label="Source clip", file_types=VIDEO_TYPES, elem_id="measure-source")
+        first = gr.File(label="Stylized result A", file_types=VIDEO_TYPES, elem_id="measure-a")
+        second = gr.File(label="Stylized result B", file_types=VIDEO_TYPES, elem_id="measure-b")
+    with gr.Row():
+        from_job = gr.Dropdown(list(comparable_jobs(jobs)), value=None, label="Or take a 'both' job's files",
+                               scale=3)
+        painting = gr.File(label="Painting (optional, adds the style loss)", file_types=["image"], scale=2,
+                           height=90)
+    go = gr.Button("Measure", variant="primary", elem_id="measure-button")
+    plot = gr.Image(label="Warping error per frame", interactive=False, elem_id="measure-plot")
+    table = gr.Dataframe(label="Scores", interactive=False, visible=False, elem_id="measure-table")
+    note = gr.Markdown()
+
+    @readable_errors
+    def measure(source: str | None, first: str | None, second: str | None, painting: str | None,
+                progress=gr.Progress(track_tqdm=True)):
+        if not (source and first and second):
+            raise ValueError("upload the source clip and two stylized results of it")
+        a, b = map(Path, (first, second))
+        evaluation = evaluate_videos(source, dict(zip(method_names(a, b), (a, b))), style=painting)
+        folder = subfolder(root, f"measure/{time.strftime('%Y%m%d-%H%M%S')}")
+        header, rows = table_rows(evaluation)
+        return (str(plot_warping_error(evaluation, folder / PLOT_NAME)), gr.Dataframe(value=rows, headers=header, visible=True),
+                settings_note(evaluation))
+
+    @readable_errors
+    def take(label: str | None):
+        files = comparable_jobs(jobs).get(label or "")
+        if not files:
+            raise ValueError("that job's files are gone; upload the files instead")
+        return [str(f) for f in files]
+
+    go.click(measure, [source, first, second, painting], [plot, table, note])
+    from_job.focus(lambda: gr.Dropdown(choices=list(comparable_jobs(jobs))), outputs=from_job)
+    from_job.input(take, from_job, [source, first, second])

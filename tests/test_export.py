@@ -1,0 +1,56 @@
+"""`export`: a shipped style's stable and per-frame networks as ONNX that onnxruntime runs as PyTorch does."""
+
+from __future__ import annotations
+
+import numpy as np
+import skimage.data
+import torch
+
+from steadystyle.cli import main
+from steadystyle.cli import export as export_command
+from steadystyle.export import onnx_difference
+from steadystyle.models import load_model, save_model
+from steadystyle.networks import SLIM, TransformNet
+from steadystyle.stylize import as_tensor
+
+STYLE = "udnie"
+
+
+def pan_frames() -> list[torch.Tensor]:
+    """Other frames than the command checks on: a pan over a real photo at an odd size (99x75)."""
+    photo = skimage.data.coffee()[::4, ::4]  # 100x150
+    return [as_tensor(np.ascontiguousarray(photo[10:85, 4 * t:99 + 4 * t])) for t in range(5)]
+
+
+def test_a_shipped_style_gives_both_networks_and_onnxruntime_matches_pytorch(tmp_path, capsys):
+    out = tmp_path / f"{STYLE}.onnx"
+    assert main(["export", "-s", STYLE, "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for name in (STYLE, f"{STYLE}-per-frame"):
+        path = tmp_path / f"{name}.onnx"
+        assert f"{path}: onnxruntime and PyTorch differ by at most" in printed
+        card = path.with_suffix(".md").read_text()
+        assert "onnxruntime" in card and ("recurrent" in card) == (name == STYLE)
+        assert onnx_difference(load_model(name), path, pan_frames()) < 1 / 255
+
+
+def test_a_model_file_gives_its_one_network(tmp_path):
+    torch.manual_seed(0)
+    model = save_model(TransformNet(SLIM), tmp_path / "slim.safetensors", "test")
+    assert main(["export", "-s", str(model), "-o", str(tmp_path / "slim.onnx")]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slim.md", "slim.onnx", "slim.safetensors"]
+
+
+def test_a_mismatch_is_refused_and_leaves_no_output(tmp_path, monkeypatch, capsys):
+    torch.manual_seed(0)
+    model = save_model(TransformNet(SLIM), tmp_path / "slim.safetensors", "test")
+    monkeypatch.setattr(export_command, "onnx_difference", lambda *args: 2 / 255)
+    assert main(["export", "-s", str(model), "-o", str(tmp_path / "slim.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "2.00/255" in err and "removed" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slim.safetensors"]
+
+
+def test_an_output_not_named_onnx_is_refused_before_exporting(tmp_path, capsys):
+    assert main(["export", "-s", STYLE, "-o", str(tmp_path / "udnie.pt")]) == 2
+    assert "NAME.onnx" in capsys.readouterr().err and not any(tmp_path.iterdir())

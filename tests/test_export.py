@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from itertools import islice
+from pathlib import Path
+
+import av
 import numpy as np
 import skimage.data
 import torch
 
 from steadystyle.cli import main
 from steadystyle.cli import export as export_command
-from steadystyle.export import onnx_difference
+from steadystyle.export import export_onnx, onnx_difference
 from steadystyle.models import load_model, save_model
-from steadystyle.networks import SLIM, TransformNet
+from steadystyle.networks import FAST, SLIM, TransformNet, recurrent_from_image
+from steadystyle.video import SAMPLE_CLIP
 from steadystyle.stylize import as_tensor
 
 STYLE = "udnie"
@@ -54,3 +62,29 @@ def test_a_mismatch_is_refused_and_leaves_no_output(tmp_path, monkeypatch, capsy
 def test_an_output_not_named_onnx_is_refused_before_exporting(tmp_path, capsys):
     assert main(["export", "-s", STYLE, "-o", str(tmp_path / "udnie.pt")]) == 2
     assert "NAME.onnx" in capsys.readouterr().err and not any(tmp_path.iterdir())
+
+
+def readme_onnx_example() -> str:
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = text.split("<!-- onnx-example:start -->")[1].split("<!-- onnx-example:end -->")[0]
+    return block.split("```python")[1].split("```")[0]
+
+
+def test_the_readme_onnx_example_stylizes_a_clip_with_onnxruntime_and_pyav_alone(tmp_path):
+    torch.manual_seed(0)
+    net = recurrent_from_image(TransformNet(FAST))
+    export_onnx(load_model(save_model(net, tmp_path / "net.safetensors", "test")), tmp_path / "starry_night.onnx")
+    with av.open(str(SAMPLE_CLIP)) as src, av.open(str(tmp_path / "clip.mp4"), "w") as dst:  # 10 frames of it
+        out = dst.add_stream("libx264", rate=25)
+        out.width, out.height = src.streams.video[0].width, src.streams.video[0].height
+        for frame in islice(src.decode(video=0), 10):
+            dst.mux(out.encode(av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")))
+        dst.mux(out.encode())
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-I", "-c", readme_onnx_example()], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with av.open(str(tmp_path / "out.mp4")) as result:
+        frames = [f.to_ndarray(format="rgb24") for f in result.decode(video=0)]
+    assert len(frames) == 10 and frames[0].shape == (270, 480, 3)
+    assert frames[-1].std() > 5  # a picture, not a blank

@@ -6,20 +6,31 @@ a user would do on the page and checks what the user would get.
 
 from __future__ import annotations
 
+import re
 import socket
+import threading
 from pathlib import Path
 
 import av
 import pytest
+import torch
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from steadystyle.models import PER_FRAME_SUFFIX, shipped_styles
+from steadystyle.images import to_uint8
+from steadystyle.models import PER_FRAME_SUFFIX, load_model, shipped_styles
 from steadystyle.studio import start
-from videos import make_clip
+from steadystyle.studio_jobs import JobQueue, Report
+from steadystyle.studio_live import LiveSession
+from steadystyle.studio_styles import StyleLibrary
+from steadystyle.studio_stylize import BOTH, StylizeRequest
+from steadystyle.stylize import StylizeOptions, stylize_frames
+from videos import make_clip, picture
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (`apt-get install chromium`); Playwright's download cannot work here
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+                 "--disable-component-update", "--no-first-run",
+                 # A camera for the Live tab: Chromium's built-in test pattern, allowed without asking.
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 PATIENCE_MS = 300_000  # the machine may be busy with other work: generous, so that only a broken page fails
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore:.*(no_silent_downcasting|copy keyword)")
 
@@ -50,7 +61,7 @@ def browser() -> Browser:
 
 @pytest.fixture
 def page(browser: Browser, studio_url: str) -> Page:
-    page = browser.new_page(accept_downloads=True, viewport={"width": 1280, "height": 1000})
+    page = browser.new_page(accept_downloads=True, viewport={"width": 1280, "height": 1000}, permissions=["camera"])
     page.set_default_timeout(PATIENCE_MS)
     expect.set_options(timeout=PATIENCE_MS)
     page.goto(studio_url)
@@ -93,6 +104,10 @@ def test_stylized_clip_downloads_as_mp4_with_sound_and_every_frame(page: Page, t
         assert sum(1 for _ in video.decode(video=0)) == 12
     expect(page.locator("#result-video video")).to_be_attached()
 
+    with page.expect_download() as from_job_list:  # the job list links to the same result
+        page.locator("#jobs").get_by_role("link", name="clip-udnie-stable.mp4").click()
+    assert Path(from_job_list.value.path()).read_bytes() == result.read_bytes()
+
 
 def test_bad_upload_shows_a_readable_error(page: Page, tmp_path: Path):
     fake = tmp_path / "notes.mp4"
@@ -106,7 +121,94 @@ def test_bad_upload_shows_a_readable_error(page: Page, tmp_path: Path):
     assert "/gradio/" not in text, "the message shows the server's upload folder instead of the file's name"
 
 
+def test_measure_takes_the_files_of_a_both_job(page: Page, tmp_path: Path):
+    clip = make_clip(tmp_path / "walk.mp4", frames=8)
+    upload(page, "source", clip)
+    page.locator("#styles button", has_text="udnie").click()
+    page.locator("#mode").get_by_label("both, side by side").check()
+    page.locator("#stylize-button").click()
+    expect(page.locator("#downloads").get_by_label("walk-udnie-both.mp4")).to_be_visible()
+
+    page.get_by_role("tab", name="Measure").click()
+    page.locator("#measure-job input").click()
+    page.get_by_role("option", name=re.compile(r"walk\.mp4 · udnie · both")).click()
+    expect(page.locator("#measure-a").get_by_label("walk-udnie-stable.mp4")).to_be_visible()
+    expect(page.locator("#measure-b").get_by_label("walk-udnie-per-frame.mp4")).to_be_visible()
+    page.locator("#measure-button").click()
+
+    table = page.locator("#measure-table")
+    expect(table).to_contain_text("source (reference)")
+    # How each result was made is in its sidecar, beside the job's own file: the job's files were measured.
+    expect(table).to_contain_text("stylize udnie-per-frame.safetensors per-frame")
+    assert "/gradio/" not in page.locator("body").inner_text()
+
+
 @pytest.mark.parametrize("tab, control", [("Live", "#camera"), ("Train", "#painting"), ("Measure", "#measure-button")])
 def test_each_tab_opens(page: Page, tab: str, control: str):
     page.get_by_role("tab", name=tab).click()
     expect(page.locator(control)).to_be_visible()
+
+
+def test_live_tab_stylizes_the_camera(page: Page):
+    page.get_by_role("tab", name="Live").click()
+    page.get_by_text("Click to Access Webcam").click()
+    page.locator("#camera").get_by_text("Record").click()
+    expect(page.locator("#live-output img")).to_be_visible()
+
+
+def test_live_session_carries_the_recurrent_state_like_a_video():
+    """Frame by frame, as the webcam sends them, gives what the same frames give as one stream."""
+    frames = [picture(i, 96, 64) for i in range(3)]
+    model_file = shipped_styles()["udnie"]
+    opts = StylizeOptions(mode="stable", max_side=64)
+    live = LiveSession(("udnie",), model_file, opts)
+    stepped = [live.step(frame) for frame in frames]
+    streamed = [to_uint8(y) for y in stylize_frames(frames, load_model(model_file), opts)]
+    fresh = [to_uint8(next(stylize_frames([frame], load_model(model_file), opts))) for frame in frames]
+    for got, want in zip(stepped, streamed):
+        assert torch.equal(torch.from_numpy(got), torch.from_numpy(want))
+    assert not torch.equal(torch.from_numpy(stepped[2]), torch.from_numpy(fresh[2])), "the recurrence was not used"
+
+
+def test_jobs_cancel_and_a_restart_marks_unfinished_ones_interrupted(tmp_path: Path):
+    started, release = threading.Event(), threading.Event()
+
+    def slow(folder: Path, report) -> list[Path]:
+        started.set()
+        while not release.wait(0.01):
+            report(0.5, "working")
+        return []
+
+    jobs = JobQueue(tmp_path)
+    cancelled = jobs.submit("to cancel", slow)
+    assert started.wait(30)
+    jobs.cancel(cancelled.id)
+    assert jobs.wait(cancelled.id, lambda job: None, every=0.01).status == "cancelled"
+
+    started.clear()
+    stuck = jobs.submit("cut short by a restart", slow)
+    assert started.wait(30)
+    after_restart = JobQueue(tmp_path)
+    assert after_restart.get(stuck.id).status == "interrupted"
+    assert after_restart.get(cancelled.id).status == "cancelled"
+    release.set()
+
+
+def test_a_cancelled_stylize_job_leaves_no_files(tmp_path: Path):
+    """Cancelled in its second network's pass, a 'both' job keeps neither the first pass's video nor a part."""
+    clip = make_clip(tmp_path / "clip.mp4", frames=12)
+    studio = tmp_path / "studio"
+    request = StylizeRequest(clip, StyleLibrary(studio).get("udnie"), BOTH)
+    jobs = JobQueue(studio)
+
+    def cancelled_midway(folder: Path, report: Report) -> list[Path]:
+        def press_cancel(fraction: float, note: str) -> None:
+            if note.startswith("per-frame network: frame 3 "):
+                jobs.cancel(folder.name)  # what the Cancel button does, at a known moment
+            report(fraction, note)
+
+        return request.run(folder, press_cancel)
+
+    job = jobs.wait(jobs.submit(request.title, cancelled_midway).id, lambda job: None, every=0.05)
+    assert (job.status, job.note) == ("cancelled", "cancelled; nothing was written")
+    assert [p.name for p in (jobs.root / job.id).iterdir()] == ["job.json"]

@@ -169,3 +169,46 @@ def test_the_full_network_goes_through_both_stages_to_an_exported_model(content_
     assert not torch.equal(stylized[1], stylized[2])
     onnx = export_onnx(model, tmp_path / "full.onnx")
     assert onnx_difference(model, onnx, frames) < 1e-4
+
+
+def test_train_style_from_a_trained_style_fine_tunes_both_networks(content_dir, tmp_path, capsys):
+    """--from: stage 1 continues the given per-frame net, stage 2 takes its stable net's recurrent weights."""
+    from steadystyle.cli import main
+    from steadystyle.models import save_model
+    from steadystyle.networks import SLIM, TransformNet, recurrent_from_image
+
+    torch.manual_seed(0)
+    image = TransformNet(SLIM)
+    stable = recurrent_from_image(image)
+    with torch.no_grad():  # a "trained" stable net: its previous-output weights are no longer zero
+        stable.trunk.encoder[0][1].weight[:, 3:].normal_(0, 0.1)
+    save_model(image, tmp_path / "old-per-frame.safetensors", "old")
+    save_model(stable, tmp_path / "old.safetensors", "old")
+    out = tmp_path / "new.safetensors"
+    assert main(["train", "style", "--style", str(painting_path("wave")), "-o", str(out), "--from",
+                 str(tmp_path / "old.safetensors"), "--content", str(content_dir), "--clips", "none", "--size", "64",
+                 "--style-size", "96", "--image-steps", "2", "--video-steps", "1", "-q"]) == 0
+    tuned_image, tuned = load_model(tmp_path / "new-per-frame.safetensors"), load_model(out)
+    assert tuned_image.net.arch == SLIM and tuned_image.meta["training"]["start"].endswith("old-per-frame.safetensors")
+    first = "trunk.encoder.0.1.weight"
+    moved = (tuned_image.net.state_dict()[first] - image.state_dict()[first]).abs().max()
+    assert 0 < moved < 0.05  # trained on from the old weights (2 steps), not from a fresh start
+    kept = tuned.net.state_dict()[first][:, 3:] - stable.state_dict()[first][:, 3:]
+    assert kept.abs().max() < 0.05 and stable.state_dict()[first][:, 3:].abs().max() > 0.2  # the learned recurrence
+
+    assert main(["train", "style", "--style", str(painting_path("wave")), "-o", str(tmp_path / "x.safetensors"),
+                 "--from", "no_such_style", "--content", str(content_dir), "-q"]) == 2
+    assert "no_such_style" in capsys.readouterr().err and not (tmp_path / "x-per-frame-train").exists()
+
+
+def test_content_images_keep_memory_bounded_and_serve_the_same_crops(content_dir, monkeypatch):
+    from steadystyle.datasets import ContentImages
+
+    whole = ContentImages(content_dir, 48, seed=1)
+    expected = [whole.batch(step, range(2)) for step in range(12)]
+    assert len(whole._decoded) == len(whole) == 4
+    monkeypatch.setattr(ContentImages, "IN_MEMORY", 2)
+    bounded = ContentImages(content_dir, 48, seed=1)
+    for step, batch in enumerate(expected):
+        assert torch.equal(bounded.batch(step, range(2)), batch)
+        assert len(bounded._decoded) <= 2

@@ -13,6 +13,7 @@ import importlib.util
 import os
 import shutil
 import tempfile
+from collections import OrderedDict
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -116,15 +117,34 @@ def _indices(items: Items) -> range:
 
 
 class ContentImages:
-    """Content images held in memory at training scale, served as reproducible random crops."""
+    """Content images at training scale, served as reproducible random crops.
+
+    Up to IN_MEMORY of them stay decoded (the least recently used go first), so a folder of any size
+    (COCO's 80,000 photos, say) costs bounded memory; the built-in set fits whole.
+    """
+
+    IN_MEMORY = 2000  # ~150 KB each at 192 px: ~300 MB at most
 
     def __init__(self, source: str | Path, size: int, seed: int = 0):
         folder = resolve_content(source)
-        paths = list_images(folder)
-        if not paths:
+        self.paths = list_images(folder)
+        if not self.paths:
             raise ImageError(f"no images in {folder}; give a folder of .jpg/.png content images")
         self.size, self.seed = size, seed
-        self.images = [self._prepare(load_rgb(p)) for p in paths]
+        self._decoded: OrderedDict[int, torch.Tensor] = OrderedDict()
+
+    def image(self, index: int) -> torch.Tensor:
+        """Image `index` as (3, H, W) uint8, short side `size`."""
+        if index in self._decoded:
+            self._decoded.move_to_end(index)
+        else:
+            self._decoded[index] = self._prepare(load_rgb(self.paths[index]))
+            if len(self._decoded) > self.IN_MEMORY:
+                self._decoded.popitem(last=False)
+        return self._decoded[index]
+
+    def random(self, g: torch.Generator) -> torch.Tensor:
+        return self.image(int(torch.randint(len(self), (1,), generator=g)))
 
     def _prepare(self, img: torch.Tensor) -> torch.Tensor:
         """Short side to `size`, kept as uint8 to spare memory."""
@@ -134,10 +154,10 @@ class ContentImages:
         return (img.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self.paths)
 
     def _crop(self, g: torch.Generator) -> torch.Tensor:
-        img = self.images[int(torch.randint(len(self.images), (1,), generator=g))]
+        img = self.random(g)
         h, w = img.shape[-2:]
         y = int(torch.randint(h - self.size + 1, (1,), generator=g))
         x = int(torch.randint(w - self.size + 1, (1,), generator=g))
@@ -269,8 +289,7 @@ class SequenceBatches:
         return frames, flows, masks
 
     def _synthetic(self, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        images = self.stills.images
-        image = images[int(torch.randint(len(images), (1,), generator=g))].float() / 255
+        image = self.stills.random(g).float() / 255
         motion = list(MOTIONS.values())[int(torch.randint(len(MOTIONS), (1,), generator=g))]
         seq = synthetic_sequence(image, self.size, self.seq_len, g, None, *motion)
         return seq.frames, seq.flows, seq.masks

@@ -15,10 +15,10 @@ import torch
 from torch import nn
 
 from .atomic import atomic_output
-
-MIN_SIDE = 32  # exported graphs mirror a margin of the frame (see networks.py), which needs this much
 from .models import Model
 from .networks import Previous
+
+MIN_SIDE = 32  # exported graphs mirror a margin of the frame (see networks.py), which needs this much
 
 
 class _Step(nn.Module):

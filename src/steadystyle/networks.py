@@ -37,7 +37,7 @@ class Arch:
 
 FULL = Arch(32, 5)
 SLIM = Arch(16, 3)
-FAST = Arch(24, 4, layout="fast")
+FAST = Arch(16, 5, layout="fast")
 PRESETS = {"fast": FAST, "full": FULL, "slim": SLIM}
 GATE_BIAS = -4.0  # a new recurrent net keeps ~2% of its previous output: nearly its image net, yet trainable
 
@@ -58,11 +58,18 @@ class ConvLayer(nn.Sequential):
         super().__init__(*layers)
 
 
+def _instance_norm(channels: int) -> nn.GroupNorm:
+    """Instance norm as a group norm with one channel per group: the same arithmetic and parameter names,
+    but it keeps bf16 channels-last tensors in that layout (InstanceNorm2d returns them contiguous, and
+    converting back costs more than the norm: the fast net ran 1.6x faster with this)."""
+    return nn.GroupNorm(channels, channels)
+
+
 def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1, norm_relu: bool = True) -> nn.Sequential:
     """Zero-padded conv (+ instance norm and ReLU): a separate reflection pad costs ~10% of a fast net's time."""
     layers: list[nn.Module] = [nn.Conv2d(cin, cout, kernel, stride, padding=(kernel - stride + 1) // 2)]
     if norm_relu:
-        layers += [nn.InstanceNorm2d(cout, affine=True), nn.ReLU(inplace=True)]
+        layers += [_instance_norm(cout), nn.ReLU(inplace=True)]
     return nn.Sequential(*layers)
 
 
@@ -76,7 +83,7 @@ class ResidualBlock(nn.Module):
             )
         else:
             self.body = nn.Sequential(_conv(channels, channels), _conv(channels, channels, norm_relu=False),
-                                      nn.InstanceNorm2d(channels, affine=True))
+                                      _instance_norm(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -119,7 +126,7 @@ class SubPixelUp(nn.Sequential):
             conv.bias.copy_(conv.bias[::4].repeat_interleave(4, 0))
         layers: list[nn.Module] = [conv, nn.PixelShuffle(2)]
         if norm_relu:
-            layers += [nn.InstanceNorm2d(cout, affine=True), nn.ReLU(inplace=True)]
+            layers += [_instance_norm(cout), nn.ReLU(inplace=True)]
         super().__init__(*layers)
 
 
@@ -199,23 +206,29 @@ class TransformNet(nn.Module):
         return self.trunk(x)[..., m:m + h, m:m + w]
 
 
-def recurrent_from_image(image_net: TransformNet) -> TransformNet:
+def recurrent_from_image(image_net: TransformNet, template: TransformNet | None = None) -> TransformNet:
     """A recurrent net that starts as `image_net`: weights on the new inputs start at zero (and, for the
-    gated layout, the gate nearly shut), so training begins from the per-frame look."""
+    gated layout, the gate nearly shut), so training begins from the per-frame look.
+
+    With `template`, a trained recurrent net of the same architecture, those weights come from it instead:
+    its learned use of the previous frame and output, and its gate. Fine-tuning a new style starts so.
+    """
     if image_net.arch.recurrent:
         raise ValueError("already a recurrent network")
     arch = Arch(**{**image_net.arch.as_dict(), "recurrent": True})
+    if template is not None and template.arch != arch:
+        raise ValueError(f"the recurrent template's architecture {template.arch} is not {arch}")
     net = TransformNet(arch)
-    state = image_net.state_dict()
-    target = net.state_dict()
-    for key, value in state.items():
+    target = {k: v.clone() for k, v in (template or net).state_dict().items()}
+    for key, value in image_net.state_dict().items():
         new = target[key]
         if new.shape == value.shape:
             target[key] = value
             continue
         # First conv: more input channels (space-to-depth keeps each input's channels together, first
         # the current frame's). Last conv of the gated net: one more output channel, the gate.
-        new.zero_()
+        if template is None:
+            new.zero_()
         new[tuple(slice(0, n) for n in value.shape)] = value
     net.load_state_dict(target)
     return net

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from urllib.parse import quote
 
 import gradio as gr
 
@@ -69,7 +70,7 @@ def _stylize_tab(library: StyleLibrary, jobs: JobQueue) -> tuple[gr.Gallery, gr.
             sample = gr.Button("Use the sample clip (5 s, with sound)", size="sm")
             first = next(iter(library.styles()), None)
             gallery = gr.Gallery(library.gallery(), selected_index=0, label="Style (click to choose)", columns=5,
-                                 height=180, allow_preview=False, object_fit="cover", elem_id="styles")
+                                 height=250, allow_preview=False, object_fit="cover", elem_id="styles")
             chosen = gr.State(first)
             chosen_text = gr.Markdown(_chosen(first), elem_id="chosen-style")
             with gr.Accordion("Add your own trained models", open=False):
@@ -89,6 +90,7 @@ def _stylize_tab(library: StyleLibrary, jobs: JobQueue) -> tuple[gr.Gallery, gr.
             downloads = gr.File(label="Download", file_count="multiple", interactive=False, elem_id="downloads")
     gr.Markdown("### Jobs\nJobs keep running when the page is closed; pick one here to see its result.")
     table = gr.HTML(_job_table(jobs.jobs()), elem_id="jobs")
+    shown = gr.State(table.value)  # what this page shows, so that a tick sends only changes
     with gr.Row():
         job_id = gr.Dropdown([j.id for j in jobs.jobs()], value=None, label="Job", scale=3, elem_id="job-id")
         show = gr.Button("Show", scale=1)
@@ -141,8 +143,8 @@ def _stylize_tab(library: StyleLibrary, jobs: JobQueue) -> tuple[gr.Gallery, gr.
         current = jobs.jobs()
         fresh = _job_table(current)
         if fresh == shown:
-            return gr.skip(), gr.skip()
-        return fresh, gr.Dropdown(choices=[j.id for j in current], value=selected)
+            return gr.skip(), gr.skip(), shown
+        return fresh, gr.Dropdown(choices=[j.id for j in current], value=selected), fresh
 
     sample.click(lambda: str(SAMPLE_CLIP), outputs=source)
     gallery.select(choose, outputs=[chosen, chosen_text, gallery])
@@ -150,7 +152,7 @@ def _stylize_tab(library: StyleLibrary, jobs: JobQueue) -> tuple[gr.Gallery, gr.
     go.click(stylize, inputs=[source, chosen, mode, strength, keep, seconds], outputs=results, concurrency_limit=None)
     show.click(pick_up, inputs=job_id, outputs=results, concurrency_limit=None)
     cancel.click(cancel_job, inputs=job_id)
-    timer.tick(refresh, inputs=[table, job_id], outputs=[table, job_id], show_progress="hidden")
+    timer.tick(refresh, inputs=[shown, job_id], outputs=[table, job_id, shown], show_progress="hidden")
     return gallery, chosen
 
 
@@ -164,7 +166,7 @@ def _job_table(jobs: list[Job]) -> str:
         return "<p>No jobs yet.</p>"
 
     def links(job: Job) -> str:
-        return " ".join(f'<a href="gradio_api/file={html.escape(r)}" download>{html.escape(Path(r).name)}</a>'
+        return " ".join(f'<a href="gradio_api/file={html.escape(quote(r))}" download>{html.escape(Path(r).name)}</a>'
                         for r in job.results)
 
     def state(job: Job) -> str:

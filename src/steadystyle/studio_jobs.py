@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import queue
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -120,12 +121,22 @@ class JobQueue:
                 job.results = [str(p) for p in work(self.root / job.id, report)]
                 job.progress, status, note = 1.0, "done", ""
             except JobCancelled:
+                self._clear(job)
                 status, note = "cancelled", "cancelled; nothing was written"
             except Exception as e:  # the job fails, the studio goes on
                 status, note = "failed", page_error(e).message
             job.seconds = time.perf_counter() - t0
             self._set(job, status, note)
         self._cancelled.discard(job.id)
+
+    def _clear(self, job: Job) -> None:
+        """Delete what a cancelled job wrote (finished results of a first pass, the checkpoints of an unfinished
+        video): the studio cannot resume a job, so they would only fill the disk. Its record stays."""
+        for path in (self.root / job.id).iterdir():
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.name != "job.json":
+                path.unlink()
 
     def _set(self, job: Job, status: str, note: str) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Iterator
 
 import gradio as gr
 import numpy as np
@@ -29,12 +30,17 @@ class LiveSession:
     def __init__(self, key: tuple, model_file, opts: StylizeOptions):
         self.key = key
         self._frames: deque[np.ndarray] = deque()
-        self._output = stylize_frames(iter(self._frames.popleft, None), load_model(model_file), opts)
+        self._output = stylize_frames(self._fed(), load_model(model_file), opts)
         self._lock = threading.Lock()  # a generator runs in one thread at a time
+
+    def _fed(self) -> Iterator[np.ndarray]:
+        """The frames as `step` hands them over: `stylize_frames` takes one per output, so one is always there."""
+        while True:
+            yield self._frames.popleft()
 
     def step(self, frame: np.ndarray) -> np.ndarray:
         with self._lock:
-            self._frames.append(frame)
+            self._frames.append(np.array(frame))  # a copy: gradio hands over read-only arrays
             return to_uint8(next(self._output))
 
 

@@ -13,7 +13,7 @@ import gradio as gr
 
 from .evaluate import evaluate_videos
 from .evaluate_report import PLOT_NAME, plot_warping_error, settings_note, table_rows
-from .studio_base import readable_errors, subfolder
+from .studio_base import readable_errors, subfolder, without_upload_paths
 from .studio_jobs import JobQueue
 from .video import VIDEO_IN_SUFFIXES
 
@@ -42,15 +42,14 @@ def measure_tab(root: Path, jobs: JobQueue) -> None:
     gr.Markdown("Upload a clip and two stylized versions of it (e.g. the stable and the per-frame network). "
                 "The warping error is how much each frame differs from the previous one moved along the "
                 "motion of the source: lower is steadier; the source's own is the floor.")
+    from_job = gr.Dropdown(list(comparable_jobs(jobs)), value=None, label="Take the files of a 'both' job",
+                           elem_id="measure-job")
     with gr.Row():
         source = gr.File(label="Source clip", file_types=VIDEO_TYPES, elem_id="measure-source")
         first = gr.File(label="Stylized result A", file_types=VIDEO_TYPES, elem_id="measure-a")
         second = gr.File(label="Stylized result B", file_types=VIDEO_TYPES, elem_id="measure-b")
-    with gr.Row():
-        from_job = gr.Dropdown(list(comparable_jobs(jobs)), value=None, label="Or take a 'both' job's files",
-                               scale=3)
-        painting = gr.File(label="Painting (optional, adds the style loss)", file_types=["image"], scale=2,
-                           height=90)
+        painting = gr.File(label="Painting (optional: adds the style loss)", file_types=["image"])
+    originals = gr.State([])  # a job's own files, beside their sidecars (how fast they were made)
     go = gr.Button("Measure", variant="primary", elem_id="measure-button")
     plot = gr.Image(label="Warping error per frame", interactive=False, elem_id="measure-plot")
     table = gr.Dataframe(label="Scores", interactive=False, visible=False, elem_id="measure-table")
@@ -58,23 +57,27 @@ def measure_tab(root: Path, jobs: JobQueue) -> None:
 
     @readable_errors
     def measure(source: str | None, first: str | None, second: str | None, painting: str | None,
-                progress=gr.Progress(track_tqdm=True)):
+                originals: list[Path], progress=gr.Progress(track_tqdm=True)):
         if not (source and first and second):
             raise ValueError("upload the source clip and two stylized results of it")
-        a, b = map(Path, (first, second))
+        given = [Path(source), Path(first), Path(second)]
+        if [p.name for p in given] == [p.name for p in originals]:  # still the job's files, not new uploads
+            given = originals
+        source, a, b = given
         evaluation = evaluate_videos(source, dict(zip(method_names(a, b), (a, b))), style=painting)
         folder = subfolder(root, f"measure/{time.strftime('%Y%m%d-%H%M%S')}")
         header, rows = table_rows(evaluation)
-        return (str(plot_warping_error(evaluation, folder / PLOT_NAME)), gr.Dataframe(value=rows, headers=header, visible=True),
-                settings_note(evaluation))
+        plot = plot_warping_error(evaluation, folder / PLOT_NAME)
+        note = without_upload_paths(settings_note(evaluation))
+        return str(plot), gr.Dataframe(rows, headers=header, visible=True), note
 
     @readable_errors
     def take(label: str | None):
         files = comparable_jobs(jobs).get(label or "")
         if not files:
             raise ValueError("that job's files are gone; upload the files instead")
-        return [str(f) for f in files]
+        return *(str(f) for f in files), files
 
-    go.click(measure, [source, first, second, painting], [plot, table, note])
+    go.click(measure, [source, first, second, painting, originals], [plot, table, note])
     from_job.focus(lambda: gr.Dropdown(choices=list(comparable_jobs(jobs))), outputs=from_job)
-    from_job.input(take, from_job, [source, first, second])
+    from_job.input(take, from_job, [source, first, second, originals])

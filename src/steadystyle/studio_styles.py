@@ -72,11 +72,15 @@ class StyleLibrary:
             raise ModelError(f"choose a style in the gallery (known: {', '.join(styles)})")
         return styles[name]
 
+    def own_painting(self, name: str) -> Path | None:
+        """The painting kept when the style `name` was trained here."""
+        return next(iter(sorted(self.paintings.glob(f"{name}.*"))), None)
+
     def painting_of(self, name: str) -> Path | None:
         """The painting a style was made from: the one kept when it was trained here, else a bundled one."""
-        own = sorted(self.paintings.glob(f"{name}.*"))
+        own = self.own_painting(name)
         if own:
-            return own[0]
+            return own
         return painting_path(name) if name in painting_names() else None
 
     def thumbnail(self, style: Style) -> Path:

@@ -85,7 +85,8 @@ class StylizeRequest:
         files: dict[str, Path] = {}
         for i, mode in enumerate(self.modes):
             def on_frame(done: int, total: int | None, i: int = i, mode: str = mode) -> None:
-                report((i + done / max(total or 0, done + 1)) / passes, f"{mode} network: frame {done} of {total or '?'}")
+                share = min(done / (total or done + 1), 1.0)  # `total` may be an estimate, or unknown
+                report((i + share) / passes, f"{mode} network: frame {done} of {total or '?'}")
 
             files[mode] = Path(f"{stem}-{mode}.mp4")
             stylize_video(source, load_model(self.style.model_file(mode)), files[mode], self.options(mode),
@@ -99,11 +100,13 @@ class StylizeRequest:
 
 
 def labelled(image: np.ndarray, text: str) -> np.ndarray:
-    """A copy of the frame with its name in the top-left corner, readable on light and dark pictures."""
+    """A copy of the frame with its name in the bottom-left corner (players put their controls at the top),
+    readable on light and dark pictures."""
     out = np.ascontiguousarray(image).copy()
-    scale = max(0.4, image.shape[1] / 900)
+    scale = max(0.4, image.shape[1] / 640)
+    corner = (8, image.shape[0] - round(10 * scale))
     for colour, width in (((0, 0, 0), 3), ((255, 255, 255), 1)):
-        cv2.putText(out, text, (8, round(24 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, width, cv2.LINE_AA)
+        cv2.putText(out, text, corner, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, width, cv2.LINE_AA)
     return out
 
 

@@ -9,6 +9,7 @@ One run trains at a time: two would each take twice as long.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ class Run:
     step: int = 0
     steps: int = 0
     status: str = "starting"  # then training, stopping, and done, stopped or failed
-    note: str = ""
+    note: str = ""  # how it ended
     stop: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -56,9 +57,6 @@ class TrainingRuns:
     def model(self, name: str, stage: int = 2) -> Path:
         return self.library.models / f"{name}{PER_FRAME_SUFFIX if stage == 1 else ''}.safetensors"
 
-    def painting(self, name: str) -> Path | None:
-        return next(iter(sorted(self.library.paintings.glob(f"{name}.*"))), None)
-
     def names(self) -> list[str]:
         """Every run started here, by name."""
         return sorted(p.stem for p in self.library.paintings.iterdir() if not p.name.startswith("."))
@@ -68,16 +66,16 @@ class TrainingRuns:
         if not painting:
             raise ValueError("upload a painting first")
         load_rgb(painting)  # not an image: fail here, with the reason
-        name = name.strip() or Path(painting).stem
-        if self.painting(name):
+        default = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(painting).stem).strip("_-")
+        name = self.library.check_new_name(name.strip() or default)  # first: the name is used as a glob pattern
+        if self.library.own_painting(name):
             raise ValueError(f"a run named {name} exists already: pick it below to continue it, or choose another name")
-        name = self.library.check_new_name(name)
         self._check_idle()
         shutil.copyfile(painting, self.library.paintings / f"{name}{Path(painting).suffix.lower()}")
         return self._launch(name, image_steps, video_steps)
 
     def resume(self, name: str | None, image_steps: int, video_steps: int) -> str:
-        if not name or not self.painting(name):
+        if not name or not self.library.own_painting(name):
             raise ValueError("pick a run to continue")
         if self.model(name).exists():
             raise ValueError(f"{name} is finished; it is in the Stylize gallery")
@@ -99,7 +97,7 @@ class TrainingRuns:
 
     def _launch(self, name: str, image_steps: int, video_steps: int) -> str:
         run = self.current = Run(name)
-        painting = str(self.painting(name))
+        painting = str(self.library.own_painting(name))
         configs = (TrainConfig(style=painting, steps=int(image_steps)),
                    VideoTrainConfig(style=painting, steps=int(video_steps)))
         threading.Thread(target=self._train, args=(run, painting, *configs), name=f"train-{name}", daemon=True).start()
@@ -107,21 +105,23 @@ class TrainingRuns:
 
     def _train(self, run: Run, painting: str, image: TrainConfig, video: VideoTrainConfig) -> None:
         def on_stage(number: int, model: Path, state: str) -> None:
-            run.stage, run.note = number, state
+            run.stage, run.step, run.steps = number, 0, 0
 
         def on_step(trainer: Trainer, terms: dict[str, float]) -> None:
-            run.status, run.step, run.steps = "training", trainer.step, trainer.config.steps
+            run.step, run.steps = trainer.step, trainer.config.steps
             if run.stop.is_set():
                 raise Cancelled
+            run.status = "training"
 
         try:
             train_style(painting, self.model(run.name), image, video, progress=False, on_step=on_step,
                         on_stage=on_stage)
             run.status, run.note = "done", "finished: the style is in the Stylize gallery"
         except Cancelled:
-            run.status, run.note = "stopped", "stopped with a checkpoint; Continue picks it up"
+            run.status, run.note = "stopped", (f"stopped at stage {run.stage}, step {run.step}, with a checkpoint; "
+                                               "Continue picks it up")
         except Exception as e:  # the run fails, the studio goes on
-            run.status, run.note = "failed", page_error(e).message
+            run.status, run.note = "failed", f"failed: {page_error(e).message}"
 
     def _run_of(self, name: str) -> Run | None:
         """The run of `name` started since the studio started, if any."""
@@ -130,11 +130,11 @@ class TrainingRuns:
     def describe(self, name: str) -> str:
         run = self._run_of(name)
         if run and run.active:
-            where = (f"stage {run.stage} of 2 ({STAGES[run.stage - 1]}), step {run.step} of {run.steps or '?'}"
-                     if run.stage else "loading the painting, VGG-16 and the training pictures")
-            return f"**{name}**: {run.status}, {where}"
+            stage = f"stage {run.stage} of 2 ({STAGES[run.stage - 1]})" if run.stage else "starting"
+            step = f"step {run.step} of {run.steps}" if run.steps else "preparing the painting and training pictures"
+            return f"**{name}**: {run.status}, {stage}, {step}"
         if run:
-            return f"**{name}**: {run.status}. {run.note}"
+            return f"**{name}**: {run.note}"
         if self.model(name).exists():
             return f"**{name}**: finished; the style is in the Stylize gallery"
         return f"**{name}**: unfinished; Continue picks it up from its last checkpoint"
@@ -150,13 +150,17 @@ class TrainingRuns:
         fig = new_figure(8, 3.2)
         for stage, rows in enumerate(logs, 1):
             ax = fig.add_subplot(1, 2, stage)
+            ax.set(title=f"stage {stage}: {STAGES[stage - 1]}", xlabel="step")
+            if not rows:
+                ax.text(0.5, 0.5, "not started yet", ha="center", va="center", transform=ax.transAxes)
+                ax.set(xticks=[], yticks=[])
+                continue
             for term in ("total", "style", "content", "temporal"):
                 points = [(s, r[term]) for s, r in rows.items() if term in r]
                 if points:
                     ax.plot(*zip(*points), label=term, linewidth=2 if term == "total" else 1)
-            ax.set(title=f"stage {stage}: {STAGES[stage - 1]}", xlabel="step", yscale="log" if rows else "linear")
-            if rows:
-                ax.legend(fontsize=7)
+            ax.set(yscale="log")
+            ax.legend(fontsize=7)
         fig.tight_layout()
         return fig
 
@@ -191,7 +195,7 @@ def train_tab(runs: TrainingRuns) -> None:
                 "when the page is closed; a stopped run continues from its last checkpoint.")
     with gr.Row():
         with gr.Column():
-            painting = gr.Image(type="filepath", sources=["upload"], label="Painting", elem_id="painting")
+            painting = gr.Image(type="filepath", sources=["upload"], label="Painting", height=320, elem_id="painting")
             name = gr.Textbox(label="Style name", placeholder="default: the painting's file name")
             with gr.Accordion("Training length", open=False):
                 image_steps = gr.Number(TrainConfig.steps, label="Stage 1 steps (per-frame network)", precision=0,
@@ -206,7 +210,7 @@ def train_tab(runs: TrainingRuns) -> None:
                 stop = gr.Button("Stop (keeps a checkpoint)", variant="stop")
             status = gr.Markdown(elem_id="train-status")
     plot = gr.Plot(label="Loss", elem_id="loss")
-    samples = gr.Gallery(label="Samples (newest last)", columns=SAMPLES_SHOWN, height="auto", allow_preview=True)
+    samples = gr.Gallery(label="Samples (newest last)", columns=SAMPLES_SHOWN, fit_columns=False, height=200)
     shown = gr.State(())
     timer = gr.Timer(3)
 

@@ -48,6 +48,7 @@ class TrainConfig:
     steps: int = 2500
     lr: float = 1e-3
     arch: str = "fast"
+    start: str = ""  # fine-tuning: a model (file or shipped style) whose network this run starts from
     weights: LossWeights = field(default_factory=lambda: replace(NETWORK_WEIGHTS))
     seed: int = 0
     bf16: bool = True  # mixed precision: bf16 on the CPU; on a GPU bf16, or fp16 where bf16 is not computed
@@ -84,7 +85,9 @@ class VideoTrainConfig(TrainConfig):
     init: str = ""
     clips: str = "builtin"
     seq_len: int = 4
-    temporal_weight: float = 1e9  # ~ the style term for a per-frame net's flicker on noisy static frames
+    # 1e9 over-smoothed starry_night (style loss 1.3-1.6x its per-frame net's); 3e8 kept 11-19% of the
+    # flicker at 1.07-1.18x (selection clips: carphone and the sample, 48 frames each)
+    temporal_weight: float = 3e8
     synthetic: float = 0.75
     nuisance: float = 0.75
     flow_method: str = "dis"
@@ -131,7 +134,8 @@ class Trainer:
         with self.cluster.local_main_first():  # the first use of the built-in images writes their cache
             self.stills = ContentImages(config.content, config.size, config.seed)
         # The samples show the most detailed content image (the first one may be a dark title frame).
-        self.sample = max(self.stills.images, key=lambda im: im.float().std()).float()[None] / 255.0
+        self.sample = max((self.stills.image(i) for i in range(min(len(self.stills), 64))),
+                          key=lambda im: im.float().std()).float()[None] / 255.0
         self.step, self.seconds = 0, 0.0
         self.work.mkdir(parents=True, exist_ok=True)
         if resume:
@@ -140,6 +144,17 @@ class Trainer:
 
     def build_net(self) -> TransformNet:
         raise NotImplementedError
+
+    def started_net(self, recurrent: bool) -> TransformNet | None:
+        """The network of `config.start` (fine-tuning), in its own architecture whatever `arch` says: stage 1
+        trains it on; stage 2 takes its recurrent inputs and gate."""
+        if not self.config.start:
+            return None
+        start = load_model(self.config.start)
+        if start.recurrent != recurrent:
+            kind = "recurrent (stable)" if recurrent else "per-frame (image)"
+            raise ValueError(f"start model {self.config.start}: stage {self.stage!r} fine-tunes a {kind} model")
+        return start.net
 
     def train_step(self) -> dict[str, float]:
         raise NotImplementedError
@@ -152,8 +167,8 @@ class Trainer:
         if not self.checkpoint_path.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {self.checkpoint_path}; start without --resume")
         state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
-        if (state.get("stage") != self.stage
-                or _learning_settings(state["config"]) != _learning_settings(self.config.as_dict())):
+        saved = type(self.config).from_dict(state["config"]).as_dict()  # settings added since take their defaults
+        if state.get("stage") != self.stage or _learning_settings(saved) != _learning_settings(self.config.as_dict()):
             raise ValueError(f"--resume: {self.checkpoint_path} was made with other settings; use the same ones "
                              f"(only --steps, --device and how often to checkpoint, log or sample may change) or "
                              f"another work folder")
@@ -262,20 +277,29 @@ def work_dir_of(model: Path) -> Path:
 def train_style(style: str | Path, out: str | Path, image: TrainConfig | None = None,
                 video: VideoTrainConfig | None = None, *, vgg_weights: str | Path | None = None,
                 progress: bool = True, on_step: StepCallback | None = None,
-                on_stage: Callable[[int, Path, str], None] | None = None) -> Path:
+                on_stage: Callable[[int, Path, str], None] | None = None, start_from: str | None = None) -> Path:
     """Both stages for one painting: NAME-per-frame beside `out`, then the stable `out` from it.
 
     A stage whose model file exists is done; one with a checkpoint continues from it, so calling this
     again after an interruption picks up where it stopped. Stage 2 takes stage 1's painting, scale and
     loss weights. `on_stage(number, model, "done" | "continuing" | "training")` reports each stage (in
     the first process only, when there are several).
+
+    `start_from` (a shipped style, or a stable model file with its NAME-per-frame beside it) fine-tunes
+    instead: stage 1 starts from its per-frame network; stage 2 from the result, with the stable network's
+    weights for the previous frame and output and its gate (it already knows how to be steady); both
+    for FINE_TUNE_STEPS unless the configs say otherwise.
     """
     out = Path(out)
     per_frame = out.with_name(out.stem + PER_FRAME_SUFFIX + out.suffix)
-    image = replace(image or TrainConfig(style=str(style)), style=str(style))
+    steps = dict(zip((1, 2), FINE_TUNE_STEPS if start_from else (TrainConfig.steps, VideoTrainConfig.steps)))
+    image = replace(image or TrainConfig(style=str(style), steps=steps[1]), style=str(style))
+    video = replace(video or VideoTrainConfig(style=str(style), device=image.device, steps=steps[2]),
+                    style=str(style), style_size=image.style_size, arch=image.arch, weights=image.weights,
+                    init=str(per_frame))
+    if start_from:
+        image, video = replace(image, start=per_frame_twin(start_from)), replace(video, start=start_from)
     report = on_stage if join(image.device).main else None
-    video = replace(video or VideoTrainConfig(style=str(style), device=image.device), style=str(style),
-                    style_size=image.style_size, arch=image.arch, weights=image.weights, init=str(per_frame))
     for number, (model, config, trainer) in enumerate(((per_frame, image, ImageTrainer), (out, video, VideoTrainer)), 1):
         resume = (work_dir_of(model) / "checkpoint.pt").is_file()
         if report:
@@ -284,6 +308,19 @@ def train_style(style: str | Path, out: str | Path, image: TrainConfig | None = 
             continue
         trainer(config, model, vgg_weights=vgg_weights, resume=resume, progress=progress, on_step=on_step).run()
     return out
+
+
+# Fine-tuning from a shipped style (`train style --from`): stage 1 and stage 2 steps, about 10 minutes on
+# 2 CPU cores.
+FINE_TUNE_STEPS = (400, 200)
+
+
+def per_frame_twin(spec: str) -> str:
+    """The per-frame model that goes with a stable one: NAME-per-frame, by style name or beside the file."""
+    path = Path(spec)
+    if path.suffix == ".safetensors":
+        return str(path.with_name(path.stem + PER_FRAME_SUFFIX + path.suffix))
+    return spec + PER_FRAME_SUFFIX
 
 
 def final_losses(log: Path, step: int, window: int = 500) -> dict[str, float]:
@@ -307,6 +344,8 @@ class ImageTrainer(Trainer):
     stage = "image"
 
     def build_net(self) -> TransformNet:
+        if (started := self.started_net(recurrent=False)) is not None:
+            return started
         arch = PRESETS.get(self.config.arch)
         if arch is None:
             raise ValueError(f"unknown architecture {self.config.arch!r}; choose from {sorted(PRESETS)}")
@@ -337,7 +376,8 @@ class VideoTrainer(Trainer):
         image = load_model(self.config.init)
         if image.recurrent:
             raise ValueError(f"--init {self.config.init}: already a recurrent model; give the stage-1 image model")
-        return recurrent_from_image(image.net)
+        # Fine-tuning: the new style's image net, with the start model's recurrent inputs and gate.
+        return recurrent_from_image(image.net, template=self.started_net(recurrent=True))
 
     def train_step(self) -> dict[str, float]:
         cfg = self.config

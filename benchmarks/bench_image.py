@@ -85,12 +85,15 @@ def main() -> None:
     p.add_argument("--content", type=Path, default=SHARED / "content" / "chicago.jpg")
     p.add_argument("--train-steps", type=int, default=10)
     p.add_argument("--frames", type=int, default=10)
+    p.add_argument("--sizes", nargs="+", default=["640x360", "1280x720"], help="frame sizes WxH for stylize")
     args = p.parse_args()
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as cache:
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache  # compile times from an empty cache
-        rows = {**bench_training(args.style, args.train_steps), **bench_stylize(640, 360, args.frames),
-                **bench_optimize(args.style, args.content, 256)}
+        rows = bench_training(args.style, args.train_steps)
+        for size in args.sizes:
+            rows.update(bench_stylize(*map(int, size.split("x")), args.frames))
+        rows.update(bench_optimize(args.style, args.content, 256))
     width = max(map(len, rows))
     for k, v in rows.items():
         print(f"{k:{width}}  {v:10.2f}")

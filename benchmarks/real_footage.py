@@ -39,6 +39,7 @@ from steadystyle.images import load_rgb, resize_to, to_uint8
 from steadystyle.metrics import warping_error
 from steadystyle.models import PER_FRAME_SUFFIX, load_model, shipped_styles
 from steadystyle.stylize import StylizeOptions, stylize_frames
+from steadystyle.train import per_frame_twin
 from steadystyle.vgg import cached_weights
 
 SHARED_STYLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "styles"
@@ -85,12 +86,13 @@ def stylized(frames, model, mode: str) -> list[np.ndarray]:
 
 
 def clip_scores(frames, motion, style: str, loss: StyleLoss, style_every: int) -> dict:
-    """E_warp and style loss of one style's per-frame and stable nets on one clip (motion precomputed)."""
+    """E_warp and style loss of one style's per-frame and stable nets on one clip (motion precomputed).
+    `style`: a shipped style's name, or a stable model file with its NAME-per-frame beside it."""
     flows, masks = [f for f, _ in motion], [m for _, m in motion]
-    row = {}
-    for mode, spec in (("per-frame", style + PER_FRAME_SUFFIX), ("stable", style)):
-        ys = stylized(frames, load_model(spec), mode)
-        losses = [loss(style, y) for y in ys[::style_every]]
+    row, stable = {}, load_model(style)
+    for mode, model in (("per-frame", load_model(per_frame_twin(style))), ("stable", stable)):
+        ys = stylized(frames, model, mode)
+        losses = [loss(stable.style, y) for y in ys[::style_every]]
         row[mode] = {"warping_error": warping_error(ys, flows=flows, masks=masks).mean,
                      "style_loss": None if None in losses else float(np.mean(losses))}
     return row

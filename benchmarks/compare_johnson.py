@@ -1,0 +1,63 @@
+"""The look against Johnson et al.'s published models, on their standard content image (research only).
+
+    python benchmarks/compare_johnson.py [--out DIR]   # needs ../shared/data (not shipped with the project)
+
+For each shipped style with a published counterpart in ../shared/data/reference/johnson/ (their
+models applied to content/chicago.jpg, 712x474), our per-frame and stable networks stylize the same
+photo at the same size. The table gives each result's style loss against our painting and content loss
+against the photo (the loss `evaluate` reports); DIR/NAME.jpg shows Johnson | per-frame | stable side
+by side. Neither the photo nor the published results may be redistributed, so DIR defaults to a
+temporary folder outside the project; look at the pictures, do not commit them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from real_footage import painting
+from steadystyle.evaluate import _loss_network  # the evaluate command's own loss network
+from steadystyle.images import load_rgb, resize_to, to_uint8
+from steadystyle.models import PER_FRAME_SUFFIX, load_model
+from steadystyle.stylize import StylizeOptions, stylize_image
+from steadystyle.vgg import cached_weights
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+PUBLISHED = {"starry_night": "chicago_starry_night.jpg", "composition_vii": "chicago_composition_vii.jpg",
+             "the_scream": "chicago_scream_instnorm.jpg", "udnie": "chicago_udnie_instnorm.jpg",
+             "wave": "chicago_wave.jpg"}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "steadystyle-johnson")
+    args = p.parse_args()
+    photo_path = DATA / "content" / "chicago.jpg"
+    if not photo_path.is_file():
+        raise SystemExit(f"{photo_path} is missing: this benchmark needs ../shared/data beside the project")
+    args.out.mkdir(parents=True, exist_ok=True)
+    photo, vgg = load_rgb(photo_path), cached_weights()
+    print("| style | result | style loss | content loss |\n| --- | --- | --- | --- |")
+    for style, published in PUBLISHED.items():
+        theirs = load_rgb(DATA / "reference" / "johnson" / published)
+        size = tuple(theirs.shape[-2:])
+        x = resize_to(photo, size)
+        loss = _loss_network(vgg, load_rgb(painting(style), max(size)))
+        results = {"Johnson et al. (published)": theirs,
+                   "ours, per-frame": stylize_image(load_model(style + PER_FRAME_SUFFIX), x),
+                   "ours, stable": stylize_image(load_model(style), x, StylizeOptions(mode="stable"))}
+        for name, y in results.items():
+            with torch.no_grad():
+                terms = loss(y[None].clamp(0, 1), loss.content_targets(x[None]))
+            print(f"| {style} | {name} | {float(terms['style']):.3g} | {float(terms['content']):.3g} |", flush=True)
+        strip = torch.cat(list(results.values()), -1)
+        Image.fromarray(to_uint8(strip)).save(args.out / f"{style}.jpg", quality=90)
+    print(f"\npictures (Johnson | per-frame | stable): {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -33,6 +33,24 @@ def vgg_weights():
     return cached_weights()
 
 
+@pytest.fixture
+def interrupt_after(monkeypatch):
+    """`interrupt_after(module, n)`: module.to_uint8 (the step after the network) raises KeyboardInterrupt, as
+    Ctrl-C would, from its (n+1)-th call on; real runs cut short at a known frame."""
+    def patch(module, n: int) -> None:
+        real, calls = module.to_uint8, {"n": 0}
+
+        def interrupting(image):
+            calls["n"] += 1
+            if calls["n"] > n:
+                raise KeyboardInterrupt
+            return real(image)
+
+        monkeypatch.setattr(module, "to_uint8", interrupting)
+
+    return patch
+
+
 def _fail_unless_gpu(report: pytest.TestReport | pytest.CollectReport) -> pytest.TestReport | pytest.CollectReport:
     """A skip (of a test, or of a whole module) becomes a failure unless its reason starts with "GPU"."""
     if report.skipped and not hasattr(report, "wasxfail"):

@@ -143,21 +143,12 @@ def test_unwritable_output_fails_before_any_work(tmp_path, model_files, capsys):
     assert code == 2 and ".mp4" in capsys.readouterr().err
 
 
-def test_interrupted_video_leaves_no_file(tmp_path, model_files, monkeypatch):
+def test_interrupted_video_leaves_no_file(tmp_path, model_files, interrupt_after):
     src = make_clip(tmp_path / "in.mp4", frames=10)
     out = tmp_path / "out.mp4"
-    calls = {"n": 0}
     import steadystyle.stylize as stylize_module
 
-    real = stylize_module.to_uint8
-
-    def interrupt_after_three(y):
-        calls["n"] += 1
-        if calls["n"] > 3:
-            raise KeyboardInterrupt
-        return real(y)
-
-    monkeypatch.setattr(stylize_module, "to_uint8", interrupt_after_three)
+    interrupt_after(stylize_module, 3)  # before the first checkpoint: nothing to resume, nothing left
     assert main(["stylize", str(src), "-s", str(model_files["stable"]), "-o", str(out), "-q"]) == 130
     assert not out.exists() and not list(tmp_path.glob(".out*"))
     assert av.open  # PyAV still usable after the aborted write

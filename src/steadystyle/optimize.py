@@ -18,8 +18,10 @@ from .device import loss_on, resolve_device
 from .flow import DEFAULT_PRESET, flow_and_mask, warp_torch
 from .images import keep_colours, luminance, match_luminance, resize_max_side, to_uint8
 from .losses import LossWeights, PerceptualLoss, temporal_loss
+from .networks import Previous
+from .resume import CHECKPOINT_EVERY, file_identity, open_job, restored_state, saved_state, tensors_identity
 from .stylize import VideoSummary, as_tensor
-from .video import VideoWriter, open_video, write_sidecar
+from .video import open_video, write_sidecar
 from .vgg import VGGWeights
 
 Objective = Callable[[torch.Tensor], dict[str, torch.Tensor]]
@@ -180,14 +182,16 @@ def _recording_objective(loss: PerceptualLoss, targets: dict[str, torch.Tensor],
 
 def optimize_frames(frames: Iterable[torch.Tensor], style: torch.Tensor, vgg: VGGWeights,
                     weights: LossWeights | None = None, settings: VideoOptimizeSettings | None = None,
-                    progress: bool = True, device: str = "auto") -> Iterator[OptimizedFrame]:
+                    progress: bool = True, device: str = "auto", previous: Previous | None = None,
+                    on_state: Callable[[Previous], None] | None = None) -> Iterator[OptimizedFrame]:
     """Ruder et al. 2016 (short-term temporal loss): (3, H, W) frames in, one OptimizedFrame out per frame.
 
     Each frame is a Gatys optimisation plus `temporal_weight` x the masked squared difference to the
     previous result warped by the *source's* backward flow (DIS or Farneback, with the consistency mask),
     and starts from that warped result: reliable pixels from it, occluded ones from the content frame.
     Lazy: one frame in, one result out, so a long video never sits in memory. Frames go in and results
-    come out on the CPU; the optimisation runs on `device`.
+    come out on the CPU; the optimisation runs on `device`. `previous` (the last source frame and result)
+    continues where an earlier run stopped; `on_state` sees it after each frame, which is what a checkpoint saves.
     """
     settings = settings or VideoOptimizeSettings()
     if settings.later_init not in LATER_INITS:
@@ -195,7 +199,7 @@ def optimize_frames(frames: Iterable[torch.Tensor], style: torch.Tensor, vgg: VG
     scratch = replace(settings, iters=settings.first_iters or 2 * settings.iters)
     target = resolve_device(device)
     loss = loss_on(PerceptualLoss.build(vgg, style[None], weights), target)
-    prev_x = prev_y = None
+    prev_x, prev_y = (previous.frame, previous.output.to(target)) if previous is not None else (None, None)
     for index, x in enumerate(frames):
         t0 = time.perf_counter()
         x_on = x[None].to(target)
@@ -211,30 +215,42 @@ def optimize_frames(frames: Iterable[torch.Tensor], style: torch.Tensor, vgg: VG
             init, run = mask * warped + (1 - mask) * x_on, settings
         image, _ = minimise(init, objective, run, desc=f"frame {index + 1}", progress=progress)
         prev_x, prev_y = x, image[0]
+        if on_state is not None:
+            on_state(Previous(prev_x, prev_y))
         yield OptimizedFrame(image[0].cpu(), history, time.perf_counter() - t0)
 
 
 def optimize_video(source: str | Path, style: torch.Tensor, vgg: VGGWeights, output: str | Path,
                    weights: LossWeights | None = None, settings: VideoOptimizeSettings | None = None, *,
                    size: int = 256, start: float | None = None, duration: float | None = None, crf: int = 18,
-                   style_name: str | None = None, progress: bool = True, device: str = "auto") -> VideoSummary:
+                   style_name: str | None = None, progress: bool = True, device: str = "auto",
+                   resume: bool = False, restart: bool = False,
+                   checkpoint_every: float = CHECKPOINT_EVERY) -> VideoSummary:
     """`optimize_frames` on a video (frames shrunk to longer side `size`), written with its timing and audio.
 
+    A video file is written as a resumable job, as `stylize_video` does (see resume.py): at most
+    `checkpoint_every` seconds, about one frame here, are lost to an interruption; `resume` continues it.
     Also writes the sidecar OUTPUT.json (see `evaluate.write_sidecar`) with the speed and settings.
     """
     settings = settings or VideoOptimizeSettings()
+    weights = weights or LossWeights()
     reader = open_video(source, start, duration)
-    decoded, timed = tee(reader)  # one pass over the file; tee holds only the frame in flight
+    fingerprint = {"input": file_identity(source), "painting": tensors_identity({"painting": style}),
+                   "settings": str(vars(settings)), "loss weights": str(weights), "--size": str(size),
+                   "--start": str(start), "--duration": str(duration), "--crf": str(crf)}
+    job = open_job(output, reader, fingerprint, crf=crf, resume=resume, restart=restart, every=checkpoint_every)
+    decoded, timed = tee(f for f in reader if not job.is_done(f.time))  # one pass; tee holds the frame in flight
+    previous = [restored_state(job.state)]  # after the latest frame, as on_state sees it
     results = optimize_frames((resize_max_side(as_tensor(f.image), size) for f in decoded), style, vgg, weights,
-                              settings, progress, device)
-    t0 = time.perf_counter()
-    with VideoWriter(output, reader.fps, time_base=reader.time_base, audio_from=reader, crf=crf) as writer, \
-            tqdm(total=reader.frame_count, desc="optimising video", unit="frame", disable=not progress) as bar:
+                              settings, progress, device, previous[0], lambda state: previous.__setitem__(0, state))
+    with job, tqdm(total=reader.frame_count, initial=job.frames, desc="optimising video", unit="frame",
+                   disable=not progress) as bar:
         for frame, result in zip(timed, results):
-            writer.write(to_uint8(result.image), frame.time)
+            job.add(to_uint8(result.image), frame.time, saved_state(previous[0]) if job.due() else None)
             bar.update(1)
             bar.set_postfix({"s/frame": f"{result.seconds:.1f}"})
-    summary = VideoSummary(writer.frames_written, time.perf_counter() - t0, Path(output))
+        job.finish()
+    summary = VideoSummary(job.frames, job.seconds, Path(output))
     mode = "ruder" if settings.temporal else "per-frame-optimisation"
     write_sidecar(output, {"command": "optimize video", "model": style_name, "mode": mode, "fps": summary.fps,
                            "frames": summary.frames, "seconds": summary.seconds, "size": size,

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import copy
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -18,10 +17,12 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .images import keep_colours, resize_max_side, to_uint8
+from .device import resolve_device
 from .models import Model
 from .networks import Previous
 from .pipeline import Background, prefetch
-from .video import VideoWriter, open_video, write_sidecar
+from .resume import CHECKPOINT_EVERY, file_identity, open_job, restored_state, saved_state, tensors_identity
+from .video import open_video, write_sidecar
 
 MODES = ("stable", "per-frame")
 # Mean absolute difference (RGB in [0, 1]) between 64-pixel-wide thumbnails of consecutive frames above
@@ -39,6 +40,7 @@ class StylizeOptions:
     cut_threshold: float | None = CUT_THRESHOLD  # None disables cut detection
     precision: str = "auto"  # "auto": bf16 where the CPU computes it natively (AVX512-BF16, AMX), else fp32
     compile: bool = False  # torch.compile the network for the frame size; pays seconds of compiling first
+    device: str = "auto"  # a CUDA GPU when there is one, else the CPU (see device.resolve_device)
 
     def resolved_mode(self, model: Model) -> str:
         mode = self.mode or ("stable" if model.recurrent else "per-frame")
@@ -57,9 +59,14 @@ class StylizeOptions:
         return mode
 
     @property
+    def target(self) -> torch.device:
+        return resolve_device(self.device)
+
+    @property
     def dtype(self) -> torch.dtype:
         if self.precision == "auto":
-            return torch.bfloat16 if native_bf16() else torch.float32
+            native = torch.cuda.is_bf16_supported() if self.target.type == "cuda" else native_bf16()
+            return torch.bfloat16 if native else torch.float32
         return torch.bfloat16 if self.precision == "bf16" else torch.float32
 
 
@@ -90,14 +97,14 @@ def _network(model: Model, opts: StylizeOptions) -> torch.nn.Module:
     layout oneDNN's bf16 kernels want: 1.3x faster). Compiled for a fixed frame size on request, which
     is worth it for a long video, not for a few images."""
     net = model.net
-    if opts.dtype != torch.float32:
-        net = copy.deepcopy(net).to(opts.dtype, memory_format=torch.channels_last)
+    if opts.dtype != torch.float32 or opts.target.type != "cpu":
+        net = copy.deepcopy(net).to(opts.target, opts.dtype, memory_format=torch.channels_last)
     return torch.compile(net, dynamic=False) if opts.compile else net
 
 
 def _batch(x: torch.Tensor, opts: StylizeOptions) -> torch.Tensor:
-    """(3, H, W) float -> the network's (1, 3, H, W) input in its precision and layout."""
-    x = x[None].to(opts.dtype)
+    """(3, H, W) float -> the network's (1, 3, H, W) input on its device, in its precision and layout."""
+    x = x[None].to(opts.target, opts.dtype)
     return x if opts.dtype == torch.float32 else x.contiguous(memory_format=torch.channels_last)
 
 
@@ -111,13 +118,19 @@ def _finish(y: torch.Tensor, x: torch.Tensor, opts: StylizeOptions) -> torch.Ten
     return y
 
 
+def thumbnail(x: torch.Tensor) -> torch.Tensor:
+    """A 64-pixel-wide average of a (3, H, W) frame: what cut detection compares."""
+    h, w = x.shape[-2:]
+    return F.interpolate(x[None].float(), size=(max(1, round(64 * h / w)), 64), mode="area")
+
+
 def is_cut(previous: torch.Tensor, current: torch.Tensor, threshold: float) -> bool:
     """A shot cut: consecutive frames differ a lot on average even at thumbnail scale (motion does not)."""
-    def thumb(x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
-        return F.interpolate(x[None], size=(max(1, round(64 * h / w)), 64), mode="area")
+    return _differ(thumbnail(previous), thumbnail(current), threshold)
 
-    return (thumb(previous) - thumb(current)).abs().mean().item() > threshold
+
+def _differ(a: torch.Tensor, b: torch.Tensor, threshold: float) -> bool:
+    return a.shape == b.shape and (a - b).abs().mean().item() > threshold
 
 
 def stylize_image(model: Model, image: torch.Tensor, opts: StylizeOptions | None = None) -> torch.Tensor:
@@ -129,22 +142,26 @@ def stylize_image(model: Model, image: torch.Tensor, opts: StylizeOptions | None
     opts.resolved_mode(model)
     x = resize_max_side(image, opts.max_side) if opts.max_side else image
     with torch.no_grad():
-        y = _network(model, opts)(_batch(x, opts)).float()[0]
+        y = _network(model, opts)(_batch(x, opts)).float()[0].cpu()
     return _finish(y, x, opts)
 
 
 def stylize_frames(frames: Iterable[np.ndarray | torch.Tensor], model: Model,
-                   opts: StylizeOptions | None = None) -> Iterator[torch.Tensor]:
+                   opts: StylizeOptions | None = None, previous: Previous | None = None,
+                   on_state: Callable[[Previous | None], None] | None = None) -> Iterator[torch.Tensor]:
     """Stylize a stream of frames lazily, yielding (3, H, W) float tensors in [0, 1].
 
     In stable mode the recurrent network sees the previous frame and its own output for it. The first
     frame of a video (and the first after a detected cut) starts fresh, with no history, as the first
-    frame of every training sequence did.
+    frame of every training sequence did. `previous` continues where an earlier run stopped (a resumed
+    job); `on_state` sees, after each frame, what the next one will remember: what a checkpoint saves.
     """
     opts = opts or StylizeOptions()
     mode = opts.resolved_mode(model)
     net = _network(model, opts)
-    previous: Previous | None = None
+    thumb = None  # the previous frame's thumbnail, computed once per frame
+    if previous is not None and opts.cut_threshold is not None:
+        thumb = thumbnail(previous.frame[0])  # a resumed run compares its first frame with the saved one
     with torch.no_grad():
         for frame in frames:
             x = as_tensor(frame)
@@ -154,12 +171,15 @@ def stylize_frames(frames: Iterable[np.ndarray | torch.Tensor], model: Model,
             if mode == "per-frame":
                 y = net(xin)
             else:
+                last, thumb = thumb, thumbnail(x) if opts.cut_threshold is not None else None
                 if previous is not None and (previous.frame.shape != xin.shape or (
-                        opts.cut_threshold is not None and is_cut(previous.frame[0].float(), x, opts.cut_threshold))):
+                        thumb is not None and _differ(last, thumb, opts.cut_threshold))):
                     previous = None  # a new shot (or frame size) starts fresh
                 y = net(xin, previous).clamp(0, 1)
                 previous = Previous(xin, y)
-            yield _finish(y[0].float(), x, opts)
+            if on_state is not None:
+                on_state(previous)
+            yield _finish(y[0].float().cpu(), x, opts)
 
 
 @dataclass
@@ -181,14 +201,31 @@ def _expected_frames(reader) -> int | None:
     return round(reader.duration * reader.fps) if reader.duration else None
 
 
+def _fingerprint(source: str | Path, model: Model, opts: StylizeOptions, start: float | None,
+                 duration: float | None, crf: int) -> dict[str, str]:
+    """What the frames depend on, by the flag that sets it: a job is resumed only with the same."""
+    values = {"input": file_identity(source), "style": tensors_identity(model.net.state_dict()),
+              "--mode": opts.resolved_mode(model), "--strength": opts.strength,
+              "--preserve-color": opts.preserve_color, "--max-side": opts.max_side,
+              "--cut-threshold": opts.cut_threshold, "--precision": opts.dtype, "--start": start,
+              "--duration": duration, "--crf": crf}
+    return {what: str(value) for what, value in values.items()}
+
+
 def stylize_video(source: str | Path, model: Model, output: str | Path, opts: StylizeOptions | None = None, *,
                   start: float | None = None, duration: float | None = None, crf: int = 18,
-                  progress: bool = True, on_frame: Callable[[int, int | None], None] | None = None) -> VideoSummary:
+                  progress: bool = True, on_frame: Callable[[int, int | None], None] | None = None,
+                  resume: bool = False, restart: bool = False,
+                  checkpoint_every: float = CHECKPOINT_EVERY) -> VideoSummary:
     """Decode, stylize and encode frame by frame, keeping timestamps and audio; memory stays flat.
 
     Decoding and encoding run in threads beside the network (see pipeline.py). `on_frame(done, total)`
     is called after each frame (total None when unknown); an exception it raises stops the job and
     leaves no output, which is how a front end cancels.
+
+    A video file is written as a resumable job (see resume.py): every `checkpoint_every` seconds the
+    work so far is saved beside the output, an interrupted run keeps it, `resume` continues it and
+    `restart` discards it; without either, a leftover job is a JobError that says so.
 
     The output appears under its final name only when the whole video is written; then the sidecar
     OUTPUT.json records the speed, model and mode for `evaluate` (see `evaluate.write_sidecar`).
@@ -196,26 +233,31 @@ def stylize_video(source: str | Path, model: Model, output: str | Path, opts: St
     opts = opts or StylizeOptions()
     mode = opts.resolved_mode(model)
     reader = open_video(source, start, duration)
+    job = open_job(output, reader, _fingerprint(source, model, opts, start, duration, crf), crf=crf, resume=resume,
+                   restart=restart, every=checkpoint_every)
     times: deque = deque()
 
     def images() -> Iterator[np.ndarray]:
         for frame in reader:
-            times.append(frame.time)
-            yield frame.image
+            if not job.is_done(frame.time):
+                times.append(frame.time)
+                yield frame.image
 
-    t0 = time.perf_counter()
-    frames = 0
+    previous = [restored_state(job.state)]  # after the latest frame, as on_state sees it
+    frames = job.frames
     total = reader.frame_count or _expected_frames(reader)
-    with VideoWriter(output, reader.fps, time_base=reader.time_base, audio_from=reader, crf=crf) as writer, \
-            tqdm(total=total, desc="stylizing", unit="frame", disable=not progress) as bar, \
-            Background(lambda item: writer.write(*item)) as encoder:
-        for y in stylize_frames(prefetch(images()), model, opts):
-            encoder.put((to_uint8(y), times.popleft()))
-            frames += 1
-            bar.update(1)
-            if on_frame:
-                on_frame(frames, total)
-    summary = VideoSummary(frames, time.perf_counter() - t0, Path(output))
+    with job:
+        with tqdm(total=total, initial=frames, desc="stylizing", unit="frame", disable=not progress) as bar, \
+                Background(lambda item: job.add(*item)) as encoder:
+            for y in stylize_frames(prefetch(images()), model, opts, previous[0],
+                                    on_state=lambda state: previous.__setitem__(0, state)):
+                encoder.put((to_uint8(y), times.popleft(), saved_state(previous[0]) if job.due() else None))
+                frames += 1
+                bar.update(1)
+                if on_frame:
+                    on_frame(frames, total)
+        job.finish()
+    summary = VideoSummary(frames, job.seconds, Path(output))
     name = model.path.name if model.path else model.style
     write_sidecar(output, {"command": "stylize", "model": name, "mode": mode, "fps": summary.fps, "frames": frames,
                            "seconds": summary.seconds})

@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -167,8 +167,7 @@ class VideoWriter:
 
     def _start(self, height: int, width: int) -> None:
         """Open the container at the first frame, when the size is known; audio is set up alongside."""
-        options = {"movflags": "+faststart"} if self.path.suffix.lower() in _FASTSTART else {}
-        self._out = av.open(str(self._tmp), "w", options=options)
+        self._open_container()
         video = self._out.add_stream("libx264", rate=self.fps, options={"crf": str(self.crf), "preset": self.preset})
         video.width, video.height = width + width % 2, height + height % 2
         video.pix_fmt = "yuv420p"
@@ -177,6 +176,31 @@ class VideoWriter:
         cc.colorspace, cc.color_range = Colorspace.ITU709, ColorRange.MPEG
         cc.color_trc, cc.color_primaries = ColorTrc.BT709, ColorPrimaries.BT709
         self._video = video
+        self._open_audio()
+
+    def write_packets(self, packets: Iterable[av.Packet], template: av.video.stream.VideoStream) -> None:
+        """Add H.264 packets encoded elsewhere, with their own pts and dts, without re-encoding: how a resumable
+        job joins its segments (see resume.py). The first call takes the stream's parameters from `template`;
+        audio is interleaved and the file finished as for frames."""
+        if self._tmp is None:
+            raise RuntimeError("use VideoWriter in a with-block, so an interrupted write leaves no file")
+        if self._out is None:
+            self._open_container()
+            self._video = self._out.add_stream_from_template(template)
+            self._video.time_base = template.time_base
+            self._open_audio()
+        for packet in packets:
+            self._pump_audio(packet.dts * packet.time_base)
+            packet.stream = self._video
+            self._out.mux(packet)
+            self.frames_written += 1
+
+    def _open_container(self) -> None:
+        options = {"movflags": "+faststart"} if self.path.suffix.lower() in _FASTSTART else {}
+        self._out = av.open(str(self._tmp), "w", options=options)
+
+    def _open_audio(self) -> None:
+        """Audio is set up once the video stream exists, so that the video stays the first stream."""
         if self.audio_from is not None:
             self._audio = _audio_packets(self.audio_from, self._out, self._stack)
             self._audio_next = next(self._audio, None)

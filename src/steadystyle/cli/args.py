@@ -8,9 +8,11 @@ with exit status 2, so the flag is named for us and MESSAGE only says what is al
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from ..losses import LossWeights
 from ..models import Model, ModelError, load_model, shipped_styles
 from ..paintings import painting_names, painting_path
 from ..reports import check_folder
+from ..resume import CHECKPOINT, CHECKPOINT_EVERY, work_folder
 from ..video import VideoReader, open_video
 
 # For every flag that names an output.
@@ -149,3 +152,28 @@ def flow_args(p: argparse.ArgumentParser, method: str, preset: str, what: str) -
     p.add_argument("--flow", choices=FLOW_METHODS, default=method, help=f"flow estimated on {what} (default: %(default)s)")
     p.add_argument("--flow-preset", choices=list(DIS_PRESETS), default=preset,
                    help="DIS speed against accuracy (default: %(default)s)")
+
+
+def resume_args(p: argparse.ArgumentParser) -> None:
+    """--resume, --restart and --checkpoint-every: for commands that write a video as a resumable job."""
+    g = p.add_argument_group("interrupted runs (video file outputs)")
+    what = g.add_mutually_exclusive_group()
+    what.add_argument("--resume", action="store_true",
+                      help="continue a run that was interrupted (Ctrl-C, a kill, a power cut) from its last "
+                           "checkpoint, kept in .OUT.resume/ beside OUT; the same inputs and options are needed")
+    what.add_argument("--restart", action="store_true", help="discard an interrupted run's work and start over")
+    g.add_argument("--checkpoint-every", type=non_negative_float, default=CHECKPOINT_EVERY, metavar="SEC",
+                   help="save the work so far this often, 0 after every frame: what an interruption can cost; each "
+                        "save starts a new H.264 segment, so very short ones make a larger file (default: %(default)g s)")
+
+
+@contextlib.contextmanager
+def resume_hint(output: Path) -> Iterator[None]:
+    """On Ctrl-C, say that the work so far is kept and how to continue it."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if (work_folder(output) / CHECKPOINT).is_file():
+            print(f"\nsteadystyle: the work so far is kept in {work_folder(output)}: run the same command with "
+                  "--resume to continue it", file=sys.stderr)
+        raise

@@ -14,7 +14,8 @@ from ..optimize import OptimizeSettings, VideoOptimizeSettings, optimize_image, 
 from ..video import check_output, sidecar_path
 from ..vgg import find_weights
 from .args import (PAINTING_HELP, REPLACED, crf, flow_args, json_arg, loss_weight_args, loss_weights, non_negative_float,
-                   open_checked, painting, pixels, positive_float, positive_int, quiet_arg, seed, vgg_arg)
+                   open_checked, painting, pixels, positive_float, positive_int, quiet_arg, resume_args, resume_hint,
+                   seed, vgg_arg)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -77,6 +78,7 @@ def _register_video(what: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", type=positive_float, metavar="SEC", help="optimise only this many seconds")
     p.add_argument("--crf", type=crf, default=18, help="H.264 quality, lower is better (default: 18)")
     _optimizer_args(p, v)
+    resume_args(p)
     p.set_defaults(run=run_video)
 
 
@@ -108,7 +110,10 @@ def run_video(args: argparse.Namespace) -> int:
                                      init=args.init, seed=args.seed, temporal=not args.no_temporal,
                                      temporal_weight=args.temporal_weight, later_init=args.later_init,
                                      flow_method=args.flow, flow_preset=args.flow_preset)
-    print(optimize_video(args.source, style, find_weights(args.vgg_weights), args.output,
-                         loss_weights(args, LossWeights()), settings, size=args.size, start=args.start,
-                         duration=args.duration, crf=args.crf, style_name=args.style.name, progress=not args.quiet))
+    with resume_hint(args.output):
+        print(optimize_video(args.source, style, find_weights(args.vgg_weights), args.output,
+                             loss_weights(args, LossWeights()), settings, size=args.size, start=args.start,
+                             duration=args.duration, crf=args.crf, style_name=args.style.name,
+                             progress=not args.quiet, resume=args.resume, restart=args.restart,
+                             checkpoint_every=args.checkpoint_every))
     return 0

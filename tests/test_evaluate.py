@@ -21,7 +21,7 @@ from steadystyle.models import Model
 from steadystyle.networks import SLIM, TransformNet
 from steadystyle.stylize import StylizeOptions, stylize_video
 from steadystyle.synthetic import synthetic_sequence
-from steadystyle.video import VideoWriter, read_sidecar, sidecar_path, write_sidecar
+from steadystyle.video import Encoding, VideoWriter, read_sidecar, sidecar_path, write_sidecar
 
 FRAMES, SHIFT = 6, 2  # the camera pans SHIFT px to the right per frame
 METHOD_KEYS = {"name", "path", "warping_error", "warping_error_per_frame", "style_loss", "content_loss", "fps",
@@ -49,7 +49,7 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     flow[..., 0] = SHIFT  # frame t shows at x what frame t-1 showed at x + SHIFT
     np.savez(root / "exact.npz", flows=np.repeat(flow[None], FRAMES - 1, 0),
              masks=np.repeat(inside_image(flow)[None].astype(np.float32), FRAMES - 1, 0))
-    with VideoWriter(root / "steady.mp4", 25, crf=0) as writer:
+    with VideoWriter(root / "steady.mp4", 25, encoding=Encoding(crf=0)) as writer:
         for frame in steady:
             writer.write(frame)
     write_sidecar(root / "steady.mp4", {"command": "test", "model": "colour", "mode": "per-frame", "fps": 123.0})

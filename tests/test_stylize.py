@@ -10,7 +10,7 @@ from videos import audio_info, make_audio_only, make_clip, make_empty_video
 
 from steadystyle.cli import main
 from steadystyle.models import Model, save_model
-from steadystyle.networks import FAST, GATE_BIAS, SLIM, TransformNet, recurrent_from_image
+from steadystyle.networks import FAST, SLIM, TransformNet, recurrent_from_image
 from steadystyle.stylize import StylizeOptions, is_cut, stylize_frames
 from steadystyle.video import open_video
 

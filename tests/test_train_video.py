@@ -16,7 +16,7 @@ from steadystyle.models import load_model, save_model
 from steadystyle.networks import SLIM, Previous, TransformNet
 from steadystyle.paintings import painting_path
 from steadystyle.train import VideoTrainConfig, VideoTrainer
-from steadystyle.video import VideoWriter
+from steadystyle.video import Encoding, VideoWriter
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def panning_clip(tmp_path_factory) -> Path:
 
     photo = skimage.data.astronaut()[::4, ::4]  # 128 x 128
     path = tmp_path_factory.mktemp("clips") / "pan.mp4"
-    with VideoWriter(path, 10, crf=8) as writer:
+    with VideoWriter(path, 10, encoding=Encoding(crf=8)) as writer:
         for i in range(6):
             writer.write(np.ascontiguousarray(photo[20:84, 2 * i:2 * i + 96]))
     return path

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from steadystyle.atomic import OutputError
-from steadystyle.video import TruncatedVideoWarning, VideoError, VideoWriter, is_folder_output, open_video, probe
+from steadystyle.video import (Encoding, TruncatedVideoWarning, VideoError, VideoWriter, is_folder_output, open_video,
+                               probe)
 
 from videos import audio_info, make_audio_only, make_clip, make_empty_video, phone_jpeg, picture
 
@@ -86,6 +87,22 @@ def test_odd_size_is_padded_by_repeating_the_edge(tmp_path):
     assert np.abs(padded[:49, :65].astype(int) - original).mean() < 3
     assert np.abs(padded[:, 65].astype(int) - padded[:, 64]).max() <= 3  # a copy of the last column
     assert np.abs(padded[49].astype(int) - padded[48]).max() <= 3
+
+
+@pytest.mark.parametrize("preset, subme", [("veryfast", 2), ("medium", 7)])
+def test_the_encoding_reaches_x264(tmp_path, preset, subme):
+    """x264 writes its settings into the stream; each preset has its own subpixel search depth."""
+    out = tmp_path / "out.mp4"
+    with VideoWriter(out, 25, encoding=Encoding(crf=21, preset=preset)) as writer:
+        for i in range(3):
+            writer.write(picture(i))
+    settings = out.read_bytes()
+    assert b"crf=21.0" in settings and f"subme={subme} ".encode() in settings
+
+
+def test_an_unknown_preset_is_refused():
+    with pytest.raises(ValueError, match="veryfast"):
+        Encoding(preset="quick")
 
 
 def test_rotation_metadata_is_applied(tmp_path):

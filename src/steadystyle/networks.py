@@ -191,8 +191,11 @@ class TransformNet(nn.Module):
         y = self._run(torch.cat(inputs, dim=1))
         if not self.gated:
             return y
+        # The blend runs on plain (NCHW) tensors: on channels-last slices the same ops are 3x slower,
+        # a tenth of a 720p frame's time in bf16.
+        y = y.contiguous()
         rgb, keep = y[:, :3], torch.sigmoid(y[:, 3:] + GATE_BIAS)
-        return rgb + history * keep * (output.to(rgb.dtype) - rgb)
+        return rgb + history * keep * (output.to(rgb.dtype).contiguous() - rgb)
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]

@@ -21,7 +21,7 @@ from .losses import LossWeights, PerceptualLoss, temporal_loss
 from .networks import Previous
 from .resume import CHECKPOINT_EVERY, file_identity, open_job, restored_state, saved_state, tensors_identity
 from .stylize import VideoSummary, as_tensor
-from .video import open_video, write_sidecar
+from .video import Encoding, open_video, write_sidecar
 from .vgg import VGGWeights
 
 Objective = Callable[[torch.Tensor], dict[str, torch.Tensor]]
@@ -222,7 +222,8 @@ def optimize_frames(frames: Iterable[torch.Tensor], style: torch.Tensor, vgg: VG
 
 def optimize_video(source: str | Path, style: torch.Tensor, vgg: VGGWeights, output: str | Path,
                    weights: LossWeights | None = None, settings: VideoOptimizeSettings | None = None, *,
-                   size: int = 256, start: float | None = None, duration: float | None = None, crf: int = 18,
+                   size: int = 256, start: float | None = None, duration: float | None = None,
+                   encoding: Encoding = Encoding(),
                    style_name: str | None = None, progress: bool = True, device: str = "auto",
                    resume: bool = False, restart: bool = False,
                    checkpoint_every: float = CHECKPOINT_EVERY) -> VideoSummary:
@@ -237,8 +238,8 @@ def optimize_video(source: str | Path, style: torch.Tensor, vgg: VGGWeights, out
     reader = open_video(source, start, duration)
     fingerprint = {"input": file_identity(source), "painting": tensors_identity({"painting": style}),
                    "settings": str(vars(settings)), "loss weights": str(weights), "--size": str(size),
-                   "--start": str(start), "--duration": str(duration), "--crf": str(crf)}
-    job = open_job(output, reader, fingerprint, crf=crf, resume=resume, restart=restart, every=checkpoint_every)
+                   "--start": str(start), "--duration": str(duration)}
+    job = open_job(output, reader, fingerprint, encoding=encoding, resume=resume, restart=restart, every=checkpoint_every)
     decoded, timed = tee(f for f in reader if not job.is_done(f.time))  # one pass; tee holds the frame in flight
     previous = [restored_state(job.state)]  # after the latest frame, as on_state sees it
     results = optimize_frames((resize_max_side(as_tensor(f.image), size) for f in decoded), style, vgg, weights,

@@ -28,7 +28,7 @@ from safetensors.torch import save_file
 
 from .atomic import atomic_output
 from .networks import Previous
-from .video import VideoReader, VideoWriter, is_folder_output
+from .video import Encoding, VideoReader, VideoWriter, is_folder_output
 
 CHECKPOINT_EVERY = 10.0  # seconds of work a kill may cost at most (plus the frame in flight)
 CHECKPOINT = "checkpoint.safetensors"
@@ -83,14 +83,15 @@ def restored_state(state: State) -> Previous | None:
     return Previous(**state) if state else None
 
 
-def open_job(output: str | Path, reader: VideoReader, fingerprint: dict[str, str], *, crf: int, resume: bool = False,
-             restart: bool = False, every: float = CHECKPOINT_EVERY) -> VideoJob:
+def open_job(output: str | Path, reader: VideoReader, fingerprint: dict[str, str], *,
+             encoding: Encoding = Encoding(), resume: bool = False, restart: bool = False, every: float = CHECKPOINT_EVERY) -> VideoJob:
     """The job that writes `output` from `reader`: fresh, or the leftover one when `resume`.
 
     `fingerprint` names what the result depends on (input, model, options, as "what": "value"); a leftover
     job with another fingerprint is refused. A leftover job without `resume` or `restart` is an error that
     says how to go on; a folder left without a checkpoint holds nothing worth keeping and is discarded.
     """
+    fingerprint = fingerprint | {"--crf": str(encoding.crf), "--preset": encoding.preset}
     folder = work_folder(output)
     if resume and restart:
         raise JobError("--resume continues the leftover job and --restart discards it; give one of them")
@@ -98,7 +99,7 @@ def open_job(output: str | Path, reader: VideoReader, fingerprint: dict[str, str
         if resume:
             raise JobError(f"-o {output}: only a video file (.mp4, .mov, .m4v, .mkv) can be resumed; a folder of "
                            "frames is written in one go, so run again without --resume")
-        return VideoJob(Path(output), reader, fingerprint, crf, None)
+        return VideoJob(Path(output), reader, fingerprint, encoding, None)
     if restart and folder.exists():
         shutil.rmtree(folder)
     saved = _read_checkpoint(folder / CHECKPOINT) if folder.is_dir() else None
@@ -113,7 +114,7 @@ def open_job(output: str | Path, reader: VideoReader, fingerprint: dict[str, str
     if saved is None and folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(exist_ok=True)
-    job = VideoJob(Path(output), reader, fingerprint, crf, every)
+    job = VideoJob(Path(output), reader, fingerprint, encoding, every)
     if saved is not None:
         job.restore(saved)
     return job
@@ -126,9 +127,10 @@ class VideoJob:
     state checkpoints (when one is due: see `due`); without, it only writes the frame.
     """
 
-    def __init__(self, output: Path, reader: VideoReader, fingerprint: dict[str, str], crf: int,
+    def __init__(self, output: Path, reader: VideoReader, fingerprint: dict[str, str], encoding: Encoding,
                  every: float | None) -> None:
-        self.output, self.reader, self.fingerprint, self.crf, self.every = output, reader, fingerprint, crf, every
+        self.output, self.reader, self.every = output, reader, every
+        self.encoding, self.fingerprint = encoding, fingerprint
         self.folder = work_folder(output)
         self.frames = 0  # done, over all runs
         self.last_time: Fraction | None = None  # of the last frame in a checkpoint
@@ -204,10 +206,10 @@ class VideoJob:
     def _open_writer(self) -> VideoWriter:
         if self.every is None:
             writer = VideoWriter(self.output, self.reader.fps, time_base=self.reader.time_base,
-                                 audio_from=self.reader, crf=self.crf)
+                                 audio_from=self.reader, encoding=self.encoding)
         else:
             writer = VideoWriter(self.folder / _SEGMENT.format(self.segments), self.reader.fps,
-                                 time_base=self.reader.time_base, crf=self.crf)
+                                 time_base=self.reader.time_base, encoding=self.encoding)
         return writer.__enter__()
 
     def _end_segment(self) -> None:

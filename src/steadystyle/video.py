@@ -17,10 +17,10 @@ from .atomic import atomic_output
 from .version import __version__
 from .video_reader import (DEFAULT_FOLDER_FPS, SAMPLE_CLIP, VIDEO_IN_SUFFIXES, VIDEO_OUT_SUFFIXES, Frame,
                            TruncatedVideoWarning, VideoError, VideoReader, open_video, probe)
-from .video_writer import VideoWriter, check_output, is_folder_output
+from .video_writer import X264_PRESETS, Encoding, VideoWriter, check_output, is_folder_output
 
 __all__ = ["DEFAULT_FOLDER_FPS", "SAMPLE_CLIP", "VIDEO_IN_SUFFIXES", "VIDEO_OUT_SUFFIXES", "Frame",
-           "TruncatedVideoWarning", "VideoError", "VideoReader", "VideoWriter", "check_output", "is_folder_output",
+           "TruncatedVideoWarning", "X264_PRESETS", "Encoding", "VideoError", "VideoReader", "VideoWriter", "check_output", "is_folder_output",
            "open_video", "probe", "read_sidecar", "sidecar_path", "write_sidecar"]
 
 SIDECAR_SUFFIX = ".json"

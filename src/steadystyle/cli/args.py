@@ -24,7 +24,7 @@ from ..models import Model, ModelError, load_model, shipped_styles
 from ..paintings import painting_names, painting_path
 from ..reports import check_folder
 from ..resume import CHECKPOINT, CHECKPOINT_EVERY, work_folder
-from ..video import VideoReader, open_video
+from ..video import X264_PRESETS, Encoding, VideoReader, open_video
 
 # For every flag that names an output.
 REPLACED = "An existing file is replaced atomically, once the new one is complete; an input is never overwritten."
@@ -152,6 +152,18 @@ def flow_args(p: argparse.ArgumentParser, method: str, preset: str, what: str) -
     p.add_argument("--flow", choices=FLOW_METHODS, default=method, help=f"flow estimated on {what} (default: %(default)s)")
     p.add_argument("--flow-preset", choices=list(DIS_PRESETS), default=preset,
                    help="DIS speed against accuracy (default: %(default)s)")
+
+
+def encoding_args(g: argparse._ActionsContainer) -> None:
+    """--crf and --preset: how an .mp4 output is encoded (see `Encoding`)."""
+    g.add_argument("--crf", type=crf, default=Encoding.crf, help="H.264 quality, lower is better (default: %(default)s)")
+    g.add_argument("--preset", choices=X264_PRESETS, default=Encoding.preset,
+                   help="x264 speed against file size at the same quality: slower presets make smaller files and "
+                        "leave less CPU for stylizing (default: %(default)s)")
+
+
+def encoding(args: argparse.Namespace) -> Encoding:
+    return Encoding(args.crf, args.preset)
 
 
 def resume_args(p: argparse.ArgumentParser) -> None:

@@ -13,9 +13,9 @@ from ..losses import LossWeights
 from ..optimize import OptimizeSettings, VideoOptimizeSettings, optimize_image, optimize_video
 from ..video import check_output, sidecar_path
 from ..vgg import find_weights
-from .args import (PAINTING_HELP, REPLACED, crf, flow_args, json_arg, loss_weight_args, loss_weights, non_negative_float,
-                   open_checked, painting, pixels, positive_float, positive_int, quiet_arg, resume_args, resume_hint,
-                   seed, vgg_arg)
+from .args import (PAINTING_HELP, REPLACED, encoding, encoding_args, flow_args, json_arg, loss_weight_args,
+                   loss_weights, non_negative_float, open_checked, painting, pixels, positive_float, positive_int,
+                   quiet_arg, resume_args, resume_hint, seed, vgg_arg)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -76,7 +76,7 @@ def _register_video(what: argparse._SubParsersAction) -> None:
     flow_args(p, v.flow_method, v.flow_preset, "SOURCE")
     p.add_argument("--start", type=non_negative_float, metavar="SEC", help="start this many seconds in")
     p.add_argument("--duration", type=positive_float, metavar="SEC", help="optimise only this many seconds")
-    p.add_argument("--crf", type=crf, default=18, help="H.264 quality, lower is better (default: 18)")
+    encoding_args(p)
     _optimizer_args(p, v)
     resume_args(p)
     p.set_defaults(run=run_video)
@@ -113,7 +113,7 @@ def run_video(args: argparse.Namespace) -> int:
     with resume_hint(args.output):
         print(optimize_video(args.source, style, find_weights(args.vgg_weights), args.output,
                              loss_weights(args, LossWeights()), settings, size=args.size, start=args.start,
-                             duration=args.duration, crf=args.crf, style_name=args.style.name,
+                             duration=args.duration, encoding=encoding(args), style_name=args.style.name,
                              progress=not args.quiet, resume=args.resume, restart=args.restart,
                              checkpoint_every=args.checkpoint_every))
     return 0

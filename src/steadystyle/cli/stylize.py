@@ -16,8 +16,8 @@ from ..live import parse_webcam, run_live
 from ..models import PER_FRAME_SUFFIX, Model, load_model, shipped_styles
 from ..stylize import CUT_THRESHOLD, PRECISIONS, StylizeOptions, native_bf16, stylize_image, stylize_video
 from ..video import SAMPLE_CLIP, VIDEO_IN_SUFFIXES, check_output, sidecar_path
-from .args import (REPLACED, crf, fraction, json_arg, non_negative_float, open_checked, pixels, positive_float,
-                   positive_int, quiet_arg, resolve_model, resume_args, resume_hint)
+from .args import (REPLACED, encoding, encoding_args, fraction, json_arg, non_negative_float, open_checked, pixels,
+                   positive_float, positive_int, quiet_arg, resolve_model, resume_args, resume_hint)
 
 DEFAULTS = StylizeOptions()
 
@@ -47,12 +47,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=DEFAULTS.device,
                    help="auto (default): a CUDA GPU when there is one, else the CPU; or cpu, cuda, cuda:N")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=DEFAULTS.compile,
-                   help="compile the network for the frame size: worth it on long videos and the webcam, but pays "
-                        "seconds of compiling before the first frame (default: off)")
+                   help="compile the network for the frame size, after seconds of compiling; measured slower than "
+                        "the default on 2 CPU cores (benchmarks/bench_video.py tells for this machine) (default: off)")
     v = p.add_argument_group("video")
     v.add_argument("--start", type=non_negative_float, metavar="SEC", help="start this many seconds in")
     v.add_argument("--duration", type=positive_float, metavar="SEC", help="stylize only this many seconds")
-    v.add_argument("--crf", type=crf, default=18, help="H.264 quality, lower is better (default: 18)")
+    encoding_args(v)
     v.add_argument("--cut-threshold", type=fraction, default=CUT_THRESHOLD,
                    help="mean frame difference that counts as a shot cut and restarts the recurrence "
                         "(default: %(default)s)")
@@ -120,7 +120,7 @@ def _run_video(args: argparse.Namespace, source: Path) -> int:
     opts = options(args)
     with resume_hint(Path(args.output)):
         summary = stylize_video(source, model, args.output, opts, start=args.start, duration=args.duration,
-                                crf=args.crf, progress=not args.quiet, resume=args.resume, restart=args.restart,
+                                encoding=encoding(args), progress=not args.quiet, resume=args.resume, restart=args.restart,
                                 checkpoint_every=args.checkpoint_every)
     print(f"{summary}; {how_it_ran(opts)}")
     return 0

@@ -7,6 +7,7 @@ import warnings
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
@@ -103,6 +104,19 @@ def test_the_encoding_reaches_x264(tmp_path, preset, subme):
 def test_an_unknown_preset_is_refused():
     with pytest.raises(ValueError, match="veryfast"):
         Encoding(preset="quick")
+
+
+def test_a_video_starting_after_zero_keeps_exact_timestamps(tmp_path):
+    """A resumed job's segments start mid-video; at 24 fps their times are not whole milliseconds, which
+    the MP4 edit list rounded to before the movie's clock ran in the stream's time base."""
+    out, time_base = tmp_path / "segment.mp4", Fraction(1, 12288)
+    with VideoWriter(out, 24, time_base=time_base) as writer:
+        for i in range(46, 52):
+            writer.write(picture(i), Fraction(i, 24))
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        times = sorted(p.pts * stream.time_base for p in container.demux(stream) if p.pts is not None)
+    assert times == [Fraction(i, 24) for i in range(46, 52)]
 
 
 def test_rotation_metadata_is_applied(tmp_path):

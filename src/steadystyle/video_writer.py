@@ -213,7 +213,12 @@ class VideoWriter:
             self.frames_written += 1
 
     def _open_container(self) -> None:
-        options = {"movflags": "+faststart"} if self.path.suffix.lower() in _FASTSTART else {}
+        options = {}
+        if self.path.suffix.lower() in _FASTSTART:
+            # The index at the front, so the file plays while it downloads; and the movie's clock ticking
+            # in the stream's time base (default: milliseconds), so that a video starting after 0 (a resumed
+            # job's segment, see resume.py) keeps its exact timestamps through the edit list.
+            options = {"movflags": "+faststart", "movie_timescale": str(self.time_base.denominator)}
         self._out = av.open(str(self._tmp), "w", options=options)
 
     def _open_audio(self) -> None:

@@ -77,6 +77,14 @@ def test_cut_restarts_the_recurrence(recurrent_model, two_shots):
     assert not torch.allclose(with_cuts[1], _run(two_shots[1:2], recurrent_model, mode="stable")[0], atol=1e-3)
 
 
+def test_a_paused_frame_stream_leaves_gradients_on_for_its_caller(recurrent_model, two_shots):
+    """Training code may run between two frames of a stream (a studio job beside a training, a test)."""
+    frames = stylize_frames(two_shots, recurrent_model, StylizeOptions(mode="stable"))
+    next(frames)
+    assert torch.is_grad_enabled()
+    assert next(frames).requires_grad is False  # and the frames themselves carry no graph
+
+
 def test_modes_must_fit_the_model(image_model, recurrent_model, two_shots):
     with pytest.raises(ValueError, match="per-frame"):
         _run(two_shots, image_model, mode="stable")

@@ -164,8 +164,10 @@ def stylize_frames(frames: Iterable[np.ndarray | torch.Tensor], model: Model,
     thumb = None  # the previous frame's thumbnail, computed once per frame
     if previous is not None and opts.cut_threshold is not None:
         thumb = thumbnail(previous.frame[0])  # a resumed run compares its first frame with the saved one
-    with torch.no_grad():
-        for frame in frames:
+    for frame in frames:
+        # no_grad per frame, not around the loop: a generator paused at `yield` inside the block would leave
+        # gradients off in its caller's code until it is resumed or collected.
+        with torch.no_grad():
             x = as_tensor(frame)
             if opts.max_side:
                 x = resize_max_side(x, opts.max_side)
@@ -179,9 +181,10 @@ def stylize_frames(frames: Iterable[np.ndarray | torch.Tensor], model: Model,
                     previous = None  # a new shot (or frame size) starts fresh
                 y = net(xin, previous).clamp(0, 1)
                 previous = Previous(xin, y)
-            if on_state is not None:
-                on_state(previous)
-            yield _finish(y[0].float().cpu(), x, opts)
+            result = _finish(y[0].float().cpu(), x, opts)
+        if on_state is not None:
+            on_state(previous)
+        yield result
 
 
 @dataclass

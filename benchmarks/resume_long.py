@@ -6,7 +6,8 @@
 Makes a clip with sound (bench_video.make_clip: real frames at 24 fps), stylizes it once without
 interruption, then again with SIGKILL (no chance to clean up) at about `--kill-at` of the first run's
 time, resumes that with `--resume`, and compares the two files: frame count, every timestamp, the
-largest pixel difference, and `steadystyle evaluate`'s E_warp and content loss. Takes about as long as
+largest pixel difference, and `steadystyle evaluate`'s E_warp and content loss. The runs' peak memory, beside bench_video.py's on 10 s,
+shows whether memory grows with the length of the video. Takes about as long as
 three runs of the clip; everything stays in `--work`, so an interrupted benchmark can be looked into.
 """
 
@@ -18,21 +19,20 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from bench_video import make_clip
+from bench_video import make_clip, timed
+from steadystyle.resume import CHECKPOINT, read_checkpoint, work_folder
 from steadystyle.video import open_video
 
 STYLIZE = [sys.executable, "-m", "steadystyle", "stylize"]
 
 
-def stylize(clip: Path, out: Path, style: str, *extra: str) -> float:
-    t0 = time.perf_counter()
-    subprocess.run([*STYLIZE, str(clip), "-s", style, "-o", str(out), "-q", *extra], check=True)
-    return time.perf_counter() - t0
+def stylize(clip: Path, out: Path, style: str, *extra: str) -> tuple[float, float]:
+    """Wall seconds and peak memory (MB) of one run."""
+    return timed([*STYLIZE, str(clip), "-s", style, "-o", str(out), "-q", *extra])
 
 
 def killed_at(clip: Path, out: Path, style: str, seconds: float) -> None:
@@ -80,12 +80,14 @@ def main() -> None:
     whole, resumed = args.work / "whole.mp4", args.work / "resumed.mp4"
     for path in (whole, resumed):
         path.unlink(missing_ok=True)
-    seconds = stylize(clip, whole, args.style)
-    print(f"uninterrupted: {seconds:.0f} s", flush=True)
+    seconds, peak = stylize(clip, whole, args.style)
+    print(f"uninterrupted: {seconds:.0f} s, peak memory {peak:.0f} MB", flush=True)
     killed_at(clip, resumed, args.style, args.kill_at * seconds)
-    print(f"killed with SIGKILL after {args.kill_at * seconds:.0f} s; {resumed} exists: {resumed.exists()}", flush=True)
-    seconds = stylize(clip, resumed, args.style, "--resume")
-    print(f"resumed: {seconds:.0f} s more", flush=True)
+    done = read_checkpoint(work_folder(resumed) / CHECKPOINT)["frames"]
+    print(f"killed with SIGKILL after {args.kill_at * seconds:.0f} s, {done} frames checkpointed; {resumed} exists: "
+          f"{resumed.exists()}", flush=True)
+    more, peak = stylize(clip, resumed, args.style, "--resume")
+    print(f"resumed: {more:.0f} s more, peak memory {peak:.0f} MB", flush=True)
     same = compare(whole, resumed)
     scores = evaluate(clip, whole, resumed)
     print(json.dumps({"comparison": same, "evaluate": scores}, indent=1))

@@ -102,7 +102,7 @@ def open_job(output: str | Path, reader: VideoReader, fingerprint: dict[str, str
         return VideoJob(Path(output), reader, fingerprint, encoding, None)
     if restart and folder.exists():
         shutil.rmtree(folder)
-    saved = _read_checkpoint(folder / CHECKPOINT) if folder.is_dir() else None
+    saved = read_checkpoint(folder / CHECKPOINT) if folder.is_dir() else None
     if saved is not None and not resume:
         raise JobError(f"{output}: an interrupted run left {saved['frames']} frames done in {folder}; add --resume to "
                        f"continue it, or --restart to discard it and start over (or delete {folder})")
@@ -233,7 +233,7 @@ class VideoJob:
         _sync(self.folder)
 
 
-def _read_checkpoint(path: Path) -> dict | None:
+def read_checkpoint(path: Path) -> dict | None:
     """The checkpoint's fields and state, or None when there is none (a run killed before its first)."""
     if not path.is_file():
         return None

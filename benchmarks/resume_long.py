@@ -6,9 +6,10 @@
 Makes a clip with sound (bench_video.make_clip: real frames at 24 fps), stylizes it once without
 interruption, then again with SIGKILL (no chance to clean up) at about `--kill-at` of the first run's
 time, resumes that with `--resume`, and compares the two files: frame count, every timestamp, the
-largest pixel difference, and `steadystyle evaluate`'s E_warp and content loss. The runs' peak memory, beside bench_video.py's on 10 s,
-shows whether memory grows with the length of the video. Takes about as long as
-three runs of the clip; everything stays in `--work`, so an interrupted benchmark can be looked into.
+largest pixel difference, and `steadystyle evaluate`'s E_warp and content loss. The runs' peak memory,
+beside bench_video.py's on 10 s, shows whether memory grows with the length of the video. Takes about
+as long as three runs of the clip; everything stays in `--work`, so an interrupted benchmark can be
+looked into.
 """
 
 from __future__ import annotations
@@ -47,15 +48,16 @@ def killed_at(clip: Path, out: Path, style: str, seconds: float) -> None:
 
 
 def compare(a: Path, b: Path) -> dict:
-    """Frame count, timestamps and the largest pixel difference of two videos, streamed side by side."""
+    """Frame counts, timestamps and the largest pixel difference of two videos, streamed side by side."""
     frames, same_times, worst, total = 0, True, 0, 0.0
-    for x, y in zip(open_video(a), open_video(b), strict=True):
+    for x, y in zip(open_video(a), open_video(b)):
         frames += 1
         same_times &= x.time == y.time
         diff = np.abs(x.image.astype(np.int16) - y.image)
         worst, total = max(worst, int(diff.max())), total + float(diff.mean())
-    return {"frames": frames, "same_timestamps": same_times, "max_pixel_difference": worst,
-            "mean_pixel_difference": total / frames}
+    counts = [sum(1 for _ in open_video(path)) for path in (a, b)]
+    return {"frames": counts, "same_timestamps": same_times and counts[0] == counts[1],
+            "max_pixel_difference": worst, "mean_pixel_difference": total / max(frames, 1)}
 
 
 def evaluate(source: Path, *videos: Path) -> dict:
@@ -83,7 +85,10 @@ def main() -> None:
     seconds, peak = stylize(clip, whole, args.style)
     print(f"uninterrupted: {seconds:.0f} s, peak memory {peak:.0f} MB", flush=True)
     killed_at(clip, resumed, args.style, args.kill_at * seconds)
-    done = read_checkpoint(work_folder(resumed) / CHECKPOINT)["frames"]
+    saved = read_checkpoint(work_folder(resumed) / CHECKPOINT)
+    if saved is None:
+        raise SystemExit("the kill came before the first checkpoint, so there is nothing to resume: raise --kill-at")
+    done = saved["frames"]
     print(f"killed with SIGKILL after {args.kill_at * seconds:.0f} s, {done} frames checkpointed; {resumed} exists: "
           f"{resumed.exists()}", flush=True)
     more, peak = stylize(clip, resumed, args.style, "--resume")
@@ -92,8 +97,8 @@ def main() -> None:
     scores = evaluate(clip, whole, resumed)
     print(json.dumps({"comparison": same, "evaluate": scores}, indent=1))
     e_whole, e_resumed = (m["warping_error"] for m in scores["methods"])
-    print(f"\nframes {same['frames']}, timestamps identical: {same['same_timestamps']}, largest pixel difference "
-          f"{same['max_pixel_difference']}/255; E_warp {e_whole:.6f} vs {e_resumed:.6f} "
+    print(f"\nframes {' and '.join(map(str, same['frames']))}, timestamps identical: {same['same_timestamps']}, "
+          f"largest pixel difference {same['max_pixel_difference']}/255; E_warp {e_whole:.6f} vs {e_resumed:.6f} "
           f"({100 * (e_resumed / e_whole - 1):+.2f}%)")
 
 

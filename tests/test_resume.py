@@ -71,7 +71,7 @@ def test_a_run_stopped_midway_resumes_to_the_uninterrupted_video(tmp_path, refer
     assert main(["stylize", "sample", "-o", str(out), *ARGS, "--strength", "0.5", "--resume"]) == 2
     assert "--strength" in capsys.readouterr().err
     assert main(["stylize", "sample", "-o", str(out), *ARGS, "--preset", "medium", "--resume"]) == 2
-    assert "--preset" in capsys.readouterr().err
+    assert "--preset (veryfast then, medium now)" in capsys.readouterr().err
 
     assert _stylize(out, "--resume") == 0
     assert "132 frames" in capsys.readouterr().out

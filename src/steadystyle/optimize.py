@@ -239,7 +239,8 @@ def optimize_video(source: str | Path, style: torch.Tensor, vgg: VGGWeights, out
     fingerprint = {"input": file_identity(source), "painting": tensors_identity({"painting": style}),
                    "settings": str(vars(settings)), "loss weights": str(weights), "--size": str(size),
                    "--start": str(start), "--duration": str(duration)}
-    job = open_job(output, reader, fingerprint, encoding=encoding, resume=resume, restart=restart, every=checkpoint_every)
+    job = open_job(output, reader, fingerprint, encoding=encoding, resume=resume, restart=restart,
+                   every=checkpoint_every)
     decoded, timed = tee(f for f in reader if not job.is_done(f.time))  # one pass; tee holds the frame in flight
     previous = [restored_state(job.state)]  # after the latest frame, as on_state sees it
     results = optimize_frames((resize_max_side(as_tensor(f.image), size) for f in decoded), style, vgg, weights,

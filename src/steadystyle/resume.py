@@ -83,14 +83,19 @@ def restored_state(state: State) -> Previous | None:
     return Previous(**state) if state else None
 
 
+_BEFORE_PRESETS = {"--preset": "medium"}  # what jobs written before --preset existed were encoded with
+
+
 def open_job(output: str | Path, reader: VideoReader, fingerprint: dict[str, str], *,
-             encoding: Encoding = Encoding(), resume: bool = False, restart: bool = False, every: float = CHECKPOINT_EVERY) -> VideoJob:
+             encoding: Encoding = Encoding(), resume: bool = False, restart: bool = False,
+             every: float = CHECKPOINT_EVERY) -> VideoJob:
     """The job that writes `output` from `reader`: fresh, or the leftover one when `resume`.
 
     `fingerprint` names what the result depends on (input, model, options, as "what": "value"); a leftover
     job with another fingerprint is refused. A leftover job without `resume` or `restart` is an error that
     says how to go on; a folder left without a checkpoint holds nothing worth keeping and is discarded.
     """
+    # The encoding too: the joined file keeps the first segment's stream parameters for all of them.
     fingerprint = fingerprint | {"--crf": str(encoding.crf), "--preset": encoding.preset}
     folder = work_folder(output)
     if resume and restart:
@@ -107,7 +112,9 @@ def open_job(output: str | Path, reader: VideoReader, fingerprint: dict[str, str
         raise JobError(f"{output}: an interrupted run left {saved['frames']} frames done in {folder}; add --resume to "
                        f"continue it, or --restart to discard it and start over (or delete {folder})")
     if saved is not None and resume:
-        changed = [what for what, value in fingerprint.items() if saved["fingerprint"].get(what) != value]
+        was = _BEFORE_PRESETS | saved["fingerprint"]
+        changed = [what + (f" ({was.get(what)} then, {value} now)" if what.startswith("--") else "")
+                   for what, value in fingerprint.items() if was.get(what) != value]
         if changed:
             raise JobError(f"{output}: the interrupted run in {folder} was made with a different {', '.join(changed)}; "
                            "resume with the same input, style and options, or start over with --restart")

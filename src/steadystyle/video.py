@@ -17,11 +17,11 @@ from .atomic import atomic_output
 from .version import __version__
 from .video_reader import (DEFAULT_FOLDER_FPS, SAMPLE_CLIP, VIDEO_IN_SUFFIXES, VIDEO_OUT_SUFFIXES, Frame,
                            TruncatedVideoWarning, VideoError, VideoReader, open_video, probe)
-from .video_writer import X264_PRESETS, Encoding, VideoWriter, check_output, is_folder_output
+from .video_writer import CRF_RANGE, X264_PRESETS, Encoding, VideoWriter, check_output, is_folder_output
 
-__all__ = ["DEFAULT_FOLDER_FPS", "SAMPLE_CLIP", "VIDEO_IN_SUFFIXES", "VIDEO_OUT_SUFFIXES", "Frame",
-           "TruncatedVideoWarning", "X264_PRESETS", "Encoding", "VideoError", "VideoReader", "VideoWriter", "check_output", "is_folder_output",
-           "open_video", "probe", "read_sidecar", "sidecar_path", "write_sidecar"]
+__all__ = ["CRF_RANGE", "DEFAULT_FOLDER_FPS", "SAMPLE_CLIP", "VIDEO_IN_SUFFIXES", "VIDEO_OUT_SUFFIXES", "X264_PRESETS",
+           "Encoding", "Frame", "TruncatedVideoWarning", "VideoError", "VideoReader", "VideoWriter", "check_output",
+           "is_folder_output", "open_video", "probe", "read_sidecar", "sidecar_path", "write_sidecar"]
 
 SIDECAR_SUFFIX = ".json"
 

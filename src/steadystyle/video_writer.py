@@ -8,6 +8,7 @@ name only when complete.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
 import tempfile
@@ -29,18 +30,23 @@ from .video_reader import (VIDEO_OUT_SUFFIXES, TruncatedVideoWarning, VideoError
 
 _FASTSTART = {".mp4", ".m4v", ".mov"}  # index at the front, so the file plays while it downloads
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+CRF_RANGE = (0, 51)  # x264's quality scale: 0 is lossless
 
 
 @dataclass(frozen=True)
 class Encoding:
-    """libx264 settings. The default trades bits for time: on stylized frames veryfast at crf 16 matches
-    medium at crf 18 in PSNR (33.5 dB) for ~18% more bits and a third of the encoding CPU, which on
-    2 cores is CPU the network needs (`benchmarks/bench_video.py` measures both)."""
+    """libx264 settings. The default trades bits for time: on stylized frames veryfast at crf 16 matched
+    medium at crf 18 in PSNR (33.5 dB) for ~18% more bits and a third of the encoding CPU (measured once,
+    on 240 stylized 640x360 frames), and on 2 cores that CPU is the network's: `benchmarks/bench_video.py`
+    times both settings end to end."""
 
     crf: int = 16
     preset: str = "veryfast"
 
     def __post_init__(self) -> None:
+        low, high = CRF_RANGE
+        if not low <= self.crf <= high:
+            raise ValueError(f"crf {self.crf} is outside x264's range {low}-{high} (lower is better, 0 lossless)")
         if self.preset not in X264_PRESETS:
             raise ValueError(f"unknown x264 preset {self.preset!r}; choose one of {', '.join(X264_PRESETS)}")
 
@@ -215,10 +221,13 @@ class VideoWriter:
     def _open_container(self) -> None:
         options = {}
         if self.path.suffix.lower() in _FASTSTART:
-            # The index at the front, so the file plays while it downloads; and the movie's clock ticking
-            # in the stream's time base (default: milliseconds), so that a video starting after 0 (a resumed
-            # job's segment, see resume.py) keeps its exact timestamps through the edit list.
-            options = {"movflags": "+faststart", "movie_timescale": str(self.time_base.denominator)}
+            # The index at the front, so the file plays while it downloads; and a movie clock (default:
+            # milliseconds) that also ticks in the video's time base, so that a video starting after 0 (a
+            # resumed job's segment, see resume.py) keeps its exact timestamps through the edit list, and the
+            # audio's edit list keeps its millisecond precision.
+            ticks = math.lcm(self.time_base.denominator, 1000)
+            options = {"movflags": "+faststart",
+                       "movie_timescale": str(ticks if ticks < 2**31 else self.time_base.denominator)}
         self._out = av.open(str(self._tmp), "w", options=options)
 
     def _open_audio(self) -> None:

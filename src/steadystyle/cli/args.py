@@ -24,7 +24,7 @@ from ..models import Model, ModelError, load_model, shipped_styles
 from ..paintings import painting_names, painting_path
 from ..reports import check_folder
 from ..resume import CHECKPOINT, CHECKPOINT_EVERY, work_folder
-from ..video import X264_PRESETS, Encoding, VideoReader, open_video
+from ..video import CRF_RANGE, X264_PRESETS, Encoding, VideoReader, open_video
 
 # For every flag that names an output.
 REPLACED = "An existing file is replaced atomically, once the new one is complete; an input is never overwritten."
@@ -56,7 +56,7 @@ positive_float = number(float, 0, above=True)
 non_negative_float = number(float, 0)
 fraction = number(float, 0, 1)
 seed = number(int, 0, 2**32 - 1)
-crf = number(int, 0, 51, unit=" (H.264 quality, 0 = lossless)")
+crf = number(int, *CRF_RANGE, unit=" (H.264 quality, 0 = lossless)")
 pixels = number(int, MIN_SIDE, unit=" px (smaller pictures cannot be stylized)")
 sequence_length = number(int, 2, unit=" frames")
 port = number(int, 1, 65535)
@@ -156,13 +156,15 @@ def flow_args(p: argparse.ArgumentParser, method: str, preset: str, what: str) -
 
 def encoding_args(g: argparse._ActionsContainer) -> None:
     """--crf and --preset: how an .mp4 output is encoded (see `Encoding`)."""
-    g.add_argument("--crf", type=crf, default=Encoding.crf, help="H.264 quality, lower is better (default: %(default)s)")
+    g.add_argument("--crf", type=crf, default=Encoding.crf,
+                   help="H.264 quality, lower is better (default: %(default)s)")
     g.add_argument("--preset", choices=X264_PRESETS, default=Encoding.preset,
                    help="x264 speed against file size at the same quality: slower presets make smaller files and "
                         "leave less CPU for stylizing (default: %(default)s)")
 
 
 def encoding(args: argparse.Namespace) -> Encoding:
+    """The flags of `encoding_args` as the library's value."""
     return Encoding(args.crf, args.preset)
 
 

@@ -120,8 +120,8 @@ def _run_video(args: argparse.Namespace, source: Path) -> int:
     opts = options(args)
     with resume_hint(Path(args.output)):
         summary = stylize_video(source, model, args.output, opts, start=args.start, duration=args.duration,
-                                encoding=encoding(args), progress=not args.quiet, resume=args.resume, restart=args.restart,
-                                checkpoint_every=args.checkpoint_every)
+                                encoding=encoding(args), progress=not args.quiet, resume=args.resume,
+                                restart=args.restart, checkpoint_every=args.checkpoint_every)
     print(f"{summary}; {how_it_ran(opts)}")
     return 0
 

@@ -1,6 +1,6 @@
 """How far fine-tuning (`train style --from`) gets in about 5, 10 and 20 minutes, against a full run.
 
-    python benchmarks/fine_tune.py --style woman_with_a_hat --from starry_night --work runs/fine_tune \\
+    python benchmarks/fine_tune.py --style woman_with_a_hat --from the_scream --work runs/fine_tune \\
         [--full runs/woman_with_a_hat.safetensors]
 
 Each schedule scales FINE_TUNE_STEPS (the default, ~10 minutes on 2 cores) by 0.5, 1 and 2 and trains
@@ -8,13 +8,15 @@ with `train_style(..., start_from=...)` into WORK/minutesN.safetensors (a finish
 interrupted one continues). Every model is then scored on the held-out real clips (real_footage.py, 48
 frames each): the worst share of its per-frame network's flicker the stable one keeps (the bar: 1/3)
 and the worst style loss stable / per-frame (the bar: 1.2), beside the stage-1 style loss at the end
-of training. `--full` adds a from-scratch run of the same painting for comparison.
+of training. Every schedule trains stage 2 with the painting's suggested temporal weight (weighting.py),
+worked out once at the start. Minutes are each model's own training time (both stages, from its
+metadata, so resumed runs count whole); on a shared machine they run long. `--full` adds a from-scratch
+run of the same painting for comparison.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 from footage import CLIPS
@@ -22,39 +24,47 @@ from real_footage import run_clips
 from steadystyle.models import load_model
 from steadystyle.paintings import painting_path
 from steadystyle.train import FINE_TUNE_STEPS, TrainConfig, VideoTrainConfig, per_frame_twin, train_style
+from steadystyle.weighting import suggest_temporal_weight
 
 SCALES = (0.5, 1.0, 2.0)
 
 
-def train(style: str, start: str, out: Path, scale: float) -> float:
-    """Train one schedule; the wall-clock minutes it took (0 when the model was already there)."""
+def train(style: str, start: str, out: Path, scale: float, temporal_weight: float) -> None:
+    """Train one schedule, unless its model is there already."""
     if out.exists():
-        return 0.0
+        return
     image, video = (round(scale * s) for s in FINE_TUNE_STEPS)
-    t0 = time.perf_counter()
-    train_style(painting_path(style), out, TrainConfig(style="", steps=image), VideoTrainConfig(style="", steps=video),
-                start_from=start, progress=False)
-    return (time.perf_counter() - t0) / 60
+    train_style(painting_path(style), out, TrainConfig(style="", steps=image),
+                VideoTrainConfig(style="", steps=video, temporal_weight=temporal_weight), start_from=start,
+                progress=False)
+
+
+def training_minutes(model: str) -> float:
+    """Both stages' training time, as recorded in the model files."""
+    return sum(load_model(m).meta["training"]["cpu_seconds"] for m in (model, per_frame_twin(model))) / 60
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--style", default="woman_with_a_hat", help="a bundled painting's name")
-    p.add_argument("--from", dest="start", default="starry_night", help="the trained style to start from")
+    p.add_argument("--from", dest="start", default="the_scream", help="the trained style to start from")
     p.add_argument("--work", type=Path, required=True, help="folder for the models")
     p.add_argument("--full", help="a from-scratch stable model of the same painting, for comparison")
     p.add_argument("--max-frames", type=int, default=48)
     args = p.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    models, minutes = {}, {}
+    suggestion = suggest_temporal_weight(args.style)
+    print(f"{args.style}: Gram trace {suggestion.trace:.3g}, suggested temporal weight {suggestion.temporal_weight:g}",
+          flush=True)
+    models = {}
     for scale in SCALES:
         out = args.work / f"scale{scale:g}.safetensors"
-        minutes[str(out)] = train(args.style, args.start, out, scale)
+        train(args.style, args.start, out, scale, suggestion.temporal_weight)
         models[str(out)] = f"{scale:g} x {FINE_TUNE_STEPS}"
     if args.full:
         models[args.full] = "from scratch"
     scores = run_clips(list(CLIPS), list(models), args.max_frames, style_every=4)
-    print("| schedule | minutes (this run) | stage-1 style loss | flicker kept (worst) | style ratio (worst) |")
+    print("| schedule | training minutes | stage-1 style loss | flicker kept (worst) | style ratio (worst) |")
     print("| --- | --- | --- | --- | --- |")
     for spec, label in models.items():
         rows = [entry["styles"][spec] for entry in scores.values()]
@@ -62,7 +72,7 @@ def main() -> None:
         ratio = max(r["style_ratio"] for r in rows if r["style_ratio"] is not None)
         trained = load_model(per_frame_twin(spec)).meta.get("training", {})
         style_loss = trained.get("final_losses", {}).get("style", float("nan"))
-        print(f"| {label} | {minutes.get(spec, 0):.1f} | {style_loss:.3g} | {kept:.2f} | {ratio:.2f} |")
+        print(f"| {label} | {training_minutes(spec):.1f} | {style_loss:.3g} | {kept:.2f} | {ratio:.2f} |")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@
     python benchmarks/resume_long.py --minutes 1 --work /tmp/r   # a quick rehearsal
 
 Makes a clip with sound (bench_video.make_clip: real frames at 24 fps), stylizes it once without
-interruption, then again with SIGKILL (no chance to clean up) at about `--kill-at` of the first run's
-time, resumes that with `--resume`, and compares the two files: frame count, every timestamp, the
+interruption, then again with SIGKILL (no chance to clean up) once its checkpoint holds `--kill-at` of the
+frames, resumes that with `--resume`, and compares the two files: frame count, every timestamp, the
 largest pixel difference, and `steadystyle evaluate`'s E_warp and content loss. The runs' peak memory,
 beside bench_video.py's on 10 s, shows whether memory grows with the length of the video. Takes about
 as long as three runs of the clip; everything stays in `--work`, so an interrupted benchmark can be
@@ -17,16 +17,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 from bench_video import make_clip, timed
 from steadystyle.resume import CHECKPOINT, read_checkpoint, work_folder
-from steadystyle.video import open_video
+from steadystyle.video import open_video, probe
 
 STYLIZE = [sys.executable, "-m", "steadystyle", "stylize"]
 
@@ -36,15 +38,24 @@ def stylize(clip: Path, out: Path, style: str, *extra: str) -> tuple[float, floa
     return timed([*STYLIZE, str(clip), "-s", style, "-o", str(out), "-q", *extra])
 
 
-def killed_at(clip: Path, out: Path, style: str, seconds: float) -> None:
-    """Start stylizing and SIGKILL the process after `seconds`."""
-    process = subprocess.Popen([*STYLIZE, str(clip), "-s", style, "-o", str(out), "-q"])
-    try:
-        process.wait(timeout=seconds)
-        raise SystemExit(f"the run finished before the kill at {seconds:.0f} s; use a longer clip")
-    except subprocess.TimeoutExpired:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
+def killed_at(clip: Path, out: Path, style: str, frames: int, every: float) -> int:
+    """Start stylizing afresh and SIGKILL the process once its checkpoint holds at least `frames` frames.
+
+    Counting checkpointed frames, not seconds, puts the kill at the same place however busy the machine is.
+    Returns the frames the checkpoint held at the kill.
+    """
+    shutil.rmtree(work_folder(out), ignore_errors=True)  # an older job's checkpoint must not trigger the kill
+    process = subprocess.Popen([*STYLIZE, str(clip), "-s", style, "-o", str(out), "-q", "--restart",
+                                "--checkpoint-every", str(every)])
+    checkpoint = work_folder(out) / CHECKPOINT
+    while process.poll() is None:
+        saved = read_checkpoint(checkpoint)
+        if saved is not None and saved["frames"] >= frames:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+            return saved["frames"]
+        time.sleep(0.5)
+    raise SystemExit(f"the run ended (exit {process.returncode}) before {frames} frames were checkpointed")
 
 
 def compare(a: Path, b: Path) -> dict:
@@ -71,7 +82,8 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--size", default="1280x720", help="WxH (default: %(default)s)")
     p.add_argument("--style", default="starry_night")
-    p.add_argument("--kill-at", type=float, default=0.4, help="share of the uninterrupted run's time")
+    p.add_argument("--kill-at", type=float, default=0.4, help="share of the frames checkpointed at the kill")
+    p.add_argument("--checkpoint-every", type=float, default=10.0, help="seconds, for the killed run")
     p.add_argument("--work", type=Path, default=Path("resume-long"), help="folder for the clip and the videos")
     args = p.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -82,15 +94,12 @@ def main() -> None:
     whole, resumed = args.work / "whole.mp4", args.work / "resumed.mp4"
     for path in (whole, resumed):
         path.unlink(missing_ok=True)
-    seconds, peak = stylize(clip, whole, args.style)
+    seconds, peak = stylize(clip, whole, args.style, "--restart")
     print(f"uninterrupted: {seconds:.0f} s, peak memory {peak:.0f} MB", flush=True)
-    killed_at(clip, resumed, args.style, args.kill_at * seconds)
-    saved = read_checkpoint(work_folder(resumed) / CHECKPOINT)
-    if saved is None:
-        raise SystemExit("the kill came before the first checkpoint, so there is nothing to resume: raise --kill-at")
-    done = saved["frames"]
-    print(f"killed with SIGKILL after {args.kill_at * seconds:.0f} s, {done} frames checkpointed; {resumed} exists: "
-          f"{resumed.exists()}", flush=True)
+    total = probe(clip).frame_count or sum(1 for _ in open_video(whole))
+    done = killed_at(clip, resumed, args.style, round(args.kill_at * total), args.checkpoint_every)
+    print(f"killed with SIGKILL with {done} of {total} frames checkpointed; {resumed} exists: {resumed.exists()}",
+          flush=True)
     more, peak = stylize(clip, resumed, args.style, "--resume")
     print(f"resumed: {more:.0f} s more, peak memory {peak:.0f} MB", flush=True)
     same = compare(whole, resumed)

@@ -24,6 +24,7 @@ from steadystyle.networks import FULL, SLIM, TransformNet
 from steadystyle.paintings import painting_path
 from steadystyle.stylize import StylizeOptions
 from steadystyle.train import TrainConfig, VideoTrainConfig
+from steadystyle.weighting import suggest_temporal_weight
 
 from videos import make_clip, phone_jpeg, picture
 
@@ -230,7 +231,7 @@ def test_precision_and_compile_flags_reach_the_stylize_options(model_file, photo
     assert "; fp32)" in capsys.readouterr().out
 
 
-def test_training_defaults_are_the_config_classes(monkeypatch, tmp_path):
+def test_training_defaults_are_the_config_classes(monkeypatch, tmp_path, capsys):
     image, video = TrainConfig(style=""), VideoTrainConfig(style="")
     parse = build_parser().parse_args
     args = parse(["train", "video", "--init", "m", "-o", "x.safetensors"])
@@ -240,13 +241,16 @@ def test_training_defaults_are_the_config_classes(monkeypatch, tmp_path):
     monkeypatch.setattr(train_command, "train_style", lambda *a, **k: calls.append(a))
     out = tmp_path / "w.safetensors"
     assert run("train", "style", "--style", "wave", "-o", out, "--image-steps", "7", "--nuisance", "0.5",
-               "--style-weight", "5e6", "-q") == 0
+               "--style-weight", "5e6") == 0
     style, given_out, given_image, given_video = calls[0]
     assert style == painting_path("wave") and given_out == out  # a bundled painting by name
     assert given_image.steps == 7 and given_image.weights == replace(image.weights, style=5e6)
     assert (given_image.arch, given_image.style_size, given_image.size) == (image.arch, image.style_size, image.size)
-    assert (given_video.steps, given_video.nuisance, given_video.temporal_weight) == \
-        (video.steps, 0.5, video.temporal_weight)
+    assert (given_video.steps, given_video.nuisance) == (video.steps, 0.5)
+    # no --temporal-weight: the painting's suggestion, said aloud
+    assert video.temporal_weight is None
+    assert given_video.temporal_weight == suggest_temporal_weight("wave").temporal_weight
+    assert f"temporal weight {given_video.temporal_weight:g}, suggested" in capsys.readouterr().out
 
 
 def test_studio_serves_on_the_address_given(monkeypatch):

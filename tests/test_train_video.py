@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +94,19 @@ def test_recurrent_training_lowers_the_temporal_term(stills, tmp_path):
     assert temporal() < before / 2
     model = load_model(out)
     assert model.recurrent and model.meta["training"]["stage"] == "video"
+
+
+def test_a_resumed_run_keeps_its_temporal_weight_whatever_is_suggested_now(stills, tmp_path):
+    """A weight left open continues as the checkpoint has it (the suggestion moves when shipped styles change);
+    a different number given is refused, naming the setting."""
+    init = save_model(TransformNet(SLIM), tmp_path / "image.safetensors", "test")
+    config = VideoTrainConfig(style=str(painting_path("wave")), content=str(stills), size=32, style_size=48,
+                              steps=1, init=str(init), clips="none", temporal_weight=123e6, sample_every=1000)
+    VideoTrainer(config, tmp_path / "stable.safetensors", progress=False).run()
+    open_weight = replace(config, temporal_weight=None, steps=2)
+    resumed = VideoTrainer(open_weight, tmp_path / "more.safetensors", tmp_path / "stable-train", resume=True,
+                           progress=False)
+    assert resumed.step == 1 and resumed.config.temporal_weight == 123e6
+    with pytest.raises(ValueError, match=r"other settings \(temporal_weight\)"):
+        VideoTrainer(replace(config, temporal_weight=2e8), tmp_path / "other.safetensors", tmp_path / "stable-train",
+                     resume=True, progress=False)

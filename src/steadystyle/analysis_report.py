@@ -46,8 +46,11 @@ def markdown_tables(result: dict) -> str:
     kinds = list(result["network_spearman"])
     header = ["style", "size (HxW)", *(f"trace {k}" for k in layers), "total trace", "instability (MSE)",
               *(f"{k} network (MSE)" for k in kinds)]
+    suggested = "temporal_weight" in result
+    header += ["suggested temporal weight"] if suggested else []
     rows = [[r["name"], f"{r['size'][0]}x{r['size'][1]}", *(f"{r['traces'][k]:.4g}" for k in [*layers, "total"]),
-             f"{r['instability']:.4g}", *(_network_cell(r, k) for k in kinds)] for r in result["styles"]]
+             f"{r['instability']:.4g}", *(_network_cell(r, k) for k in kinds),
+             *([f"{r['temporal_weight']:g}"] if suggested else [])] for r in result["styles"]]
     demo = result["theory"]
     demo_rows = [[f"{r['scale']:g}", f"{r['trace']:.4g}", f"{r['max_style_loss']:.2g}", f"{r['rms_distance']:.4g}",
                   f"{r['distance_over_sqrt_trace']:.3f}"] for r in demo["rows"]]
@@ -60,6 +63,12 @@ def markdown_tables(result: dict) -> str:
               f"{demo['minimisers']} minimisers sF R of its Gram loss (R random orthogonal):", "",
               markdown_table(["scale", "trace", "max style loss", "mean RMS distance", "distance / sqrt(trace)"],
                              demo_rows)]
+    if suggested:
+        fit = result["temporal_weight"]
+        shipped = ", ".join(f"{e['style']} {e['temporal_weight']:g}" for e in fit["evidence"])
+        lines += ["", f"Suggested temporal weight (what `train style` uses unless given `--temporal-weight`): "
+                      f"{fit['constant']:.3g} / total trace, the constant being the geometric mean of weight x trace "
+                      f"over the shipped styles ({shipped})."]
     return "\n".join(lines)
 
 

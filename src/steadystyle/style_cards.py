@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 from .models import PER_FRAME_SUFFIX, STYLES_DIR
-from .train import VideoTrainConfig
 
 TABLE_START, TABLE_END = "<!-- styles-table:start -->", "<!-- styles-table:end -->"
 PAINTINGS = {
@@ -99,9 +98,10 @@ def _stage2_data(stage2: dict) -> str:
 
 
 def _command(name: str, stage2: dict) -> str:
-    """The `train style` command that reproduces the style: the defaults, plus what this run set otherwise."""
-    weight = stage2.get("temporal_weight", VideoTrainConfig.temporal_weight)
-    extra = f" --temporal-weight {weight:g}" if weight != VideoTrainConfig.temporal_weight else ""
+    """The `train style` command that reproduces the style: the defaults, plus the temporal weight it used
+    (without one, `train style` suggests a weight from the shipped styles, which change)."""
+    weight = stage2.get("temporal_weight")
+    extra = f" --temporal-weight {weight:g}" if weight is not None else ""
     return f"steadystyle train style --style {name} -o {name}.safetensors{extra}"
 
 

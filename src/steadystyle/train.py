@@ -33,6 +33,7 @@ from .losses import NETWORK_WEIGHTS, LossWeights, PerceptualLoss, temporal_loss
 from .models import PER_FRAME_SUFFIX, load_model, save_model
 from .networks import PRESETS, Previous, TransformNet, recurrent_from_image
 from .vgg import cached_weights
+from .weighting import with_temporal_weight
 
 
 @dataclass
@@ -85,9 +86,8 @@ class VideoTrainConfig(TrainConfig):
     init: str = ""
     clips: str = "builtin"
     seq_len: int = 4
-    # 1e9 over-smoothed starry_night (style loss 1.3-1.6x its per-frame net's); 3e8 kept 11-19% of the
-    # flicker at 1.07-1.18x (selection clips: carphone and the sample, 48 frames each)
-    temporal_weight: float = 3e8
+    # None: the painting's suggestion from its Gram trace (weighting.py), fixed when the run starts
+    temporal_weight: float | None = None
     synthetic: float = 0.75
     nuisance: float = 0.75
     flow_method: str = "dis"
@@ -140,6 +140,7 @@ class Trainer:
         self.work.mkdir(parents=True, exist_ok=True)
         if resume:
             self._resume()
+        self.config = with_temporal_weight(self.config, vgg_weights)  # a fresh run's open weight: the suggestion
         self.train_net = self.cluster.wrap(self.net)  # what training steps call (in DDP across processes)
 
     def build_net(self) -> TransformNet:
@@ -168,10 +169,14 @@ class Trainer:
             raise FileNotFoundError(f"--resume: no checkpoint at {self.checkpoint_path}; start without --resume")
         state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
         saved = type(self.config).from_dict(state["config"]).as_dict()  # settings added since take their defaults
-        if state.get("stage") != self.stage or _learning_settings(saved) != _learning_settings(self.config.as_dict()):
-            raise ValueError(f"--resume: {self.checkpoint_path} was made with other settings; use the same ones "
-                             f"(only --steps, --device and how often to checkpoint, log or sample may change) or "
-                             f"another work folder")
+        if getattr(self.config, "temporal_weight", 0.0) is None:  # left open: the run's own, whatever is suggested now
+            self.config = replace(self.config, temporal_weight=saved["temporal_weight"])
+        was, now = _learning_settings(saved), _learning_settings(self.config.as_dict())
+        if state.get("stage") != self.stage or was != now:
+            differ = ", ".join(sorted(k for k in {*was, *now} if was.get(k) != now.get(k))) or "the stage"
+            raise ValueError(f"--resume: {self.checkpoint_path} was made with other settings ({differ}); use the same "
+                             f"ones (only --steps, --device and how often to checkpoint, log or sample may change) "
+                             f"or another work folder")
         self.net.load_state_dict(state["net"])
         self.opt.load_state_dict(state["opt"])  # moves the moments to the parameters' device
         if self.scaler.is_enabled() and state.get("scaler"):

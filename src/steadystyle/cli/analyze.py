@@ -10,6 +10,7 @@ from ..analysis import PERTURBATIONS, AnalysisSettings, analyze, default_content
 from ..analysis_report import JSON_NAME, PLOT_NAME, REPORT_FILES, markdown_tables, protocol_note, write_report
 from ..models import PER_FRAME_SUFFIX, Model, shipped_styles
 from ..vgg import find_weights
+from ..weighting import with_suggestions
 from .args import (PAINTING_HELP, REPORT_REPLACED, check_report, json_arg, loss_weight_args, loss_weights,
                    non_negative_float, painting, pixels, positive_int, quiet_arg, resolve_model, seed, vgg_arg)
 
@@ -77,8 +78,10 @@ def run(args: argparse.Namespace) -> int:
                                 perturb=args.perturb, noise_std=args.noise_std, seed=args.seed,
                                 loss=loss_weights(args, AnalysisSettings().loss))
     content = args.content or default_content()  # fails before the VGG loads when there is none
-    result = analyze(args.paintings, find_weights(args.vgg_weights), content, settings, networks,
-                     progress=not args.quiet)
+    weights = find_weights(args.vgg_weights)
+    result = analyze(args.paintings, weights, content, settings, networks, progress=not args.quiet)
+    if settings.trace_size == AnalysisSettings().trace_size:  # the size the suggestion's evidence is measured at
+        result = with_suggestions(result, weights)
     report = write_report(result, args.report) if args.report is not None else None
     if args.json:
         print(json.dumps(result))

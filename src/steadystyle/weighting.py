@@ -1,0 +1,98 @@
+"""How much stage 2's temporal loss should count for a painting, said before any training.
+
+The style loss is relative (each layer's Gram error over the target's own norm), so it pulls about
+equally hard for every painting, while the flicker the temporal loss sees grows with the painting's
+Gram trace (Gupta et al.: equally good outputs lie ~sqrt(trace) apart, so squared differences grow as
+the trace). One temporal weight therefore counts for more on a high-trace painting, and the weight
+that keeps the same share of flicker falls as 1 / trace. The constant comes from the shipped styles,
+each of whose weights was chosen by measurement on real clips: the geometric mean of weight x trace.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import TypeVar
+
+from .analysis import TRACE_LAYERS, AnalysisSettings, gram_traces
+from .images import load_rgb
+from .models import PER_FRAME_SUFFIX, load_model, shipped_styles
+from .paintings import painting_names, painting_path
+from .vgg import VGGFeatures, VGGWeights, cached_weights
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A shipped style: its painting's total Gram trace and the temporal weight it was trained with."""
+
+    style: str
+    trace: float
+    temporal_weight: float
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    trace: float  # of the painting, total over TRACE_LAYERS at AnalysisSettings.trace_size
+    temporal_weight: float  # rounded to two significant figures
+    constant: float  # geometric mean of weight x trace over the evidence
+    evidence: tuple[Evidence, ...]
+
+
+def traces(paintings: list[str | Path], weights: VGGWeights | None = None) -> list[float]:
+    """Total Gram trace of each painting, measured as `analyze` does."""
+    vgg = VGGFeatures(weights or cached_weights(), list(TRACE_LAYERS))
+    size = AnalysisSettings().trace_size
+    return [gram_traces(load_rgb(p, size), vgg)["total"] for p in paintings]
+
+
+def shipped_evidence(weights: VGGWeights | None = None) -> list[Evidence]:
+    """The shipped stable styles whose painting is bundled, with the temporal weight in their model file."""
+    names = [n for n in shipped_styles() if not n.endswith(PER_FRAME_SUFFIX) and n in painting_names()]
+    measured = traces([painting_path(n) for n in names], weights)
+    return [Evidence(n, t, float(load_model(n).meta["training"]["temporal_weight"])) for n, t in zip(names, measured)]
+
+
+def fit(evidence: list[Evidence]) -> float:
+    """The constant c of weight = c / trace that fits the evidence best in log terms."""
+    if not evidence:
+        raise ValueError("no shipped styles to learn the temporal weight from: give one (--temporal-weight, or "
+                         "VideoTrainConfig(temporal_weight=...) in Python)")
+    return math.exp(sum(math.log(e.temporal_weight * e.trace) for e in evidence) / len(evidence))
+
+
+def round2(x: float) -> float:
+    """Two significant figures: a weight is a choice, not a measurement."""
+    return float(f"{x:.2g}")
+
+
+def suggest_temporal_weight(painting: str | Path, weights: VGGWeights | None = None,
+                            evidence: list[Evidence] | None = None) -> Suggestion:
+    """The temporal weight for `painting` (a file or bundled name), from its trace and the shipped styles'."""
+    evidence = shipped_evidence(weights) if evidence is None else evidence
+    path = Path(painting) if Path(painting).is_file() else painting_path(str(painting))
+    (trace,) = traces([path], weights)
+    c = fit(evidence)
+    return Suggestion(trace, round2(c / trace), c, tuple(evidence))
+
+
+Config = TypeVar("Config")
+
+
+def with_temporal_weight(config: Config, vgg_weights: str | Path | None = None) -> Config:
+    """`config` with a temporal weight left open (None) set to its painting's suggestion, once per run.
+
+    Stage 1's configs have no temporal weight and a number is the user's choice: both are kept as given.
+    """
+    if getattr(config, "temporal_weight", 0.0) is not None:
+        return config
+    suggestion = suggest_temporal_weight(config.style, cached_weights(vgg_weights))
+    return replace(config, temporal_weight=suggestion.temporal_weight)
+
+
+def with_suggestions(result: dict, weights: VGGWeights | None = None) -> dict:
+    """`analysis.analyze`'s result plus each painting's suggested temporal weight and the evidence behind it."""
+    evidence = shipped_evidence(weights)
+    c = fit(evidence)
+    return {**result, "styles": [{**r, "temporal_weight": round2(c / r["traces"]["total"])} for r in result["styles"]],
+            "temporal_weight": {"constant": c, "evidence": [asdict(e) for e in evidence]}}

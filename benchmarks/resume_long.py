@@ -8,8 +8,8 @@ interruption, then again with SIGKILL (no chance to clean up) once its checkpoin
 frames, resumes that with `--resume`, and compares the two files: frame count, every timestamp, the
 largest pixel difference, and `steadystyle evaluate`'s E_warp and content loss. The runs' peak memory,
 beside bench_video.py's on 10 s, shows whether memory grows with the length of the video. Takes about
-as long as three runs of the clip; everything stays in `--work`, so an interrupted benchmark can be
-looked into.
+as long as three runs of the clip plus the evaluation; everything stays in `--work`, so an interrupted
+benchmark can be looked into, and `--compare-only` redoes just the comparison.
 """
 
 from __future__ import annotations
@@ -77,21 +77,8 @@ def evaluate(source: Path, *videos: Path) -> dict:
     return json.loads(out)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--minutes", type=float, default=10.0)
-    p.add_argument("--size", default="1280x720", help="WxH (default: %(default)s)")
-    p.add_argument("--style", default="starry_night")
-    p.add_argument("--kill-at", type=float, default=0.4, help="share of the frames checkpointed at the kill")
-    p.add_argument("--checkpoint-every", type=float, default=10.0, help="seconds, for the killed run")
-    p.add_argument("--work", type=Path, default=Path("resume-long"), help="folder for the clip and the videos")
-    args = p.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
-    w, h = map(int, args.size.split("x"))
-    clip = args.work / f"clip-{args.minutes:g}min-{args.size}.mp4"
-    if not clip.exists():
-        make_clip(clip, w, h, 60 * args.minutes)
-    whole, resumed = args.work / "whole.mp4", args.work / "resumed.mp4"
+def run(clip: Path, whole: Path, resumed: Path, args: argparse.Namespace) -> None:
+    """The uninterrupted run, the killed one and its resumption, with their times and peak memory."""
     for path in (whole, resumed):
         path.unlink(missing_ok=True)
     seconds, peak = stylize(clip, whole, args.style, "--restart")
@@ -102,9 +89,31 @@ def main() -> None:
           flush=True)
     more, peak = stylize(clip, resumed, args.style, "--resume")
     print(f"resumed: {more:.0f} s more, peak memory {peak:.0f} MB", flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--minutes", type=float, default=10.0)
+    p.add_argument("--size", default="1280x720", help="WxH (default: %(default)s)")
+    p.add_argument("--style", default="starry_night")
+    p.add_argument("--kill-at", type=float, default=0.4, help="share of the frames checkpointed at the kill")
+    p.add_argument("--checkpoint-every", type=float, default=10.0, help="seconds, for the killed run")
+    p.add_argument("--compare-only", action="store_true",
+                   help="compare WORK/whole.mp4 and WORK/resumed.mp4 from an earlier run without making them again")
+    p.add_argument("--work", type=Path, default=Path("resume-long"), help="folder for the clip and the videos")
+    args = p.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    w, h = map(int, args.size.split("x"))
+    clip = args.work / f"clip-{args.minutes:g}min-{args.size}.mp4"
+    if not clip.exists():
+        make_clip(clip, w, h, 60 * args.minutes)
+    whole, resumed = args.work / "whole.mp4", args.work / "resumed.mp4"
+    if not args.compare_only:
+        run(clip, whole, resumed, args)
     same = compare(whole, resumed)
+    print(json.dumps({"comparison": same}), flush=True)
     scores = evaluate(clip, whole, resumed)
-    print(json.dumps({"comparison": same, "evaluate": scores}, indent=1))
+    print(json.dumps({"evaluate": scores}, indent=1))
     e_whole, e_resumed = (m["warping_error"] for m in scores["methods"])
     print(f"\nframes {' and '.join(map(str, same['frames']))}, timestamps identical: {same['same_timestamps']}, "
           f"largest pixel difference {same['max_pixel_difference']}/255; E_warp {e_whole:.6f} vs {e_resumed:.6f} "

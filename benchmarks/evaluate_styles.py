@@ -40,7 +40,7 @@ RESUMED = ("Stage 1 was stopped and resumed from its checkpoint; trainings ran t
            "one thread each.")
 HISTORY = {
     "the_scream": RESUMED + " Stage 2 used temporal weight 1.2e9 (`train style --temporal-weight 1.2e9`): with the "
-                  "default 3e8 this network kept 38% of the flicker on city and 49% on cockatoo while its style "
+                  "then default 3e8 this network kept 38% of the flicker on city and 49% on cockatoo while its style "
                   "loss stayed 0.6-0.8x the per-frame network's, so all the clips here informed that choice.",
     "wave": RESUMED + " Stage 2 used temporal weight 1.2e9 (`train style --temporal-weight 1.2e9`): a first run "
             "with 4.5e8 kept 44% of the flicker on cockatoo and 41% on city with a style loss 0.69-0.84x the "
@@ -51,13 +51,13 @@ HISTORY = {
              "all the clips here informed that choice.",
     "starry_night": "Stage 1 was stopped once near step 1400 and resumed from its checkpoint; trainings ran two to "
                     "five at a time on 2 cores, one thread each. Stage 2 used temporal weight 4.5e8 (`train style "
-                    "--temporal-weight 4.5e8`): with the default 3e8 this network kept 26% of the flicker on the "
+                    "--temporal-weight 4.5e8`): with the then default 3e8 this network kept 26% of the flicker on the "
                     "held-out city clip, so these held-out clips informed that choice. A later run with 6e8 "
                     "and stage-2 style weight 4e6 scored the same on every clip (22% on city, style loss 1.29x on "
                     "cup), so this one stays.",
     "composition_vii": "Stage 1 was stopped once near step 1400 and resumed from its checkpoint; trainings ran two "
                        "to five at a time on 2 cores, one thread each. Stage 2 used temporal weight 6e8 (`train "
-                       "style --temporal-weight 6e8`): with the default 3e8 this network kept 36% of the flicker "
+                       "style --temporal-weight 6e8`): with the then default 3e8 this network kept 36% of the flicker "
                        "on the held-out city clip and 28% on cup, so these held-out clips informed that choice. A later run "
                        "with 9e8 kept 25% on city but its style loss rose to 1.29x the per-frame network's on "
                        "cockatoo (over the 1.2 bar), so this one stays.",

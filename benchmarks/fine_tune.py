@@ -4,14 +4,14 @@
         [--full runs/woman_with_a_hat.safetensors]
 
 Each schedule scales FINE_TUNE_STEPS (the default, ~10 minutes on 2 cores) by 0.5, 1 and 2 and trains
-with `train_style(..., start_from=...)` into WORK/minutesN.safetensors (a finished one is reused; an
+with `train_style(..., start_from=...)` into WORK/scaleN.safetensors (a finished one is reused; an
 interrupted one continues). Every model is then scored on the held-out real clips (real_footage.py, 48
 frames each): the worst share of its per-frame network's flicker the stable one keeps (the bar: 1/3)
 and the worst style loss stable / per-frame (the bar: 1.2), beside the stage-1 style loss at the end
-of training. Every schedule trains stage 2 with the painting's suggested temporal weight (weighting.py),
-worked out once at the start. Minutes are each model's own training time (both stages, from its
-metadata, so resumed runs count whole); on a shared machine they run long. `--full` adds a from-scratch
-run of the same painting for comparison.
+of training. Every schedule trains stage 2 with the painting's suggested temporal weight for fine-tuning
+(weighting.py: FINE_TUNE_SHARE x a full run's), worked out once at the start. Minutes are each model's
+own training time (both stages, from its metadata, so resumed runs count whole); on a shared machine
+they run long. `--full` adds a from-scratch run of the same painting for comparison.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def main() -> None:
     p.add_argument("--max-frames", type=int, default=48)
     args = p.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    suggestion = suggest_temporal_weight(args.style)
+    suggestion = suggest_temporal_weight(args.style, fine_tune=True)
     print(f"{args.style}: Gram trace {suggestion.trace:.3g}, suggested temporal weight {suggestion.temporal_weight:g}",
           flush=True)
     models = {}

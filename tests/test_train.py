@@ -176,6 +176,7 @@ def test_train_style_from_a_trained_style_fine_tunes_both_networks(content_dir, 
     from steadystyle.cli import main
     from steadystyle.models import save_model
     from steadystyle.networks import SLIM, TransformNet, recurrent_from_image
+    from steadystyle.weighting import suggest_temporal_weight
 
     torch.manual_seed(0)
     image = TransformNet(SLIM)
@@ -195,6 +196,8 @@ def test_train_style_from_a_trained_style_fine_tunes_both_networks(content_dir, 
     assert 0 < moved < 0.05  # trained on from the old weights (2 steps), not from a fresh start
     kept = tuned.net.state_dict()[first][:, 3:] - stable.state_dict()[first][:, 3:]
     assert kept.abs().max() < 0.05 and stable.state_dict()[first][:, 3:].abs().max() > 0.2  # the learned recurrence
+    # the short stage 2 gets the fine-tuning share of the painting's suggested temporal weight
+    assert tuned.meta["training"]["temporal_weight"] == suggest_temporal_weight("wave", fine_tune=True).temporal_weight
 
     assert main(["train", "style", "--style", str(painting_path("wave")), "-o", str(tmp_path / "x.safetensors"),
                  "--from", "no_such_style", "--content", str(content_dir), "-q"]) == 2

@@ -66,14 +66,21 @@ def round2(x: float) -> float:
     return float(f"{x:.2g}")
 
 
+# Fine-tuning (`train style --from`) takes this share of the suggestion. Its stage 2 is too short to reach
+# a full run's balance: at the full weight it bought steadiness with the look (style loss 1.2-1.5x the
+# per-frame network's on the selection clips), at half it met both bars there (benchmarks/fine_tune.py).
+FINE_TUNE_SHARE = 0.5
+
+
 def suggest_temporal_weight(painting: str | Path, weights: VGGWeights | None = None,
-                            evidence: list[Evidence] | None = None) -> Suggestion:
-    """The temporal weight for `painting` (a file or bundled name), from its trace and the shipped styles'."""
+                            evidence: list[Evidence] | None = None, fine_tune: bool = False) -> Suggestion:
+    """The temporal weight for `painting` (a file or bundled name), from its trace and the shipped styles';
+    `fine_tune`: for a short stage 2 started from a trained style (FINE_TUNE_SHARE of it)."""
     evidence = shipped_evidence(weights) if evidence is None else evidence
     path = Path(painting) if Path(painting).is_file() else painting_path(str(painting))
     (trace,) = traces([path], weights)
     c = fit(evidence)
-    return Suggestion(trace, round2(c / trace), c, tuple(evidence))
+    return Suggestion(trace, round2(c / trace * (FINE_TUNE_SHARE if fine_tune else 1.0)), c, tuple(evidence))
 
 
 Config = TypeVar("Config")
@@ -86,7 +93,8 @@ def with_temporal_weight(config: Config, vgg_weights: str | Path | None = None) 
     """
     if getattr(config, "temporal_weight", 0.0) is not None:
         return config
-    suggestion = suggest_temporal_weight(config.style, cached_weights(vgg_weights))
+    suggestion = suggest_temporal_weight(config.style, cached_weights(vgg_weights),
+                                         fine_tune=bool(getattr(config, "start", "")))
     return replace(config, temporal_weight=suggestion.temporal_weight)
 
 

@@ -19,7 +19,7 @@ from ..paintings import painting_names, painting_path
 from ..train import (FINE_TUNE_STEPS, ImageTrainer, TrainConfig, Trainer, VideoTrainConfig, VideoTrainer,
                      per_frame_twin, train_style, work_dir_of)
 from ..vgg import cached_weights
-from ..weighting import suggest_temporal_weight
+from ..weighting import FINE_TUNE_SHARE, suggest_temporal_weight
 from .args import (PAINTING_HELP, REPLACED, flow_args, fraction, loss_weight_args, loss_weights, non_negative_float,
                    painting, pixels, positive_float, positive_int, quiet_arg, resolve_model, seed, sequence_length,
                    vgg_arg)
@@ -161,16 +161,18 @@ def _say(*args, **kwargs) -> None:
         print(*args, **kwargs)
 
 
-def _temporal_weight(given: float | None, style: str | Path, args: argparse.Namespace, fresh: bool) -> float | None:
+def _temporal_weight(given: float | None, style: str | Path, args: argparse.Namespace, fresh: bool,
+                     fine_tune: bool = False) -> float | None:
     """The weight given, or for a fresh stage 2 the painting's suggestion, said aloud so that the user can
     overrule it; None (a resumed run keeps the weight it started with) otherwise."""
     if given is not None or not fresh:
         return given
-    s = suggest_temporal_weight(style, cached_weights(args.vgg_weights))
+    s = suggest_temporal_weight(style, cached_weights(args.vgg_weights), fine_tune=fine_tune)
     if not args.quiet:
+        share = f"; {FINE_TUNE_SHARE:g} x a full run's, as this run fine-tunes" if fine_tune else ""
         _say(f"temporal weight {s.temporal_weight:g}, suggested for a painting of Gram trace {s.trace:.3g} (weight "
-             f"x trace is about {s.constant:.2g} for the {len(s.evidence)} shipped styles); --temporal-weight sets "
-             f"another")
+             f"x trace is about {s.constant:.2g} for the {len(s.evidence)} shipped styles{share}); --temporal-weight "
+             f"sets another")
     return s.temporal_weight
 
 
@@ -249,7 +251,8 @@ def run_style(args: argparse.Namespace) -> int:
                         steps=args.image_steps or steps[0], weights=loss_weights(args, IMAGE.weights),
                         **_run_settings(args))
     video = VideoTrainConfig(style=str(args.style), clips=str(args.clips), steps=args.video_steps or steps[1],
-                             temporal_weight=_temporal_weight(args.temporal_weight, args.style, args, fresh),
+                             temporal_weight=_temporal_weight(args.temporal_weight, args.style, args, fresh,
+                                                              fine_tune=bool(args.start_from)),
                              nuisance=args.nuisance, **_run_settings(args))
     latest: dict[str, Trainer] = {}  # the trainer running now, for the message on an interrupt
 

@@ -14,6 +14,7 @@ from steadystyle.models import PER_FRAME_SUFFIX, STYLES_DIR, ModelError, load_mo
 from steadystyle.style_cards import (TABLE_END, TABLE_START, evaluated_styles, load_evaluation, model_hashes,
                                      readme_table)
 from steadystyle.stylize import StylizeOptions, stylize_frames
+from steadystyle.train import VideoTrainConfig
 
 STABLE = sorted(name for name in shipped_styles() if not name.endswith(PER_FRAME_SUFFIX))
 
@@ -28,7 +29,13 @@ def test_stable_styles_ship_with_their_per_frame_models():
 def test_shipped_style_loads_has_a_card_and_its_evaluation_is_of_these_weights(name):
     stable, per_frame = load_model(name), load_model(name + PER_FRAME_SUFFIX)
     assert stable.recurrent and not per_frame.recurrent
-    assert "E_warp" in (STYLES_DIR / f"{name}.md").read_text()
+    card = (STYLES_DIR / f"{name}.md").read_text()
+    assert "E_warp" in card
+    # The card's `train style` command reproduces these weights: their temporal weight, and their stage-2
+    # steps whenever those are not today's default.
+    trained = stable.meta["training"]
+    assert f"--temporal-weight {trained['temporal_weight']:g}" in card
+    assert (f"--video-steps {trained['steps_done']}" in card) == (trained["steps_done"] != VideoTrainConfig.steps)
     for path in (stable.path, per_frame.path):
         assert path.stat().st_size < 5e6
     # The figures in the JSON were measured on exactly these files (benchmarks/evaluate_styles.py).

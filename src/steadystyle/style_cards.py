@@ -106,8 +106,9 @@ def _command(name: str, stage1: dict, stage2: dict) -> str:
     extra = f" --temporal-weight {weight:g}" if weight is not None else ""
     for flag, stage, default in (("--image-steps", stage1, TrainConfig.steps),
                                  ("--video-steps", stage2, VideoTrainConfig.steps)):
-        if stage.get("steps", default) != default:
-            extra += f" {flag} {stage['steps']}"
+        steps = stage.get("steps_done", stage.get("steps", default))
+        if steps != default:
+            extra += f" {flag} {steps}"
     return f"steadystyle train style --style {name} -o {name}.safetensors{extra}"
 
 

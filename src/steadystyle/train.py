@@ -38,8 +38,8 @@ from .weighting import with_temporal_weight
 
 @dataclass
 class TrainConfig:
-    """Every setting of a run; stored in checkpoints and model cards. Defaults: ~30 min on 2 CPU cores
-    (219 ms/step measured with tcmalloc); the style is recognisable after ~1500 steps."""
+    """Every setting of a run; stored in checkpoints and model cards. Defaults: ~15 min on 2 CPU cores
+    (0.33 s/step with nothing else running); the style is recognisable after ~1500 steps."""
 
     style: str
     content: str = "builtin"
@@ -86,7 +86,8 @@ class VideoTrainConfig(TrainConfig):
     init: str = ""
     clips: str = "builtin"
     seq_len: int = 4
-    # None: the painting's suggestion from its Gram trace (weighting.py), fixed when the run starts
+    # None: the painting's suggestion from its Gram trace (weighting.py; a share of it when `start` fine-tunes),
+    # fixed when the run starts
     temporal_weight: float | None = None
     synthetic: float = 0.75
     nuisance: float = 0.75
@@ -294,7 +295,8 @@ def train_style(style: str | Path, out: str | Path, image: TrainConfig | None = 
     `start_from` (a shipped style, or a stable model file with its NAME-per-frame beside it) fine-tunes
     instead: stage 1 starts from its per-frame network; stage 2 from the result, with the stable network's
     weights for the previous frame and output and its gate (it already knows how to be steady); both
-    for FINE_TUNE_STEPS unless the configs say otherwise.
+    for FINE_TUNE_STEPS unless the configs say otherwise, stage 2 with an open temporal weight at
+    weighting.FINE_TUNE_SHARE of the painting's suggestion.
     """
     out = Path(out)
     per_frame = out.with_name(out.stem + PER_FRAME_SUFFIX + out.suffix)
@@ -316,7 +318,7 @@ def train_style(style: str | Path, out: str | Path, image: TrainConfig | None = 
     return out
 
 
-# Fine-tuning from a shipped style (`train style --from`): stage 1 and stage 2 steps, about 10 minutes on
+# Fine-tuning from a shipped style (`train style --from`): stage 1 and stage 2 steps, about 8 minutes on
 # 2 CPU cores. Stage 2 gets the larger share: 200 steps kept too much flicker or too little of the look.
 FINE_TUNE_STEPS = (400, 500)
 

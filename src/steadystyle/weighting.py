@@ -35,7 +35,7 @@ class Evidence:
 class Suggestion:
     trace: float  # of the painting, total over TRACE_LAYERS at AnalysisSettings.trace_size
     temporal_weight: float  # rounded to two significant figures
-    constant: float  # geometric mean of weight x trace over the evidence
+    constant: float  # geometric mean of weight x trace over the evidence (full runs', without the fine-tuning share)
     evidence: tuple[Evidence, ...]
 
 
@@ -80,14 +80,16 @@ def suggest_temporal_weight(painting: str | Path, weights: VGGWeights | None = N
     path = Path(painting) if Path(painting).is_file() else painting_path(str(painting))
     (trace,) = traces([path], weights)
     c = fit(evidence)
-    return Suggestion(trace, round2(c / trace * (FINE_TUNE_SHARE if fine_tune else 1.0)), c, tuple(evidence))
+    weight = round2(c / trace)  # what `analyze` shows; fine-tuning takes exactly its share
+    return Suggestion(trace, weight * FINE_TUNE_SHARE if fine_tune else weight, c, tuple(evidence))
 
 
 Config = TypeVar("Config")
 
 
 def with_temporal_weight(config: Config, vgg_weights: str | Path | None = None) -> Config:
-    """`config` with a temporal weight left open (None) set to its painting's suggestion, once per run.
+    """`config` with a temporal weight left open (None) set to its painting's suggestion (for fine-tuning,
+    when `config.start` is set, the fine-tuning share of it), once per run.
 
     Stage 1's configs have no temporal weight and a number is the user's choice: both are kept as given.
     """

@@ -83,7 +83,8 @@ def _motion_args(p: argparse.ArgumentParser) -> None:
                         "or 'none' for synthetic motion only (default: %(default)s)")
     p.add_argument("--temporal-weight", type=non_negative_float, default=VIDEO.temporal_weight,
                    help="default: suggested from the painting's Gram trace and the shipped styles' weights, and "
-                        "printed (the higher the trace, the lower the weight; see `steadystyle analyze`)")
+                        "printed (the higher the trace, the lower the weight; see `steadystyle analyze`); with --from, "
+                        f"{FINE_TUNE_SHARE:g} x that")
     p.add_argument("--nuisance", type=fraction, default=VIDEO.nuisance,
                    help="share of sequences whose frames get a camera's noise, compression and exposure flicker, "
                         "so the network learns to ignore them (default: %(default)s)")
@@ -133,7 +134,8 @@ def _register_style(what: argparse._SubParsersAction) -> None:
                    help=f"the stable model (.safetensors); the per-frame one is written beside it. {REPLACED}")
     p.add_argument("--from", dest="start_from", metavar="STABLE_STYLE",
                    help="fine-tune a trained style (a shipped name, or a stable model file with its "
-                        "NAME-per-frame beside it) instead of training from scratch: minutes instead of an hour")
+                        "NAME-per-frame beside it) instead of training from scratch: about 8 minutes instead of 35, "
+                        f"at {FINE_TUNE_SHARE:g} x the suggested temporal weight")
     p.add_argument("--image-steps", type=positive_int,
                    help=f"stage 1 steps (default: {IMAGE.steps}; {FINE_TUNE_STEPS[0]} with --from)")
     p.add_argument("--video-steps", type=positive_int,

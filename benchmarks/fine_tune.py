@@ -1,4 +1,4 @@
-"""How far fine-tuning (`train style --from`) gets in about 4, 8 and 16 minutes, against a full run.
+"""How far fine-tuning (`train style --from`) gets in about 4, 8 and 17 minutes, against a full run.
 
     python benchmarks/fine_tune.py --style woman_with_a_hat --from the_scream --work runs/fine_tune \\
         [--full runs/woman_with_a_hat.safetensors]
@@ -6,10 +6,11 @@
 Each schedule scales FINE_TUNE_STEPS (the default, ~8 minutes on 2 cores) by 0.5, 1 and 2 and trains
 with `train_style(..., start_from=...)` into WORK/scaleN.safetensors (a finished one is reused; an
 interrupted one continues). Every model is then scored on the held-out real clips (real_footage.py, 48
-frames each): the worst share of its per-frame network's flicker the stable one keeps (the bar: 1/3)
-and the worst style loss stable / per-frame (the bar: 1.2), beside the stage-1 style loss at the end
-of training. Every schedule trains stage 2 with the painting's suggested temporal weight for fine-tuning
-(weighting.py: FINE_TUNE_SHARE x a full run's), worked out once at the start. Minutes are each model's
+frames each): the worst share of its per-frame network's flicker the stable one keeps (the bar: 1/3),
+the worst plain ratio of their warping errors (the source's own error not taken off)
+and the worst style loss stable / per-frame (the bar: 1.2), beside the stage-1 style loss at the end of
+training. Every schedule trains stage 2 with the painting's suggested temporal weight for fine-tuning
+(weighting.py: FINE_TUNE_FACTOR x a full run's), worked out once at the start. Minutes are each model's
 own training time (both stages, from its metadata, so resumed runs count whole); on a shared machine
 they run long. `--full` adds a from-scratch run of the same painting for comparison.
 """
@@ -68,15 +69,17 @@ def main() -> None:
     if args.full:
         models[args.full] = "from scratch"
     scores = run_clips(list(CLIPS), list(models), args.max_frames, style_every=4)
-    print("| schedule | training minutes | stage-1 style loss | flicker kept (worst) | style ratio (worst) |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| schedule | training minutes | stage-1 style loss | flicker kept (worst) | E_warp ratio (worst) "
+          "| style ratio (worst) |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for spec, label in models.items():
         rows = [entry["styles"][spec] for entry in scores.values()]
         kept = max(r["kept_flicker"] for r in rows if r["kept_flicker"] is not None)
+        e_warp = max(r["stable"]["warping_error"] / r["per-frame"]["warping_error"] for r in rows)
         ratio = max(r["style_ratio"] for r in rows if r["style_ratio"] is not None)
         trained = load_model(per_frame_twin(spec)).meta.get("training", {})
         style_loss = trained.get("final_losses", {}).get("style", float("nan"))
-        print(f"| {label} | {training_minutes(spec):.1f} | {style_loss:.3g} | {kept:.2f} | {ratio:.2f} |")
+        print(f"| {label} | {training_minutes(spec):.1f} | {style_loss:.3g} | {kept:.2f} | {e_warp:.2f} | {ratio:.2f} |")
 
 
 if __name__ == "__main__":

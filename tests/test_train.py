@@ -196,15 +196,15 @@ def test_train_style_from_a_trained_style_fine_tunes_both_networks(content_dir, 
     assert 0 < moved < 0.05  # trained on from the old weights (2 steps), not from a fresh start
     kept = tuned.net.state_dict()[first][:, 3:] - stable.state_dict()[first][:, 3:]
     assert kept.abs().max() < 0.05 and stable.state_dict()[first][:, 3:].abs().max() > 0.2  # the learned recurrence
-    # the short stage 2 gets the fine-tuning share of the painting's suggested temporal weight, from the
+    # the short stage 2 gets the fine-tuning multiple of the painting's suggested temporal weight, from the
     # command line and from Python alike
-    share = suggest_temporal_weight("wave", fine_tune=True).temporal_weight
-    assert tuned.meta["training"]["temporal_weight"] == share
+    tuned_weight = suggest_temporal_weight("wave", fine_tune=True).temporal_weight
+    assert tuned.meta["training"]["temporal_weight"] == tuned_weight
     small = {"content": str(content_dir), "size": 64, "steps": 1}
     api = train_style(painting_path("wave"), tmp_path / "api.safetensors", TrainConfig(style="", style_size=96, **small),
                       VideoTrainConfig(style="", clips="none", **small), start_from=str(tmp_path / "old.safetensors"),
                       progress=False)
-    assert load_model(api).meta["training"]["temporal_weight"] == share
+    assert load_model(api).meta["training"]["temporal_weight"] == tuned_weight
 
     assert main(["train", "style", "--style", str(painting_path("wave")), "-o", str(tmp_path / "x.safetensors"),
                  "--from", "no_such_style", "--content", str(content_dir), "-q"]) == 2

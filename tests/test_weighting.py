@@ -11,7 +11,7 @@ from PIL import Image
 from steadystyle.cli import main
 from steadystyle.paintings import painting_path
 from steadystyle.train import TrainConfig, VideoTrainConfig
-from steadystyle.weighting import (FINE_TUNE_SHARE, Evidence, fit, shipped_evidence, suggest_temporal_weight,
+from steadystyle.weighting import (FINE_TUNE_FACTOR, Evidence, fit, shipped_evidence, suggest_temporal_weight,
                                    with_temporal_weight)
 
 
@@ -50,8 +50,8 @@ def test_training_settles_an_open_weight_and_keeps_a_given_one(vgg_weights):
     painting = str(painting_path("woman_with_a_hat"))
     settled = with_temporal_weight(VideoTrainConfig(style=painting))
     assert settled.temporal_weight == suggest_temporal_weight(painting, vgg_weights).temporal_weight
-    tuned = with_temporal_weight(VideoTrainConfig(style=painting, start="the_scream"))  # fine-tuning: a share
-    assert tuned.temporal_weight == FINE_TUNE_SHARE * settled.temporal_weight
+    tuned = with_temporal_weight(VideoTrainConfig(style=painting, start="the_scream"))  # fine-tuning: a multiple
+    assert tuned.temporal_weight == FINE_TUNE_FACTOR * settled.temporal_weight
     given = VideoTrainConfig(style=painting, temporal_weight=2e8)
     assert with_temporal_weight(given) is given
     image = TrainConfig(style=painting)  # stage 1 has no temporal term

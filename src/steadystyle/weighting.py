@@ -35,7 +35,7 @@ class Evidence:
 class Suggestion:
     trace: float  # of the painting, total over TRACE_LAYERS at AnalysisSettings.trace_size
     temporal_weight: float  # rounded to two significant figures
-    constant: float  # geometric mean of weight x trace over the evidence (full runs', without the fine-tuning share)
+    constant: float  # geometric mean of weight x trace over the evidence (full runs', without the fine-tuning factor)
     evidence: tuple[Evidence, ...]
 
 
@@ -66,22 +66,23 @@ def round2(x: float) -> float:
     return float(f"{x:.2g}")
 
 
-# Fine-tuning (`train style --from`) takes this share of the suggestion. Its stage 2 is too short to reach
-# a full run's balance: at the full weight it bought steadiness with the look (style loss 1.2-1.5x the
-# per-frame network's on the selection clips), at half it met both bars there (benchmarks/fine_tune.py).
-FINE_TUNE_SHARE = 0.5
+# Fine-tuning (`train style --from`) takes this multiple of the suggestion. Its short stage 2 starts from a
+# per-frame network that had only a short stage 1 (not yet as sharp as a full run's, so steadiness costs
+# little of its look) and has few steps to learn steadiness in: on the selection clips 1.5x kept 4% and
+# 16% of the flicker at style 1.06x and 0.97x, 1x 7% and 24% at 1.04x and 0.84x (benchmarks/selection.py).
+FINE_TUNE_FACTOR = 1.5
 
 
 def suggest_temporal_weight(painting: str | Path, weights: VGGWeights | None = None,
                             evidence: list[Evidence] | None = None, fine_tune: bool = False) -> Suggestion:
     """The temporal weight for `painting` (a file or bundled name), from its trace and the shipped styles';
-    `fine_tune`: for a short stage 2 started from a trained style (FINE_TUNE_SHARE of it)."""
+    `fine_tune`: for a short stage 2 started from a trained style (FINE_TUNE_FACTOR x it)."""
     evidence = shipped_evidence(weights) if evidence is None else evidence
     path = Path(painting) if Path(painting).is_file() else painting_path(str(painting))
     (trace,) = traces([path], weights)
     c = fit(evidence)
-    weight = round2(c / trace)  # what `analyze` shows; fine-tuning takes exactly its share
-    return Suggestion(trace, weight * FINE_TUNE_SHARE if fine_tune else weight, c, tuple(evidence))
+    weight = round2(c / trace)  # what `analyze` shows; fine-tuning takes exactly a multiple
+    return Suggestion(trace, weight * FINE_TUNE_FACTOR if fine_tune else weight, c, tuple(evidence))
 
 
 Config = TypeVar("Config")
@@ -89,7 +90,7 @@ Config = TypeVar("Config")
 
 def with_temporal_weight(config: Config, vgg_weights: str | Path | None = None) -> Config:
     """`config` with a temporal weight left open (None) set to its painting's suggestion (for fine-tuning,
-    when `config.start` is set, the fine-tuning share of it), once per run.
+    when `config.start` is set, FINE_TUNE_FACTOR x it), once per run.
 
     Stage 1's configs have no temporal weight and a number is the user's choice: both are kept as given.
     """

@@ -19,7 +19,7 @@ from ..paintings import painting_names, painting_path
 from ..train import (FINE_TUNE_STEPS, ImageTrainer, TrainConfig, Trainer, VideoTrainConfig, VideoTrainer,
                      per_frame_twin, train_style, work_dir_of)
 from ..vgg import cached_weights
-from ..weighting import FINE_TUNE_SHARE, suggest_temporal_weight
+from ..weighting import FINE_TUNE_FACTOR, suggest_temporal_weight
 from .args import (PAINTING_HELP, REPLACED, flow_args, fraction, loss_weight_args, loss_weights, non_negative_float,
                    painting, pixels, positive_float, positive_int, quiet_arg, resolve_model, seed, sequence_length,
                    vgg_arg)
@@ -84,7 +84,7 @@ def _motion_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temporal-weight", type=non_negative_float, default=VIDEO.temporal_weight,
                    help="default: suggested from the painting's Gram trace and the shipped styles' weights, and "
                         "printed (the higher the trace, the lower the weight; see `steadystyle analyze`); with --from, "
-                        f"{FINE_TUNE_SHARE:g} x that")
+                        f"{FINE_TUNE_FACTOR:g} x that")
     p.add_argument("--nuisance", type=fraction, default=VIDEO.nuisance,
                    help="share of sequences whose frames get a camera's noise, compression and exposure flicker, "
                         "so the network learns to ignore them (default: %(default)s)")
@@ -135,7 +135,7 @@ def _register_style(what: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="start_from", metavar="STABLE_STYLE",
                    help="fine-tune a trained style (a shipped name, or a stable model file with its "
                         "NAME-per-frame beside it) instead of training from scratch: about 8 minutes instead of 35, "
-                        f"at {FINE_TUNE_SHARE:g} x the suggested temporal weight")
+                        f"at {FINE_TUNE_FACTOR:g} x the suggested temporal weight")
     p.add_argument("--image-steps", type=positive_int,
                    help=f"stage 1 steps (default: {IMAGE.steps}; {FINE_TUNE_STEPS[0]} with --from)")
     p.add_argument("--video-steps", type=positive_int,
@@ -171,9 +171,9 @@ def _temporal_weight(given: float | None, style: str | Path, args: argparse.Name
         return given
     s = suggest_temporal_weight(style, cached_weights(args.vgg_weights), fine_tune=fine_tune)
     if not args.quiet:
-        share = f"; {FINE_TUNE_SHARE:g} x a full run's, as this run fine-tunes" if fine_tune else ""
+        factor = f"; {FINE_TUNE_FACTOR:g} x a full run's, as this run fine-tunes" if fine_tune else ""
         _say(f"temporal weight {s.temporal_weight:g}, suggested for a painting of Gram trace {s.trace:.3g} (weight "
-             f"x trace is about {s.constant:.2g} for the {len(s.evidence)} shipped styles{share}); --temporal-weight "
+             f"x trace is about {s.constant:.2g} for the {len(s.evidence)} shipped styles{factor}); --temporal-weight "
              f"sets another")
     return s.temporal_weight
 

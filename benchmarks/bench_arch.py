@@ -1,0 +1,110 @@
+"""Speed of the two networks a user can train, "fast" (the default) and "full" (Johnson et al.'s), on this machine.
+
+    python benchmarks/bench_arch.py           # measures, keeps results/arch_speed.json, rewrites the README table
+    python benchmarks/bench_arch.py --readme  # only rewrites the README table from that file
+
+For each: the stable (recurrent) network's frame rate at 640x360 and 1280x720 on the default stylize
+path (no flags: bf16 where the CPU has it), and the seconds of a stage-1 and a stage-2 training step
+with the default configs. Weights are freshly initialised: the speed of a network does not depend on
+them. Both architectures are measured in one run, so their ratio holds on a noisy machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from bench_image import timed
+from bench_video import README
+from steadystyle.atomic import atomic_output
+from steadystyle.models import Model, save_model
+from steadystyle.networks import PRESETS, TransformNet
+from steadystyle.paintings import painting_path
+from steadystyle.stylize import StylizeOptions, stylize_frames
+from steadystyle.train import ImageTrainer, TrainConfig, VideoTrainConfig, VideoTrainer
+
+ARCHS = ("fast", "full")
+RESULTS = Path(__file__).with_name("results") / "arch_speed.json"
+START, END = "<!-- arch-table:start -->", "<!-- arch-table:end -->"
+
+
+def stylize_fps(arch: str, width: int, height: int, frames: int) -> float:
+    """Stable mode: every frame after the first goes through the recurrent path, as in a video."""
+    model = Model(TransformNet(replace(PRESETS[arch], recurrent=True)).eval(), arch)
+    clip = [torch.rand(3, height, width) for _ in range(frames)]
+    list(stylize_frames(clip[:2], model, StylizeOptions()))
+    return frames / timed(lambda: list(stylize_frames(clip, model, StylizeOptions())), 3)
+
+
+def step_seconds(arch: str, steps: int, tmp: Path) -> tuple[float, float]:
+    """Stage 1 from scratch, then stage 2 from a per-frame network of the same architecture."""
+    style = str(painting_path("starry_night"))
+    image = ImageTrainer(TrainConfig(style=style, arch=arch), tmp / f"{arch}-image.safetensors",
+                         work_dir=tmp / f"{arch}-image", progress=False)
+    image.train_step()
+    first = timed(image.train_step, steps)
+    init = save_model(image.net, tmp / f"{arch}-per-frame.safetensors", arch)
+    video = VideoTrainer(VideoTrainConfig(style=style, init=str(init), temporal_weight=3e8),
+                         tmp / f"{arch}.safetensors", work_dir=tmp / f"{arch}-video", progress=False)
+    video.train_step()
+    return first, timed(video.train_step, steps)
+
+
+def table(rows: dict[str, dict[str, float]]) -> str:
+    """Markdown: each figure for both networks, and how many times slower `full` is."""
+    lines = ["| figure | fast | full | full is |", "| --- | --- | --- | --- |"]
+    for key, fast in rows["fast"].items():
+        full = rows["full"][key]
+        slower = fast / full if key.startswith("stable") else full / fast
+        lines.append(f"| {key} | {fast:.2f} | {full:.2f} | {slower:.1f}x slower |")
+    return "\n".join(lines)
+
+
+def write_readme() -> None:
+    from steadystyle.style_cards import replace_between
+
+    saved = json.loads(RESULTS.read_text())
+    body = f"{table(saved['rows'])}\n\nMeasured {saved['date']} with `{saved['command']}` on {saved['cpus']} CPU cores."
+    with atomic_output(README) as tmp:
+        Path(tmp).write_text(replace_between(README.read_text(), START, END, body))
+
+
+def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    torch.set_num_threads(2)
+    rows: dict[str, dict[str, float]] = {arch: {} for arch in ARCHS}
+    for arch in ARCHS:
+        for size in args.sizes:
+            rows[arch][f"stable network frames/s, {size}"] = stylize_fps(arch, *map(int, size.split("x")), args.frames)
+    with tempfile.TemporaryDirectory() as tmp:
+        for arch in ARCHS:
+            rows[arch]["stage-1 step s"], rows[arch]["stage-2 step s"] = step_seconds(arch, args.steps, Path(tmp))
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", nargs="+", default=["640x360", "1280x720"], help="frame sizes WxH")
+    p.add_argument("--frames", type=int, default=20, help="frames per stylize timing")
+    p.add_argument("--steps", type=int, default=5, help="training steps per timing")
+    p.add_argument("--readme", action="store_true", help="only rewrite the README's table from " + RESULTS.name)
+    args = p.parse_args()
+    if not args.readme:
+        rows = measure(args)
+        print(table(rows))
+        RESULTS.parent.mkdir(exist_ok=True)
+        data = {"date": datetime.date.today().isoformat(), "command": "python benchmarks/bench_arch.py",
+                "cpus": os.cpu_count(), "rows": rows}
+        with atomic_output(RESULTS) as tmp:
+            Path(tmp).write_text(json.dumps(data, indent=1) + "\n")
+    write_readme()
+
+
+if __name__ == "__main__":
+    main()

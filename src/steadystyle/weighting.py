@@ -68,9 +68,10 @@ def round2(x: float) -> float:
 
 # Fine-tuning (`train style --from`) takes this multiple of the suggestion. Its short stage 2 starts from a
 # per-frame network that had only a short stage 1 (not yet as sharp as a full run's, so steadiness costs
-# little of its look) and has few steps to learn steadiness in: on the selection clips 1.5x kept 4% and
-# 16% of the flicker at style 1.06x and 0.97x, 1x 7% and 24% at 1.04x and 0.84x (benchmarks/selection.py).
-FINE_TUNE_FACTOR = 1.5
+# little of its look) and has few steps to learn steadiness in. On the selection clips (carphone, sample;
+# benchmarks/selection.py) 1x kept 7% and 24% of the flicker at style 1.04x and 0.84x, 1.5x 4% and 16%
+# at 1.06x and 0.97x, 2x 1% and 12% at 1.06x and 1.00x.
+FINE_TUNE_FACTOR = 2.0
 
 
 def suggest_temporal_weight(painting: str | Path, weights: VGGWeights | None = None,

@@ -41,7 +41,10 @@ RESUMED = ("Stage 1 was stopped and resumed from its checkpoint; trainings ran t
 HISTORY = {
     "the_scream": RESUMED + " Stage 2 used temporal weight 1.2e9 (`train style --temporal-weight 1.2e9`): with the "
                   "then default 3e8 this network kept 38% of the flicker on city and 49% on cockatoo while its style "
-                  "loss stayed 0.6-0.8x the per-frame network's, so all the clips here informed that choice.",
+                  "loss stayed 0.6-0.8x the per-frame network's, so all the clips here informed that choice. Stage 2 "
+                  "was continued from its step-800 checkpoint to 1600 steps (now the default), for one recipe across "
+                  "the shipped styles: on the selection clips and the noise probe it was steadier at a lower style "
+                  "loss, and ships.",
     "wave": RESUMED + " Stage 2 used temporal weight 1.2e9 (`train style --temporal-weight 1.2e9`): a first run "
             "with 4.5e8 kept 44% of the flicker on cockatoo and 41% on city with a style loss 0.69-0.84x the "
             "per-frame network's, so all the clips here informed that choice. After 800 stage-2 steps (the recipe "

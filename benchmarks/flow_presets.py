@@ -10,6 +10,7 @@ the pixels the peer's checker marks reliable.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -60,6 +61,7 @@ def peer_pairs() -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     timing = synthetic_clips((360, 640), seq_len=6)[0][0]

@@ -18,6 +18,7 @@ clip into the cache, at `<cache>/footage/deb/PACKAGE/<path as installed>`.
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import shutil
 import subprocess
@@ -187,6 +188,8 @@ def clip_frames(name: str, max_frames: int | None = None, max_side: int = MAX_SI
 
 def main() -> None:
     """Print the clip table with what is installed here: `python benchmarks/footage.py`."""
+    argparse.ArgumentParser(description="The held-out real clips: where each comes from and whether it is "
+                            "installed here (`bash benchmarks/install_footage.sh` installs them).").parse_args()
     print("| clip | package (Debian) | path | licence | kind | frames used | here |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, clip in CLIPS.items():

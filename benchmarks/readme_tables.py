@@ -31,8 +31,17 @@ def load_results(name: str) -> dict:
     return json.loads((RESULTS / f"{name}.json").read_text())
 
 
+def _markers(marker: str) -> tuple[str, str]:
+    return f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+
+
+def table_in_readme(marker: str) -> str:
+    """What the README holds between the two marker lines named `marker`."""
+    start, end = _markers(marker)
+    return README.read_text().split(start, 1)[1].split(end, 1)[0].strip("\n")
+
+
 def rewrite_table(marker: str, body: str) -> None:
     """Replace what the README holds between the two marker lines named `marker`."""
-    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     with atomic_output(README) as tmp:
-        Path(tmp).write_text(replace_between(README.read_text(), start, end, body))
+        Path(tmp).write_text(replace_between(README.read_text(), *_markers(marker), body))

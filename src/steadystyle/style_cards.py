@@ -13,6 +13,7 @@ from .models import PER_FRAME_SUFFIX, STYLES_DIR
 from .train import TrainConfig, VideoTrainConfig
 
 TABLE_START, TABLE_END = "<!-- styles-table:start -->", "<!-- styles-table:end -->"
+STATIC_CLIP = "jbart"  # the held-out static camera with sensor noise and a flat background (benchmarks/footage.py)
 PAINTINGS = {
     "starry_night": "van Gogh, *The Starry Night*, 1889",
     "the_scream": "Munch, *The Scream*, 1893",
@@ -46,15 +47,21 @@ def _worst(ev: dict, key: str, fmt: str) -> str:
     return format(max(values), fmt) if values else "-"
 
 
+def _static(ev: dict) -> str:
+    clip = ev["clips"].get(STATIC_CLIP)
+    return f"{clip['stable']['warping_error'] / clip['source_warping_error']:.1f}x" if clip else "-"
+
+
 def readme_table(evaluations: dict[str, dict]) -> str:
-    """One row per style: worst held-out figures over the real clips, the noise probe and drift."""
+    """One row per style: worst held-out figures over the real clips, the static shot, the noise probe and drift."""
     rows = ["| style | painting | flicker kept, held-out real clips (worst) | style loss stable / per-frame (worst) "
+            f"| static noisy shot ({STATIC_CLIP}): E_warp stable / source "
             "| noise probe, change per frame x255: per-frame → stable (source) | drift over 30 s (mean abs change x255) |",
-            "| --- | --- | --- | --- | --- | --- |"]
+            "| --- | --- | --- | --- | --- | --- | --- |"]
     for name, ev in evaluations.items():
         noise = ev["noise_probe"]
         rows.append(f"| `{name}` | {PAINTINGS.get(name, name)} | {_worst(ev, 'kept_flicker', '.0%')} | "
-                    f"{_worst(ev, 'style_ratio', '.2f')} | "
+                    f"{_worst(ev, 'style_ratio', '.2f')} | {_static(ev)} | "
                     f"{noise['per-frame']:.2f} → {noise['stable']:.2f} ({noise['source']:.2f}) | "
                     f"{ev['drift']['mean_abs_change']:.2f} |")
     return "\n".join(rows)

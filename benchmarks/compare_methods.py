@@ -34,6 +34,7 @@ from steadystyle.stylize import StylizeOptions, as_tensor, stylize_frames
 from steadystyle.video import VideoWriter, open_video, write_sidecar
 from steadystyle.vgg import cached_weights
 
+
 def ema(frames, alpha: float):
     """Blend each output with the running average of the previous ones (alpha: weight of the past)."""
     avg = None

@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 from steadystyle.atomic import atomic_output
-from steadystyle.style_cards import replace_between
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 DOCS = README.parent / "docs" / "images"
@@ -28,20 +27,29 @@ def save_results(name: str, command: str, data: dict) -> Path:
 
 
 def load_results(name: str) -> dict:
-    return json.loads((RESULTS / f"{name}.json").read_text())
+    path = RESULTS / f"{name}.json"
+    if not path.is_file():
+        raise SystemExit(f"{path} does not exist yet: run the benchmark without --readme first")
+    return json.loads(path.read_text())
 
 
-def _markers(marker: str) -> tuple[str, str]:
-    return f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+def _split(marker: str) -> tuple[str, str, str]:
+    """The README before, between and after the two marker lines named `marker`."""
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    text = README.read_text()
+    if text.count(start) != 1 or text.count(end) != 1:
+        raise SystemExit(f"{README} needs exactly one '{start}' line and one '{end}' line to hold this table")
+    head, rest = text.split(start)
+    body, tail = rest.split(end)
+    return head + start, body, end + tail
 
 
 def table_in_readme(marker: str) -> str:
-    """What the README holds between the two marker lines named `marker`."""
-    start, end = _markers(marker)
-    return README.read_text().split(start, 1)[1].split(end, 1)[0].strip("\n")
+    return _split(marker)[1].strip("\n")
 
 
 def rewrite_table(marker: str, body: str) -> None:
     """Replace what the README holds between the two marker lines named `marker`."""
+    head, _, tail = _split(marker)
     with atomic_output(README) as tmp:
-        Path(tmp).write_text(replace_between(README.read_text(), *_markers(marker), body))
+        Path(tmp).write_text(f"{head}\n{body}\n{tail}")

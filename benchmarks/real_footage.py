@@ -6,11 +6,12 @@
 
 For every style (shipped NAME and NAME-per-frame, or --styles) on every clip of footage.py plus the
 existing held-out carphone_pristine.mp4 (and, on request, `--clips synthetic`: clean camera motion and a
-moving object over scikit-image's astronaut, with exact flow and masks instead of DIS): E_warp of the source, the per-frame and the stable outputs
-(`metrics.warping_error`, DIS flow and consistency mask on the source, computed once per clip and kept
-in memory for all styles), the kept-flicker fraction (E_st - E_src) / (E_pf - E_src) (0: all the
-per-frame net's flicker removed, 1: none) and the style-loss ratio stable / per-frame (the loss of
-`evaluate`, painting at the frames' longer side). Stylized frames are scored as 8-bit, like a video.
+moving object over scikit-image's astronaut, with exact flow and masks instead of DIS): E_warp of the
+source, the per-frame and the stable outputs (`metrics.warping_error`, DIS flow and consistency mask on
+the source, computed once per clip and kept in memory for all styles), the kept-flicker fraction
+(E_st - E_src) / (E_pf - E_src) (0: all the per-frame net's flicker removed, 1: none) and the style-loss
+ratio stable / per-frame (the loss of `evaluate`, painting at the frames' longer side). Stylized frames
+are scored as 8-bit, like a video.
 
 Probes: (i) noise: a still photo with fresh Gaussian noise (std 2/255) in each of 20 frames, mean
 |y_t - y_t-1| x 255 over t = 10..19, for the source and each net (float outputs, no rounding);
@@ -39,12 +40,12 @@ from steadystyle.flow import flow_and_mask
 from steadystyle.images import load_rgb, resize_to, to_uint8
 from steadystyle.metrics import warping_error
 from steadystyle.models import PER_FRAME_SUFFIX, load_model, shipped_styles
+from steadystyle.paintings import painting_path
 from steadystyle.stylize import StylizeOptions, stylize_frames
 from steadystyle.synthetic import synthetic_sequence
 from steadystyle.train import per_frame_twin
 from steadystyle.vgg import cached_weights
 
-SHARED_STYLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "styles"
 CARPHONE, SYNTHETIC = "carphone", "synthetic"
 SYNTHETIC_SIZE, SYNTHETIC_FRAMES = (360, 480), 48
 NOISE_STD, NOISE_FRAMES, NOISE_FROM = 2 / 255, 20, 10
@@ -53,13 +54,11 @@ PROBE_SIZE = (320, 480)  # (H, W)
 
 
 def painting(style: str) -> Path | None:
-    """The style's painting: bundled with the package when it is, else ../shared/data/styles."""
+    """The style's bundled painting, or None for a style whose painting is not bundled (no style loss then)."""
     try:
-        from steadystyle.paintings import painting_path
         return painting_path(style)
-    except (ImportError, ValueError):
-        path = SHARED_STYLES / f"{style}.jpg"
-        return path if path.is_file() else None
+    except ValueError:
+        return None
 
 
 class StyleLoss:
@@ -175,14 +174,13 @@ def noise_probe(styles: list[str]) -> dict:
 def drift_probe(styles: list[str]) -> dict:
     photo, loss, result = probe_photo(), StyleLoss(), {}
     for style in styles:
-        kept = {}
-        for t, y in enumerate(stylize_frames(noisy(photo, DRIFT_FRAMES), load_model(style),
-                                             StylizeOptions(mode="stable"))):
+        kept, model = {}, load_model(style)
+        for t, y in enumerate(stylize_frames(noisy(photo, DRIFT_FRAMES), model, StylizeOptions(mode="stable"))):
             if t in DRIFT_AT:
                 kept[t] = y
         a, b = (kept[t] for t in DRIFT_AT)
         result[style] = {**{f"frame_{t}": {"mean_rgb": [round(v * 255, 2) for v in kept[t].mean((1, 2)).tolist()],
-                                           "style_loss": loss(style, kept[t])} for t in DRIFT_AT},
+                                           "style_loss": loss(model.style, kept[t])} for t in DRIFT_AT},
                          "mean_abs_change": (b - a).abs().mean().item() * 255}
     return result
 
@@ -224,7 +222,8 @@ def markdown(results: dict) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     shipped = sorted({n.removesuffix(PER_FRAME_SUFFIX) for n in shipped_styles()})
-    p.add_argument("--styles", nargs="+", default=shipped, help=f"style names (default: {' '.join(shipped)})")
+    p.add_argument("--styles", nargs="+", default=shipped, help="style names, or stable model files with their -per-frame twin beside them "
+                   f"(default: {' '.join(shipped)})")
     p.add_argument("--clips", nargs="+", default=[*CLIPS, CARPHONE], choices=[*CLIPS, CARPHONE, SYNTHETIC])
     p.add_argument("--max-frames", type=int, help="use at most this many frames of each clip")
     p.add_argument("--style-every", type=int, default=4, help="style loss on every Nth frame (VGG is slow)")

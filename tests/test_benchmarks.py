@@ -30,6 +30,14 @@ def test_every_benchmark_imports_and_explains_itself(script, monkeypatch, capsys
     assert capsys.readouterr().out.startswith("usage:")
 
 
+def test_readme_styles_table_is_generated_from_the_evaluations():
+    from readme_tables import table_in_readme
+    from steadystyle.style_cards import evaluated_styles, load_evaluation, readme_table
+
+    expected = readme_table({n: load_evaluation(n) for n in evaluated_styles()})
+    assert table_in_readme("styles-table") == expected, "run `python benchmarks/evaluate_styles.py --readme`"
+
+
 @pytest.mark.parametrize("script", ["bench_video", "bench_arch"])
 def test_readme_tables_are_generated_from_the_results_files(script):
     from readme_tables import table_in_readme

@@ -4,15 +4,13 @@ steadier than its per-frame twin on noisy footage, measured here."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
 from steadystyle.cli import main
 from steadystyle.models import PER_FRAME_SUFFIX, STYLES_DIR, ModelError, load_model, shipped_styles
-from steadystyle.style_cards import (TABLE_END, TABLE_START, evaluated_styles, load_evaluation, model_hashes,
-                                     readme_table)
+from steadystyle.style_cards import evaluated_styles, load_evaluation, model_hashes
 from steadystyle.stylize import StylizeOptions, stylize_frames
 from steadystyle.train import VideoTrainConfig
 
@@ -42,10 +40,7 @@ def test_shipped_style_loads_has_a_card_and_its_evaluation_is_of_these_weights(n
     assert load_evaluation(name)["sha256"] == model_hashes(name)
 
 
-def test_readme_table_is_generated_from_the_evaluations():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    table = readme.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip()
-    assert table == readme_table({n: load_evaluation(n) for n in evaluated_styles()})
+def test_every_shipped_style_has_an_evaluation():
     assert set(evaluated_styles()) == set(STABLE)
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from .models import PER_FRAME_SUFFIX, STYLES_DIR
 from .train import TrainConfig, VideoTrainConfig
 
-TABLE_START, TABLE_END = "<!-- styles-table:start -->", "<!-- styles-table:end -->"
 STATIC_CLIP = "jbart"  # the held-out static camera with sensor noise and a flat background (benchmarks/footage.py)
 PAINTINGS = {
     "starry_night": "van Gogh, *The Starry Night*, 1889",
@@ -78,13 +77,6 @@ def clip_table(ev: dict) -> str:
         rows.append(f"| {clip}{role} | {c['frames']} | {c['source_warping_error']:.5f} | "
                     f"{c['per-frame']['warping_error']:.5f} | {c['stable']['warping_error']:.5f} | {kept} | {ratio} |")
     return "\n".join(rows)
-
-
-def replace_between(text: str, start: str, end: str, body: str) -> str:
-    """`text` with what lies between the two marker lines replaced by `body`."""
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{body}\n{end}{tail}"
 
 
 def _settings(training: dict, keys: list[str]) -> str:

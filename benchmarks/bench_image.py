@@ -3,7 +3,8 @@
     python benchmarks/bench_image.py            # all three
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python benchmarks/bench_image.py
 
-Prints one table; figures are medians of a few repetitions after warm-up.
+Prints one table and keeps it in results/image_speed.json; figures are medians of a few repetitions
+after warm-up.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,7 +20,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from steadystyle.images import load_rgb
+from readme_tables import save_results
+from steadystyle.images import load_rgb, resize_max_side
 from steadystyle.losses import LossWeights
 from steadystyle.models import Model
 from steadystyle.networks import PRESETS, TransformNet
@@ -27,9 +30,6 @@ from steadystyle.paintings import painting_path
 from steadystyle.stylize import StylizeOptions, stylize_frames
 from steadystyle.train import ImageTrainer, TrainConfig
 from steadystyle.vgg import cached_weights
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-
 
 def timed(fn, repeats: int) -> float:
     times = []
@@ -72,8 +72,13 @@ def bench_stylize(width: int, height: int, frames: int) -> dict[str, float]:
     return out
 
 
-def bench_optimize(style: Path, content: Path, size: int) -> dict[str, float]:
-    c, s = load_rgb(content, size), load_rgb(style, size)
+def bench_optimize(style: Path, content: Path | None, size: int) -> dict[str, float]:
+    if content is None:
+        import skimage.data
+        c = resize_max_side(torch.from_numpy(skimage.data.astronaut()).permute(2, 0, 1).float() / 255, size)
+    else:
+        c = load_rgb(content, size)
+    s = load_rgb(style, size)
     weights = cached_weights()
     sec = timed(lambda: optimize_image(c, s, weights, LossWeights(), OptimizeSettings(iters=100), progress=False), 1)
     return {f"Gatys L-BFGS {size}px s/100 iterations": sec}
@@ -82,7 +87,7 @@ def bench_optimize(style: Path, content: Path, size: int) -> dict[str, float]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--style", type=Path, default=painting_path("starry_night"))
-    p.add_argument("--content", type=Path, default=SHARED / "content" / "chicago.jpg")
+    p.add_argument("--content", type=Path, help="photo for the optimisation (default: scikit-image's astronaut)")
     p.add_argument("--train-steps", type=int, default=10)
     p.add_argument("--frames", type=int, default=10)
     p.add_argument("--sizes", nargs="+", default=["640x360", "1280x720"], help="frame sizes WxH for stylize")
@@ -97,6 +102,8 @@ def main() -> None:
     width = max(map(len, rows))
     for k, v in rows.items():
         print(f"{k:{width}}  {v:10.2f}")
+    command = " ".join(["python benchmarks/bench_image.py", *sys.argv[1:]])
+    print(f"kept in {save_results('image_speed', command, {'rows': rows})}")
 
 
 if __name__ == "__main__":

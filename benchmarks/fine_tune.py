@@ -13,6 +13,9 @@ training. Every schedule trains stage 2 with the painting's suggested temporal w
 (weighting.py: FINE_TUNE_FACTOR x a full run's), worked out once at the start. Minutes are each model's
 own training time (both stages, from its metadata, so resumed runs count whole); on a shared machine
 they run long. `--full` adds a from-scratch run of the same painting for comparison.
+
+The table is kept in results/fine_tune.json and written into the README (`--readme` rewrites only
+that); docs/images/fine_tune.jpg shows the painting, a held-out frame and each model's stable output.
 """
 
 from __future__ import annotations
@@ -20,14 +23,21 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from footage import CLIPS
+from PIL import Image, ImageDraw, ImageFont
+
+from footage import CLIPS, clip_frames
+from readme_tables import DOCS, load_results, rewrite_table, save_results
 from real_footage import run_clips
+from steadystyle.images import load_rgb, resize_to, to_uint8
 from steadystyle.models import load_model
 from steadystyle.paintings import painting_path
+from steadystyle.stylize import StylizeOptions, as_tensor, stylize_frames
 from steadystyle.train import FINE_TUNE_STEPS, TrainConfig, VideoTrainConfig, per_frame_twin, train_style
 from steadystyle.weighting import suggest_temporal_weight
 
 SCALES = (0.5, 1.0, 2.0)
+RESULTS, TABLE = "fine_tune", "fine-tune-table"  # results/fine_tune.json, the README's markers
+PICTURE = DOCS / "fine_tune.jpg"
 
 
 def train(style: str, start: str, out: Path, scale: float, temporal_weight: float) -> None:
@@ -49,14 +59,83 @@ def training_minutes(model: str) -> float:
     return sum(load_model(m).meta["training"]["cpu_seconds"] for m in (model, per_frame_twin(model))) / 60
 
 
+def score(models: dict[str, str], max_frames: int) -> list[dict]:
+    """One row per model: the worst of each figure over the held-out clips."""
+    scores = run_clips(list(CLIPS), list(models), max_frames, style_every=4)
+    rows = []
+    for spec, label in models.items():
+        per_clip = [entry["styles"][spec] for entry in scores.values()]
+        stage1, stage2 = (load_model(m).meta.get("training", {}) for m in (per_frame_twin(spec), spec))
+        rows.append({
+            "schedule": label, "minutes": training_minutes(spec), "steps": [stage1["steps_done"], stage2["steps_done"]],
+            "stage1_style_loss": stage1.get("final_losses", {}).get("style"),
+            "kept_flicker": max(r["kept_flicker"] for r in per_clip if r["kept_flicker"] is not None),
+            "e_warp_ratio": max(r["stable"]["warping_error"] / r["per-frame"]["warping_error"] for r in per_clip),
+            "style_ratio": max(r["style_ratio"] for r in per_clip if r["style_ratio"] is not None)})
+    return rows
+
+
+def minutes_alone(steps: list[int]) -> float:
+    """What the steps take on this machine with nothing else running: bench_arch's quiet seconds per step."""
+    fast = load_results("arch_speed")["rows"]["fast"]
+    return (steps[0] * fast["stage-1 step s"] + steps[1] * fast["stage-2 step s"]) / 60
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| schedule | minutes alone (steps x quiet step time) | minutes here, shared | stage-1 style loss "
+             "| flicker kept (worst) | E_warp ratio (worst) | style ratio (worst) |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        lines.append(f"| {r['schedule']} | {minutes_alone(r['steps']):.0f} | {r['minutes']:.0f} | "
+                     f"{r['stage1_style_loss'] or float('nan'):.3g} | {100 * r['kept_flicker']:.0f}% | "
+                     f"{r['e_warp_ratio']:.2f} | {r['style_ratio']:.2f} |")
+    return "\n".join(lines)
+
+
+def readme_body() -> str:
+    saved = load_results(RESULTS)
+    return (f"{table(saved['rows'])}\n\n{saved['style']} from {saved['from']}, stage-2 temporal weight "
+            f"{saved['temporal_weight']:g}; worst of the {saved['clips']} held-out clips ({saved['max_frames']} frames "
+            f"each). Measured {saved['date']} with `{saved['command']}` on {saved['cpus']} CPU cores, beside other "
+            "jobs, so the minutes here run long; the minutes alone use the step times in results/arch_speed.json.")
+
+
+def write_readme() -> None:
+    rewrite_table(TABLE, readme_body())
+
+
+def picture(style: str, models: dict[str, str], clip: str = "cup", index: int = 48) -> None:
+    """The painting, frame `index` of a held-out clip, and each model's stable output after the clip so far."""
+    frames = clip_frames(clip, index + 1, max_side=480)
+    source = as_tensor(frames[-1])
+    size = tuple(source.shape[-2:])
+    tiles = {"painting": resize_to(load_rgb(painting_path(style)), size), "held-out frame": source}
+    for spec, label in models.items():
+        *_, tiles[label] = stylize_frames(frames, load_model(spec), StylizeOptions(mode="stable", cut_threshold=None))
+    images = [Image.fromarray(to_uint8(t)) for t in tiles.values()]
+    columns = 3
+    sheet = Image.new("RGB", (columns * images[0].width, -(-len(images) // columns) * images[0].height))
+    draw, font = ImageDraw.Draw(sheet), ImageFont.load_default(size=24)
+    for i, (label, image) in enumerate(zip(tiles, images)):
+        x, y = i % columns * image.width, i // columns * image.height
+        sheet.paste(image, (x, y))
+        draw.text((x + 8, y + 6), label, fill="white", stroke_width=2, stroke_fill="black", font=font)
+    sheet.save(PICTURE, quality=88)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--style", default="woman_with_a_hat", help="a bundled painting's name")
     p.add_argument("--from", dest="start", default="the_scream", help="the trained style to start from")
-    p.add_argument("--work", type=Path, required=True, help="folder for the models")
+    p.add_argument("--work", type=Path, help="folder for the models (required unless --readme)")
     p.add_argument("--full", help="a from-scratch stable model of the same painting, for comparison")
     p.add_argument("--max-frames", type=int, default=48)
+    p.add_argument("--readme", action="store_true", help=f"only rewrite the README's table from results/{RESULTS}.json")
     args = p.parse_args()
+    if args.readme:
+        return write_readme()
+    if args.work is None:
+        p.error("--work is required: the folder where the fine-tuned models are trained or found")
     args.work.mkdir(parents=True, exist_ok=True)
     suggestion = suggest_temporal_weight(args.style, fine_tune=True)
     print(f"{args.style}: Gram trace {suggestion.trace:.3g}, "
@@ -65,21 +144,17 @@ def main() -> None:
     for scale in SCALES:
         out = args.work / f"scale{scale:g}.safetensors"
         train(args.style, args.start, out, scale, suggestion.temporal_weight)
-        models[str(out)] = f"{scale:g} x {FINE_TUNE_STEPS}"
+        models[str(out)] = "{:g}x: {} + {} steps".format(scale, *(round(scale * s) for s in FINE_TUNE_STEPS))
     if args.full:
         models[args.full] = "from scratch"
-    scores = run_clips(list(CLIPS), list(models), args.max_frames, style_every=4)
-    print("| schedule | training minutes | stage-1 style loss | flicker kept (worst) | E_warp ratio (worst) "
-          "| style ratio (worst) |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for spec, label in models.items():
-        rows = [entry["styles"][spec] for entry in scores.values()]
-        kept = max(r["kept_flicker"] for r in rows if r["kept_flicker"] is not None)
-        e_warp = max(r["stable"]["warping_error"] / r["per-frame"]["warping_error"] for r in rows)
-        ratio = max(r["style_ratio"] for r in rows if r["style_ratio"] is not None)
-        trained = load_model(per_frame_twin(spec)).meta.get("training", {})
-        style_loss = trained.get("final_losses", {}).get("style", float("nan"))
-        print(f"| {label} | {training_minutes(spec):.1f} | {style_loss:.3g} | {kept:.2f} | {e_warp:.2f} | {ratio:.2f} |")
+    rows = score(models, args.max_frames)
+    print(table(rows))
+    save_results(RESULTS, "python benchmarks/fine_tune.py --work DIR" + (" --full MODEL" if args.full else ""),
+                 {"style": args.style, "from": args.start, "temporal_weight": suggestion.temporal_weight,
+                  "clips": len(CLIPS), "max_frames": args.max_frames, "rows": rows})
+    write_readme()
+    picture(args.style, models)
+    print(f"kept in results/{RESULTS}.json, README table rewritten, wrote {PICTURE}")
 
 
 if __name__ == "__main__":

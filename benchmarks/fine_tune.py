@@ -54,20 +54,16 @@ def train(style: str, start: str, out: Path, scale: float, temporal_weight: floa
                 progress=False)
 
 
-def training_minutes(model: str) -> float:
-    """Both stages' training time, as recorded in the model files."""
-    return sum(load_model(m).meta["training"]["cpu_seconds"] for m in (model, per_frame_twin(model))) / 60
-
-
 def score(models: dict[str, str], max_frames: int) -> list[dict]:
     """One row per model: the worst of each figure over the held-out clips."""
     scores = run_clips(list(CLIPS), list(models), max_frames, style_every=4)
     rows = []
     for spec, label in models.items():
         per_clip = [entry["styles"][spec] for entry in scores.values()]
-        stage1, stage2 = (load_model(m).meta.get("training", {}) for m in (per_frame_twin(spec), spec))
+        stage1, stage2 = (load_model(m).meta["training"] for m in (per_frame_twin(spec), spec))
         rows.append({
-            "schedule": label, "minutes": training_minutes(spec), "steps": [stage1["steps_done"], stage2["steps_done"]],
+            "schedule": label, "minutes": (stage1["cpu_seconds"] + stage2["cpu_seconds"]) / 60,
+            "steps": [stage1["steps_done"], stage2["steps_done"]],
             "stage1_style_loss": stage1.get("final_losses", {}).get("style"),
             "kept_flicker": max(r["kept_flicker"] for r in per_clip if r["kept_flicker"] is not None),
             "e_warp_ratio": max(r["stable"]["warping_error"] / r["per-frame"]["warping_error"] for r in per_clip),

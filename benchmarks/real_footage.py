@@ -222,8 +222,9 @@ def markdown(results: dict) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     shipped = sorted({n.removesuffix(PER_FRAME_SUFFIX) for n in shipped_styles()})
-    p.add_argument("--styles", nargs="+", default=shipped, help="style names, or stable model files with their -per-frame twin beside them "
-                   f"(default: {' '.join(shipped)})")
+    p.add_argument("--styles", nargs="+", default=shipped,
+                   help=f"style names, or stable model files with their -per-frame twin beside them "
+                        f"(default: {' '.join(shipped)})")
     p.add_argument("--clips", nargs="+", default=[*CLIPS, CARPHONE], choices=[*CLIPS, CARPHONE, SYNTHETIC])
     p.add_argument("--max-frames", type=int, help="use at most this many frames of each clip")
     p.add_argument("--style-every", type=int, default=4, help="style loss on every Nth frame (VGG is slow)")

@@ -31,6 +31,9 @@ from steadystyle.stylize import StylizeOptions, stylize_frames
 from steadystyle.train import ImageTrainer, TrainConfig
 from steadystyle.vgg import cached_weights
 
+RESULTS = "image_speed"
+
+
 def timed(fn, repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -103,7 +106,21 @@ def main() -> None:
     for k, v in rows.items():
         print(f"{k:{width}}  {v:10.2f}")
     command = " ".join(["python benchmarks/bench_image.py", *sys.argv[1:]])
-    print(f"kept in {save_results('image_speed', command, {'rows': rows})}")
+    print(f"kept in {save_results(RESULTS, command, {'rows': rows})}")
+
+
+def readme_cell(results: dict) -> str:
+    """The per-frame networks at the first size measured, bf16 (the default here) with fp32 and compiled beside."""
+    rows = results["rows"]
+    size = next(k.split()[2] for k in rows if k.startswith("stylize "))
+    fps = {name: rows[f"stylize {name} {size} bf16 FPS"] for name in PRESETS}
+    compiled = {name: rows[f"stylize {name} {size} bf16 compiled FPS"] for name in PRESETS}
+    step = next(k for k in rows if k.startswith("train step"))
+    gatys = next(k for k in rows if k.startswith("Gatys"))
+    networks = ", ".join(f"{name} {fps[name]:.1f} (compiled {compiled[name]:.1f})" for name in PRESETS)
+    return (f"`{results['command']}`: per-frame network frames/s at {size}, bf16: {networks}; fp32 fast "
+            f"{rows[f'stylize fast {size} fp32 FPS']:.1f}; a stage-1 training {step.removeprefix('train ').removesuffix(' ms')} "
+            f"{rows[step]:.0f} ms; {gatys.replace(' s/100 iterations', '')}: {rows[gatys]:.1f} s per 100 iterations")
 
 
 if __name__ == "__main__":

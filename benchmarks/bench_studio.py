@@ -18,6 +18,10 @@ import time
 import urllib.error
 import urllib.request
 
+from readme_tables import save_results
+
+RESULTS = "studio_start"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -56,6 +60,11 @@ def main() -> None:
     for i, t in enumerate(times, 1):
         print(f"run {i}: {t:.2f} s")
     print(f"studio start to page, median of {len(times)}: {statistics.median(times):.2f} s (target < 10 s)")
+    print(f"kept in {save_results(RESULTS, f'python benchmarks/bench_studio.py --runs {args.runs}', {'seconds': times})}")
+
+
+def readme_cell(results: dict) -> str:
+    return f"{statistics.median(results['seconds']):.1f} s (median of {len(results['seconds'])} cold starts)"
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from readme_tables import save_results
 from steadystyle.datasets import HELD_OUT_CLIP, wheel_clip
 from steadystyle.evaluate import EvaluateSettings, evaluate_videos
 from steadystyle.evaluate_report import write_report
@@ -33,6 +34,9 @@ from steadystyle.paintings import painting_path
 from steadystyle.stylize import StylizeOptions, as_tensor, stylize_frames
 from steadystyle.video import VideoWriter, open_video, write_sidecar
 from steadystyle.vgg import cached_weights
+
+
+RESULTS = "compare_methods"
 
 
 def ema(frames, alpha: float):
@@ -97,6 +101,25 @@ def main() -> None:
         write_report(evaluation, args.report)
     print(json.dumps(evaluation.as_dict()["methods"], indent=1))
     print(f"report: {args.report / 'report.md'}")
+    methods = [{k: getattr(m, k) for k in ("name", "warping_error", "style_loss", "content_loss", "fps")}
+               for m in evaluation.methods]
+    save_results(RESULTS, f"python benchmarks/compare_methods.py --style {args.style} --frames {args.frames} "
+                 f"--iters {args.iters} --report DIR", {"style": args.style, "clip": clip.name, "frames": args.frames,
+                 "source_warping_error": evaluation.source_warping_error, "methods": methods})
+
+
+def readme_cell(results: dict) -> str:
+    """E_warp and style against the per-frame network. Of the speeds only the optimisation's order of magnitude:
+    the networks' frames/s are timed with care by bench_image.py and bench_video.py."""
+    m, source = {x["name"]: x for x in results["methods"]}, results["source_warping_error"]
+    net, rec, blend, ruder = (m[k] for k in ("per-frame net", "recurrent net", "EMA blend", "Ruder optimisation"))
+    kept = (rec["warping_error"] - source) / (net["warping_error"] - source)
+    return (f"{results['style']} on {Path(results['clip']).stem} ({results['frames']} frames): recurrent "
+            f"{net['warping_error'] / rec['warping_error']:.1f}x lower E_warp than per-frame ({kept:.0%} of its flicker "
+            f"kept) at {rec['style_loss'] / net['style_loss']:.2f}x its style loss; the EMA blend "
+            f"{net['warping_error'] / blend['warping_error']:.1f}x lower; Ruder's optimisation "
+            f"{net['warping_error'] / ruder['warping_error']:.0f}x lower ({ruder['warping_error'] / source:.2f}x the "
+            f"source's own E_warp) at {1 / ruder['fps']:.0f} s a frame")
 
 
 def _source_folder(source, folder: Path, fps: float) -> Path:

@@ -20,12 +20,14 @@ import numpy as np
 import skimage.data
 import torch
 
-from steadystyle.flow import DIS_PRESETS, estimate_flow, read_flo
+from readme_tables import save_results
+from steadystyle.flow import DEFAULT_PRESET, DIS_PRESETS, estimate_flow, read_flo
 from steadystyle.images import to_uint8
 from steadystyle.synthetic import synthetic_sequence
 
 PEER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "peer-fixtures" / "artistic-videos"
 CANDIDATES = [("dis", p) for p in DIS_PRESETS] + [("farneback", "-")]
+RESULTS = "flow_presets"
 PHOTOS = ("astronaut", "coffee", "rocket", "chelsea")
 
 
@@ -70,6 +72,7 @@ def main() -> None:
     if not peer:
         print(f"(no peer fixtures at {PEER}: DeepFlow column left empty)", file=sys.stderr)
     print(f"{'method':10} {'preset':10} {'ms/frame 640x360':>17} {'EPE synthetic':>14} {'EPE vs DeepFlow':>16}")
+    rows = []
     for method, preset in CANDIDATES:
         kwargs = {"method": method} if method != "dis" else {"method": method, "preset": preset}
         estimate_flow(timing[1], timing[0], **kwargs)  # warm-up
@@ -86,6 +89,16 @@ def main() -> None:
         deepflow = [endpoint_error(estimate_flow(cur, prev, **kwargs), ref, rel) for cur, prev, ref, rel in peer]
         deepflow_cell = f"{np.mean(deepflow):16.3f}" if peer else f"{'-':>16}"
         print(f"{method:10} {preset:10} {ms:17.1f} {synthetic:14.3f} {deepflow_cell}")
+        rows.append({"method": method, "preset": preset, "ms": ms, "epe_synthetic": float(synthetic),
+                     "epe_deepflow": float(np.mean(deepflow)) if peer else None})
+    save_results(RESULTS, "python benchmarks/flow_presets.py", {"rows": rows})
+
+
+def readme_cell(results: dict) -> str:
+    rows = {(r["method"], r["preset"]): r for r in results["rows"]}
+    dis, farneback = rows["dis", DEFAULT_PRESET], rows["farneback", "-"]
+    return (f"DIS {DEFAULT_PRESET} (the default) {dis['ms']:.0f} ms/frame, {dis['epe_synthetic']:.2f} px on exact "
+            f"motion; Farneback {farneback['ms']:.0f} ms/frame, {farneback['epe_synthetic']:.2f} px")
 
 
 if __name__ == "__main__":

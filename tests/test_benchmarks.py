@@ -38,7 +38,7 @@ def test_readme_styles_table_is_generated_from_the_evaluations():
     assert table_in_readme("styles-table") == expected, "run `python benchmarks/evaluate_styles.py --readme`"
 
 
-@pytest.mark.parametrize("script", ["bench_video", "bench_arch", "fine_tune", "benchmarks_table"])
+@pytest.mark.parametrize("script", ["bench_video", "bench_arch", "arch_look", "fine_tune", "benchmarks_table"])
 def test_readme_tables_are_generated_from_the_results_files(script):
     from readme_tables import table_in_readme
 

@@ -269,7 +269,7 @@ def readme_cell(results: dict) -> str:
         parts.append(f"{clip}: per-frame E_warp {min(ratios):.1f}-{max(ratios):.1f}x the stable network's, at most "
                      f"{max((s['kept_flicker'] for s in scores if s['kept_flicker'] is not None), default=0):.0%} of the "
                      f"flicker kept")
-    return f"{len(results['styles'])} styles; " + "; ".join(parts)
+    return f"`{results['command']}`, {len(results['styles'])} styles: " + "; ".join(parts)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 
 Both per-frame networks (the look is stage 1's; stage 2 keeps it within the shipped styles' 1.2x bar)
 stylize the same pictures no training saw: three scikit-image photos and a frame of the held-out cup
-clip, at 360 and 720 px on the long side. The table gives the style loss against the painting at the
+clip, each scaled to 360 and to 720 px on the long side. The table gives the style loss against the painting at the
 picture's size and the content loss against the picture (`evaluate`'s loss network), each the mean over
 the pictures; docs/images/arch_look.jpg shows picture | fast | full at 720 px. bench_arch.py has the speeds.
 """
@@ -22,9 +22,9 @@ from footage import clip_frames
 from readme_tables import DOCS, load_results, rewrite_table, save_results
 from real_footage import painting
 from steadystyle.evaluate import _loss_network  # the evaluate command's own loss network
-from steadystyle.images import load_rgb, resize_max_side, resize_to, to_uint8
+from steadystyle.images import load_rgb, resize_to, to_uint8
 from steadystyle.models import PER_FRAME_SUFFIX, load_model
-from steadystyle.stylize import StylizeOptions, stylize_image
+from steadystyle.stylize import StylizeOptions, as_tensor, stylize_image
 from steadystyle.vgg import cached_weights
 
 RESULTS, TABLE = "arch_look", "arch-look-table"
@@ -33,11 +33,17 @@ SIDES = (360, 720)
 
 
 def pictures(side: int) -> dict[str, torch.Tensor]:
+    """The pictures scaled (up or down) to a long side of `side`: the networks' strokes have a fixed size in
+    pixels, so the size of the frame decides how they look."""
     import skimage.data
 
-    found = {name: torch.from_numpy(getattr(skimage.data, name)()).permute(2, 0, 1).float() / 255 for name in PHOTOS}
-    found["cup, frame 48"] = torch.from_numpy(clip_frames("cup", 49, max_side=side)[-1]).permute(2, 0, 1).float() / 255
-    return {name: resize_max_side(x, side) for name, x in found.items()}
+    found = {name: as_tensor(getattr(skimage.data, name)()) for name in PHOTOS}
+    found["cup, frame 48"] = as_tensor(clip_frames("cup", 49)[-1])
+    return {name: resize_to(x, fit_long_side(*x.shape[-2:], side)) for name, x in found.items()}
+
+
+def fit_long_side(h: int, w: int, side: int) -> tuple[int, int]:
+    return round(h * side / max(h, w)), round(w * side / max(h, w))
 
 
 def measure(models: dict[str, str], style: str) -> tuple[list[dict], list[torch.Tensor]]:
@@ -46,12 +52,12 @@ def measure(models: dict[str, str], style: str) -> tuple[list[dict], list[torch.
     rows, strips = [], []
     for side in SIDES:
         shots = pictures(side)
+        loss = _loss_network(vgg, load_rgb(painting(style), side))  # the painting at the pictures' long side
         out = {arch: [stylize_image(model, x, StylizeOptions(mode="per-frame")) for x in shots.values()]
                for arch, model in loaded.items()}
         for arch, ys in out.items():
             terms = []
             for x, y in zip(shots.values(), ys):
-                loss = _loss_network(vgg, load_rgb(painting(style), max(x.shape[-2:])))
                 with torch.no_grad():
                     t = loss(y[None].clamp(0, 1), loss.content_targets(x[None]))
                 terms.append((float(t["style"]), float(t["content"])))

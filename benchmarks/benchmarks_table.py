@@ -55,9 +55,9 @@ ROWS = [
                                         "through `evaluate`"),
 ]
 # Scripts that write a README table of their own: their cell says where.
-POINTERS = {"bench_arch": 'the table under "Which network"', "arch_look": 'the second table under "Which network"', "bench_video": "the speed table below",
-            "evaluate_styles": "the table above", "weight_evidence": "the weight table above",
-            "fine_tune": "the table under Fine-tuning"}
+POINTERS = {"bench_arch": 'the table under "Which network"', "arch_look": 'the second table under "Which network"',
+            "bench_video": "the speed table below", "evaluate_styles": "the table above",
+            "weight_evidence": "the weight table above", "fine_tune": "the table under Fine-tuning"}
 
 
 def usage(script: str, arguments: str) -> str:

@@ -109,8 +109,8 @@ def main() -> None:
 
 
 def readme_cell(results: dict) -> str:
-    """E_warp and style against the per-frame network. Of the speeds only the optimisation's order of magnitude:
-    the networks' frames/s are timed with care by bench_image.py and bench_video.py."""
+    """E_warp and style against the per-frame network; no speeds: this run times each method beside whatever
+    else the machine does (bench_image.py and bench_video.py time them with care)."""
     m, source = {x["name"]: x for x in results["methods"]}, results["source_warping_error"]
     net, rec, blend, ruder = (m[k] for k in ("per-frame net", "recurrent net", "EMA blend", "Ruder optimisation"))
     kept = (rec["warping_error"] - source) / (net["warping_error"] - source)
@@ -119,7 +119,7 @@ def readme_cell(results: dict) -> str:
             f"kept) at {rec['style_loss'] / net['style_loss']:.2f}x its style loss; the EMA blend "
             f"{net['warping_error'] / blend['warping_error']:.1f}x lower; Ruder's optimisation "
             f"{net['warping_error'] / ruder['warping_error']:.0f}x lower ({ruder['warping_error'] / source:.2f}x the "
-            f"source's own E_warp) at {1 / ruder['fps']:.0f} s a frame")
+            f"source's own E_warp)")
 
 
 def _source_folder(source, folder: Path, fps: float) -> Path:

@@ -29,9 +29,13 @@ ROWS = [
                                             "the same 10 s clips at 640x360 and 1280x720, with ratios; peak memory"),
     ("bench_studio", "", "seconds from `steadystyle studio` to a page that loads, a fresh process each run"),
     ("flow_presets", "", "DIS presets and Farneback: speed and endpoint error"),
-    ("evaluate_styles", "NAME... [--cards] [--readme]", "stable vs per-frame on held-out real footage, the noise and "
-                                                        "drift probes; writes `styles/NAME.json`, model cards, pictures "
-                                                        "and the README table"),
+    ("evaluate_styles", "NAME... [--cards] [--readme] [--static-only]",
+     "stable vs per-frame on held-out real footage, the static shot under the camera's own motion, the noise and "
+     "drift probes; writes `styles/NAME.json`, model cards, pictures and the README table"),
+    ("selection", "NAME PER_FRAME STABLE...", "candidates of one style on the clips decisions may look at (carphone, "
+                                              "the sample clip), the noise probe and a tripod proxy (a dark still "
+                                              "with camera noise through H.264): flicker kept, style ratio, "
+                                              "E_warp over the source's"),
     ("real_footage", "[--clips ... synthetic] [--keep]", "the same measures for any styles (names or model files) and "
                                                          "clips, as Markdown or JSON; `synthetic` is clean camera and "
                                                          "object motion with exact flow"),
@@ -54,8 +58,9 @@ ROWS = [
     ("compare_methods", "--report DIR", "per-frame and recurrent nets, per-frame and Ruder optimisation, EMA blend, "
                                         "through `evaluate`"),
 ]
-# Scripts that write a README table of their own: their cell says where.
-POINTERS = {"bench_arch": 'the table under "Which network"', "arch_look": 'the second table under "Which network"',
+# Scripts that write a README table of their own, or whose figures only served a choice: their cell says where.
+POINTERS = {"selection": "none kept: the model cards and the notes quote what a choice rested on",
+            "bench_arch": 'the table under "Which network"', "arch_look": 'the second table under "Which network"',
             "bench_video": "the speed table below", "evaluate_styles": "the table above",
             "weight_evidence": "the weight table above", "fine_tune": "the table under Fine-tuning"}
 

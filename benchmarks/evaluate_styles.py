@@ -25,7 +25,7 @@ from PIL import Image
 
 from footage import CLIPS, clip_frames
 from readme_tables import DOCS, README, rewrite_table
-from real_footage import CARPHONE, drift_probe, noise_probe, run_clips
+from real_footage import CARPHONE, drift_probe, noise_probe, run_clips, static_shot
 from steadystyle.atomic import atomic_output
 from steadystyle.images import resize_max_side, resize_to, to_uint8
 from steadystyle.models import PER_FRAME_SUFFIX, STYLES_DIR, load_model
@@ -82,7 +82,22 @@ def evaluate_style(name: str, clips: list[str], max_frames: int | None) -> dict:
                   for c, entry in scores.items()},
         "noise_probe": {"source": noise["source"], **noise[name]},
         "drift": drift_probe([name])[name],
+        "static": static_figures(name),
     }
+
+
+def static_figures(name: str) -> dict:
+    shot = static_shot([name])
+    return {k: v for k, v in shot.items() if k != name} | shot[name]
+
+
+def static_update(name: str) -> dict:
+    """The style's evaluation with its static-shot figures measured again (they came later than the rest)."""
+    ev = load_evaluation(name)
+    if ev.get("sha256") != model_hashes(name):
+        sys.exit(f"styles/{name}.json measured other weights than styles/{name}.safetensors now holds: "
+                 f"evaluate it in full (without --static-only)")
+    return ev | {"static": static_figures(name)}
 
 
 def pictures(name: str, clip: str = "cup", index: int = 48) -> Path:
@@ -129,13 +144,16 @@ def main() -> None:
     p.add_argument("styles", nargs="*", help="shipped style names")
     p.add_argument("--clips", nargs="+", default=[*CLIPS, CARPHONE], help="default: every clip")
     p.add_argument("--max-frames", type=int, default=None, help="frames per clip (default: the clip's own range)")
+    p.add_argument("--static-only", action="store_true",
+                   help="only (re)measure the static shot of styles already evaluated with these same weights")
     p.add_argument("--cards", action="store_true", help="also write styles/NAME.md")
     p.add_argument("--readme", action="store_true", help="rewrite the README's style table from every NAME.json")
     args = p.parse_args()
     torch.set_num_threads(2)
     for name in args.styles:
         t0 = time.perf_counter()
-        write_json(STYLES_DIR / f"{name}.json", evaluate_style(name, args.clips, args.max_frames))
+        write_json(STYLES_DIR / f"{name}.json", static_update(name) if args.static_only
+                   else evaluate_style(name, args.clips, args.max_frames))
         print(f"{name}: evaluated in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         if args.cards:
             print(f"wrote {write_card(name)} and {pictures(name)}")

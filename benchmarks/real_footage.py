@@ -39,9 +39,10 @@ from steadystyle.datasets import HELD_OUT_CLIP, wheel_clip
 from steadystyle.evaluate import _loss_network  # the evaluate command's own style-loss network
 from steadystyle.flow import flow_and_mask
 from steadystyle.images import load_rgb, resize_to, to_uint8
-from steadystyle.metrics import warping_error
+from steadystyle.metrics import still_camera_motion, warping_error
 from steadystyle.models import PER_FRAME_SUFFIX, load_model, shipped_styles
 from steadystyle.paintings import painting_path
+from steadystyle.style_cards import STATIC_CLIP
 from steadystyle.stylize import StylizeOptions, stylize_frames
 from steadystyle.synthetic import synthetic_sequence
 from steadystyle.train import per_frame_twin
@@ -142,6 +143,28 @@ def run_clips(names: list[str], styles: list[str], max_frames: int | None, style
         save(results)
         print(f"{name}: {len(frames)} frames in {entry['seconds']:.0f} s", file=sys.stderr)
     return results
+
+
+def static_shot(styles: list[str], clip: str = STATIC_CLIP) -> dict:
+    """E_warp on a tripod shot under the camera's true motion (none) where the scene is still
+    (`metrics.still_camera_motion`), for the source and each style's per-frame and stable nets; and, to show
+    why the DIS-based figure cannot judge this shot, the DIS-based E_warp of a perfectly steady output (the
+    stable net's first frame, repeated) over the source's."""
+    frames = clip_frames(clip)
+    motion = [flow_and_mask(cur, prev) for prev, cur in pairwise(frames)]
+    still = still_camera_motion(frames, motion)
+
+    def score(ys, how=still) -> float:
+        return warping_error(ys, flows=[f for f, _ in how], masks=[m for _, m in how]).mean
+
+    result = {"clip": clip, "frames": len(frames), "still_share": float(np.mean([m.mean() for _, m in still])),
+              "source": score(frames), "source_dis": score(frames, motion)}
+    for style in styles:
+        per_frame = stylized(frames, load_model(per_frame_twin(style)), "per-frame")
+        stable = stylized(frames, load_model(style), "stable")
+        result[style] = {"per-frame": score(per_frame), "stable": score(stable),
+                         "frozen_dis": score([stable[0]] * len(stable), motion)}
+    return result
 
 
 def probe_photo() -> torch.Tensor:

@@ -9,9 +9,9 @@ import pytest
 import skimage.data
 import torch
 
-from steadystyle.flow import warp_torch
+from steadystyle.flow import flow_and_mask, warp_torch
 from steadystyle.images import to_uint8
-from steadystyle.metrics import warping_error
+from steadystyle.metrics import still_camera_motion, warping_error
 from steadystyle.synthetic import synthetic_sequence
 
 PHOTO = torch.from_numpy(skimage.data.astronaut()).permute(2, 0, 1).float() / 255
@@ -50,6 +50,31 @@ def test_perfectly_warped_video_scores_zero_with_ground_truth_flow():
     assert warping_error(stylised, flows=SEQ.flows, masks=SEQ.masks).mean < 1e-6
     flickering = warping_error(with_noise(stylised, 0.03), flows=SEQ.flows, masks=SEQ.masks).mean
     assert flickering > 1e-3
+
+
+def test_a_tripod_shot_scores_a_frozen_output_zero_where_dis_flow_cannot():
+    """A flat grey wall with camera noise and a photo patch sliding across it, from a camera that stands
+    still: DIS returns noise for flow on the wall, so E_warp under it charges a frozen texture with
+    flicker; under the camera's own motion the frozen texture scores 0, flicker still counts, and the
+    moving patch is left out."""
+    wall = torch.full((3, 256, 256), 0.4)
+    tripod = dict(max_shift=0.0, max_rotation=0.0, max_zoom=0.0, object_speed=3.0)
+    shot = synthetic_sequence(wall, 96, 5, torch.Generator().manual_seed(0), PHOTO, **tripod)
+    frames = with_noise(list(shot.frames), 2 / 255)
+    dis = [flow_and_mask(cur.permute(1, 2, 0).numpy(), prev.permute(1, 2, 0).numpy())
+           for prev, cur in zip(frames, frames[1:])]
+    still = still_camera_motion(frames, dis)
+    on_patch = [(flow.abs().sum(0) > 0).numpy() for flow in shot.flows]
+    assert np.mean([m[p].mean() for (_, m), p in zip(still, on_patch)]) < 0.05
+    assert np.mean([m[~p].mean() for (_, m), p in zip(still, on_patch)]) > 0.2
+
+    def score(ys, motion):
+        return warping_error(ys, flows=[f for f, _ in motion], masks=[m for _, m in motion]).mean
+
+    frozen = [torch.from_numpy(skimage.data.brick()[:96, :96]).float().expand(3, -1, -1) / 255] * 5
+    assert score(frozen, dis) > 1e-3
+    assert score(frozen, still) == 0
+    assert score(with_noise(frozen, 0.03), still) > 1e-4
 
 
 def test_estimated_flow_comes_from_the_source_not_the_stylised_frames():

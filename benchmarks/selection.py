@@ -62,10 +62,14 @@ def main() -> None:
         print(f"  {spec} ({mode}): {mean_change(ys):.2f}")
     tripod = tripod_proxy(photo)
     print("\ntripod proxy (the probe photo darkened, camera noise, H.264): E_warp under the true motion (none) "
-          "over the source's")
+          "over the source's, style loss over the per-frame network's")
+    per_frame_style = None
     for spec, model in models.items():
         mode = "per-frame" if spec == args.per_frame else "stable"
-        print(f"  {spec} ({mode}): {still_error(list(stylize_frames(tripod, model, StylizeOptions(mode=mode)))) / still_error(tripod):.2f}x")
+        ys = list(stylize_frames(tripod, model, StylizeOptions(mode=mode)))
+        style = float(np.mean([loss(args.style, y) for y in ys[NOISE_FROM::5]]))
+        per_frame_style = per_frame_style or style
+        print(f"  {spec} ({mode}): {still_error(ys) / still_error(tripod):.2f}x, {style / per_frame_style:.3f}")
 
 
 def tripod_proxy(photo: torch.Tensor, frames: int = 30, seed: int = 0) -> list[torch.Tensor]:

@@ -29,7 +29,7 @@ from real_footage import CARPHONE, drift_probe, noise_probe, run_clips, static_s
 from steadystyle.atomic import atomic_output
 from steadystyle.images import resize_max_side, resize_to, to_uint8
 from steadystyle.models import PER_FRAME_SUFFIX, STYLES_DIR, load_model
-from steadystyle.style_cards import card, evaluated_styles, load_evaluation, model_hashes, readme_table
+from steadystyle.style_cards import STATIC_CLIP, card, evaluated_styles, load_evaluation, model_hashes, readme_table
 from steadystyle.stylize import StylizeOptions, as_tensor, stylize_frames
 
 SELECTION = [CARPHONE]
@@ -82,17 +82,19 @@ def evaluate_style(name: str, clips: list[str], max_frames: int | None) -> dict:
                   for c, entry in scores.items()},
         "noise_probe": {"source": noise["source"], **noise[name]},
         "drift": drift_probe([name])[name],
-        "static": static_figures(name),
-    }
+    } | ({"static": static_figures(name)} if STATIC_CLIP in clips else {})
 
 
 def static_figures(name: str) -> dict:
+    """The static shot's figures of one style, flat: the clip's and the style's own in one dict."""
     shot = static_shot([name])
     return {k: v for k, v in shot.items() if k != name} | shot[name]
 
 
 def static_update(name: str) -> dict:
     """The style's evaluation with its static-shot figures measured again (they came later than the rest)."""
+    if not (STYLES_DIR / f"{name}.json").is_file():
+        sys.exit(f"styles/{name}.json does not exist: evaluate {name} in full first (without --static-only)")
     ev = load_evaluation(name)
     if ev.get("sha256") != model_hashes(name):
         sys.exit(f"styles/{name}.json measured other weights than styles/{name}.safetensors now holds: "

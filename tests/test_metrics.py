@@ -67,6 +67,9 @@ def test_a_tripod_shot_scores_a_frozen_output_zero_where_dis_flow_cannot():
     on_patch = [(flow.abs().sum(0) > 0).numpy() for flow in shot.flows]
     assert np.mean([m[p].mean() for (_, m), p in zip(still, on_patch)]) < 0.05
     assert np.mean([m[~p].mean() for (_, m), p in zip(still, on_patch)]) > 0.2
+    # Within DIS's own mask, most of the wall counts as still: warping by noise flow averages noisy pixels,
+    # which makes it look up to 1.6x better than no motion; a rule without that margin kept 9% here.
+    assert np.mean([m[~p].sum() / d[~p].sum() for (_, m), (_, d), p in zip(still, dis, on_patch)]) > 0.6
 
     def score(ys, motion):
         return warping_error(ys, flows=[f for f, _ in motion], masks=[m for _, m in motion]).mean

@@ -58,8 +58,8 @@ def _static_note(ev: dict) -> str:
     still = ev.get("static")
     if not still:
         return ""
-    return (f"\n\nStatic shot ({still['clip']}, a camera on a tripod): E_warp with zero flow on the "
-            f"{still['still_share']:.0%} of pixels where the scene stands still (`metrics.still_camera_motion`): "
+    return (f"\n\nStatic shot ({still['clip']}, a camera on a tripod): E_warp with zero flow under a mask covering "
+            f"{still['still_share']:.0%} of the frame, where the scene stands still (`metrics.still_camera_motion`): "
             f"source {still['source']:.2e}, per-frame {still['per-frame']:.2e} "
             f"({still['per-frame'] / still['source']:.1f}x), stable {still['stable']:.2e} "
             f"({still['stable'] / still['source']:.1f}x). Under DIS flow a perfectly steady output (the stable "

@@ -23,9 +23,9 @@ from footage import read_frames
 from real_footage import NOISE_FRAMES, NOISE_FROM, NOISE_STD, StyleLoss, mean_change, noisy, probe_photo, stylized
 from steadystyle.datasets import HELD_OUT_CLIP, wheel_clip
 from steadystyle.flow import flow_and_mask
+from steadystyle.images import to_uint8
 from steadystyle.metrics import warping_error
 from steadystyle.models import load_model
-from steadystyle.images import to_uint8
 from steadystyle.stylize import StylizeOptions, as_tensor, stylize_frames
 from steadystyle.video import SAMPLE_CLIP
 
@@ -64,6 +64,7 @@ def main() -> None:
     tripod = tripod_proxy(photo)
     print("\ntripod proxy (the probe photo darkened, camera noise, H.264): E_warp under the true motion (none) "
           "over the source's, style loss over the per-frame network's")
+
     def tripod_scores(model, mode: str) -> tuple[float, float]:
         ys = list(stylize_frames(tripod, model, StylizeOptions(mode=mode)))
         return still_error(ys) / still_error(tripod), float(np.mean([loss(args.style, y) for y in ys[NOISE_FROM::5]]))

@@ -82,22 +82,25 @@ def warping_error(
     return WarpingError(float(np.mean(per_frame)), per_frame)
 
 
+def _local_energy(diff: np.ndarray, window: int) -> np.ndarray:
+    """Squared difference summed over channels, averaged over `window` x `window` pixels."""
+    return cv2.boxFilter((diff ** 2).reshape(*diff.shape[:2], -1).sum(-1), -1, (window, window))
+
+
 def still_camera_motion(
     source: Iterable[Array], motion: Iterable[tuple[np.ndarray, np.ndarray]], window: int = 15, factor: float = 2.0
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The motion of a shot from a camera that does not move: zero flow, masked to the pixels where standing
-    still explains the source at least as well as the estimated `motion` (flow, mask) does; the moving
-    subjects are masked out.
+    """The motion of a shot from a camera that does not move: zero flow, inside the estimated `motion`'s
+    (flow, mask) mask, on the pixels where standing still explains the source within `factor` of how
+    well that flow does; the moving subjects are masked out.
 
     Why: on flat, noisy regions DIS returns sub-pixel noise for flow, and warping a textured stylized frame
-    by it blurs the texture, so E_warp scores even a frozen output as flicker. "As well" compares squared
-    differences summed over `window` x `window` pixels, within `factor`: bilinear warping averages up to four
+    by it blurs the texture, so E_warp scores even a frozen output as flicker. The errors are compared as
+    local means over `window` x `window` pixels; the factor covers bilinear warping averaging up to four
     noisy pixels, which alone can make a noise flow look up to 1.6x better than none.
     """
     still = []
     for (prev, cur), (flow, mask) in zip(pairwise(map(_channels_last, source)), motion, strict=True):
-        def local(diff: np.ndarray) -> np.ndarray:
-            return cv2.boxFilter((diff ** 2).sum(-1), -1, (window, window))
-        keep = local(cur - prev) <= factor * local(cur - warp_numpy(prev, flow))
+        keep = _local_energy(cur - prev, window) <= factor * _local_energy(cur - warp_numpy(prev, flow), window)
         still.append((np.zeros_like(flow), mask * keep))
     return still

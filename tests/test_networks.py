@@ -1,11 +1,13 @@
-"""The transform networks: shapes, the recurrent form's start from its image net, and the gate."""
+"""The transform networks: shapes, the recurrent form's start from its image net, the gate and the hold."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from steadystyle.networks import FAST, FULL, GATE_BIAS, SLIM, Previous, TransformNet, recurrent_from_image
+from dataclasses import replace
+
+from steadystyle.networks import FAST, FULL, GATE_BIAS, SLIM, Previous, TransformNet, recurrent_from_image, still
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +28,14 @@ def test_any_frame_size_keeps_its_size(arch, size):
 
 def test_recurrent_net_starts_as_its_image_net(frames):
     """History weights start at zero and the gate nearly shut: a fresh start is the image net exactly; a
-    continuation keeps sigmoid(GATE_BIAS) of the previous output and nothing else of the history."""
+    continuation keeps sigmoid(GATE_BIAS) of the previous output, plus what the hold keeps, and nothing else
+    of the history."""
     torch.manual_seed(0)
     image = TransformNet(FAST).eval()
     stable = recurrent_from_image(image).eval()
     first, second = frames
     previous = torch.rand_like(first)
-    keep = torch.sigmoid(torch.tensor(GATE_BIAS))
+    keep = 1 - (1 - torch.sigmoid(torch.tensor(GATE_BIAS))) * (1 - still(second, first))
     with torch.no_grad():
         assert torch.equal(stable(first), image(first))
         expected = image(second) + keep * (previous - image(second))
@@ -56,3 +59,36 @@ def test_networks_refuse_the_wrong_inputs(frames):
         TransformNet(FAST)(first, Previous(first, first))
     with pytest.raises(ValueError, match="already"):
         recurrent_from_image(recurrent_from_image(TransformNet(FAST)))
+
+
+def _noisy(photo: torch.Tensor, seed: int, std: float = 1 / 255) -> torch.Tensor:
+    return (photo + std * torch.randn(photo.shape, generator=torch.Generator().manual_seed(seed))).clamp(0, 1)
+
+
+def test_the_hold_keeps_a_still_scene_and_lets_motion_through():
+    """Two noisy takes of a still photo are held; where a 4 px shift changes the picture, nothing is held."""
+    import skimage.data
+
+    photo = torch.from_numpy(skimage.data.astronaut()[::4, ::4].copy()).permute(2, 0, 1)[None].float() / 255
+    assert still(_noisy(photo, 1), _noisy(photo, 0)).mean() > 0.95
+    shifted = photo.roll(4, -1)
+    moved = torch.nn.functional.avg_pool2d((shifted - photo).abs(), 4).mean(1, keepdim=True) > 8 / 255
+    assert moved.float().mean() > 0.2  # the test sees real motion
+    held = torch.nn.functional.avg_pool2d(still(shifted, photo), 4)[moved]
+    assert held.mean() < 0.02  # (a moved block beside a still one blends a little: up to 0.2)
+
+
+def test_a_holding_net_keeps_its_output_on_sensor_noise(frames):
+    """The same weights with and without the hold, on a still photo with fresh noise: the hold keeps the
+    previous output, so the output changes far less than without it."""
+    torch.manual_seed(0)
+    holding = recurrent_from_image(TransformNet(FAST)).eval()
+    plain = TransformNet(replace(holding.arch, hold=False)).eval()
+    plain.load_state_dict(holding.state_dict())
+    photo, _ = frames
+    first, second = _noisy(photo, 0), _noisy(photo, 1)
+    with torch.no_grad():
+        y = holding(first)
+        change = {name: (net(second, Previous(first, y)) - y).abs().mean().item()
+                  for name, net in (("holding", holding), ("plain", plain))}
+    assert holding.arch.hold and change["holding"] < 0.2 * change["plain"]

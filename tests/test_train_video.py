@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from steadystyle.datasets import ContentImages, SequenceBatches, clip_motion
 from steadystyle.flow import warp_torch
 from steadystyle.losses import LossWeights, temporal_loss
 from steadystyle.models import load_model, save_model
-from steadystyle.networks import SLIM, Previous, TransformNet
+from steadystyle.networks import FAST, SLIM, Previous, TransformNet
 from steadystyle.paintings import painting_path
 from steadystyle.train import VideoTrainConfig, VideoTrainer
 from steadystyle.video import Encoding, VideoWriter
@@ -110,3 +111,29 @@ def test_a_resumed_run_keeps_its_temporal_weight_whatever_is_suggested_now(still
     with pytest.raises(ValueError, match=r"other settings \(temporal_weight\)"):
         VideoTrainer(replace(config, temporal_weight=2e8), tmp_path / "other.safetensors", tmp_path / "stable-train",
                      resume=True, progress=False)
+
+
+def test_train_more_carries_a_stable_model_on_with_the_hold(stills, tmp_path, capsys):
+    """`train more` starts from the model's whole network and step count, with its recorded settings, and
+    adds the hold; asking for no more steps than it has had is an error that says so."""
+    from steadystyle.cli import main
+
+    init = save_model(TransformNet(FAST), tmp_path / "image.safetensors", "test")
+    config = VideoTrainConfig(style=str(painting_path("wave")), content=str(stills), size=32, style_size=48,
+                              steps=2, init=str(init), clips="none", temporal_weight=1e8, sample_every=1000, log_every=1)
+    first = VideoTrainer(config, tmp_path / "stable.safetensors", progress=False).run()
+    old = load_model(first)
+    old_model = TransformNet(replace(old.net.arch, hold=False))  # what the file was before the hold existed
+    old_model.load_state_dict(old.net.state_dict())
+    pre_hold = save_model(old_model, tmp_path / "pre-hold.safetensors", "test", old.meta["training"])
+    assert main(["train", "more", str(pre_hold), "-o", str(tmp_path / "more.safetensors"), "--steps", "4", "-q"]) == 0
+    more = load_model(tmp_path / "more.safetensors")
+    training = more.meta["training"]
+    assert more.net.arch.hold and training["steps_done"] == 4 and training["temporal_weight"] == 1e8
+    assert training["cpu_seconds"] > old.meta["training"]["cpu_seconds"]  # the time counts on
+    logged = [json.loads(line) for line in (tmp_path / "more-train" / "log.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in logged if "event" not in row] == [3, 4]
+    assert any((a - b).abs().max() > 0 for a, b in zip(more.net.state_dict().values(), old.net.state_dict().values()))
+    assert main(["train", "more", str(first), "-o", str(tmp_path / "none.safetensors"), "--steps", "2", "-q"]) == 2
+    assert "has had 2 stage-2 steps already" in capsys.readouterr().err
+    assert not (tmp_path / "none.safetensors").exists()

@@ -17,7 +17,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
@@ -30,8 +30,8 @@ from .distributed import join
 from .flow import DEFAULT_PRESET, warp_torch
 from .images import load_rgb, save_image
 from .losses import NETWORK_WEIGHTS, LossWeights, PerceptualLoss, temporal_loss
-from .models import PER_FRAME_SUFFIX, load_model, save_model
-from .networks import PRESETS, Previous, TransformNet, recurrent_from_image
+from .models import PER_FRAME_SUFFIX, Model, load_model, save_model
+from .networks import PRESETS, Previous, TransformNet, holding, recurrent_from_image
 from .vgg import cached_weights
 from .weighting import with_temporal_weight
 
@@ -96,6 +96,7 @@ class VideoTrainConfig(TrainConfig):
     # 800 more than the first recipe: the second 800 lowered flicker and style loss (starry_night, wave, composition_vii)
     steps: int = 1600
     lr: float = 1e-4  # a fresh Adam at 1e-3 knocks a trained network far off its style in a few steps
+    carry_on: str = ""  # a stable model whose whole network trains on from its recorded steps (`train more`)
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -325,6 +326,23 @@ def train_style(style: str | Path, out: str | Path, image: TrainConfig | None = 
 FINE_TUNE_STEPS = (200, 600)
 
 
+def carried_on(model: Model, steps: int) -> VideoTrainConfig:
+    """The settings to train a stable model's stage 2 on to `steps` (`train more`): the ones it recorded.
+
+    The batches follow the step number, so the new steps see what the same run trained longer would have
+    seen; only Adam starts afresh. The painting is the recorded file: check it is here (`replace` it if not).
+    """
+    recorded = model.meta.get("training", {})
+    if not model.recurrent or recorded.get("stage") != "video":
+        raise ValueError(f"{model.path}: not a stable model with a record of its stage-2 training; only a stable "
+                         f"model trained by steadystyle can train on")
+    if steps <= recorded["steps_done"]:
+        raise ValueError(f"--steps {steps}: {model.path} has had {recorded['steps_done']} stage-2 steps already; "
+                         f"ask for more")
+    known = {f.name: recorded[f.name] for f in fields(VideoTrainConfig) if f.name in recorded}
+    return VideoTrainConfig.from_dict({**known, "steps": steps, "carry_on": str(model.path)})
+
+
 def per_frame_twin(spec: str) -> str:
     """The per-frame model that goes with a stable one: NAME-per-frame, by style name or beside the file."""
     path = Path(spec)
@@ -381,8 +399,16 @@ class VideoTrainer(Trainer):
             self.sequences = SequenceBatches(clips, self.stills, config.size, config.seq_len, config.synthetic,
                                              config.seed, config.flow_method, config.flow_preset,
                                              self.progress and self.cluster.main, nuisance_fraction=config.nuisance)
+        if config.carry_on and self.step == 0:  # not resumed: count on from the model's steps and time
+            done = load_model(config.carry_on).meta["training"]
+            self.step, self.seconds = done["steps_done"], done["cpu_seconds"]
 
     def build_net(self) -> TransformNet:
+        if self.config.carry_on:  # its own weights, with the hold that every new stable net has
+            trained = load_model(self.config.carry_on).net
+            net = TransformNet(holding(trained.arch))
+            net.load_state_dict(trained.state_dict())
+            return net
         image = load_model(self.config.init)
         if image.recurrent:
             raise ValueError(f"--init {self.config.init}: already a recurrent model; give the stage-1 image model")

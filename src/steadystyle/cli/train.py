@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 from ..atomic import check_not_inputs
@@ -17,7 +17,7 @@ from ..models import PER_FRAME_SUFFIX, Model
 from ..networks import PRESETS
 from ..paintings import painting_names, painting_path
 from ..train import (FINE_TUNE_STEPS, ImageTrainer, TrainConfig, Trainer, VideoTrainConfig, VideoTrainer,
-                     per_frame_twin, train_style, work_dir_of)
+                     carried_on, per_frame_twin, train_style, work_dir_of)
 from ..vgg import cached_weights
 from ..weighting import FINE_TUNE_FACTOR, suggest_temporal_weight
 from .args import (PAINTING_HELP, REPLACED, flow_args, fraction, loss_weight_args, loss_weights, non_negative_float,
@@ -33,6 +33,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     _register_image(what)
     _register_video(what)
     _register_style(what)
+    _register_more(what)
 
 
 # --- arguments -------------------------------------------------------------------------------------------
@@ -144,6 +145,24 @@ def _register_style(what: argparse._SubParsersAction) -> None:
     _run_args(p, IMAGE)
     loss_weight_args(p, IMAGE.weights)
     p.set_defaults(run=run_style)
+
+
+def _register_more(what: argparse._SubParsersAction) -> None:
+    p = what.add_parser("more", help="train a stable model's stage 2 on, with the hold",
+                        description="Continue a stable model's stage 2 with the settings it recorded, from its "
+                                    "weights and step count to --steps, into a new file. The result holds still "
+                                    "scenes (networks.still), as every stable network trained now does.")
+    p.add_argument("model", metavar="STABLE_MODEL", help="a stable model file, or a shipped style's name")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL",
+                   help=f"the new stable model (.safetensors). {REPLACED}")
+    p.add_argument("--steps", type=positive_int, required=True, help="stage-2 steps in all, the model's included")
+    p.add_argument("--style", type=painting, metavar="PAINTING",
+                   help="default: the painting the model was trained on (its file, else the bundled one of its name)")
+    p.add_argument("--work-dir", type=Path, help="checkpoint, log and samples (default: MODEL's name + '-train')")
+    p.add_argument("--resume", action="store_true", help="continue from the work folder's checkpoint")
+    quiet_arg(p)
+    vgg_arg(p)
+    p.set_defaults(run=run_more)
 
 
 # --- running ---------------------------------------------------------------------------------------------
@@ -277,3 +296,13 @@ def run_style(args: argparse.Namespace) -> int:
     _say(f"wrote {out} (stable) and {per_frame} (per-frame); logs and samples in {work_dir_of(out)} "
           f"and {work_dir_of(per_frame)}")
     return 0
+
+
+def run_more(args: argparse.Namespace) -> int:
+    stable = resolve_model(args.model, "STABLE_MODEL")
+    config = carried_on(stable, args.steps)
+    style = args.style or _recorded_painting(config.style, args.model)
+    check_not_inputs([args.output, args.work_dir or work_dir_of(args.output)], [stable.path, style, args.vgg_weights])
+    config = replace(config, style=str(style))
+    return _run_stage(VideoTrainer(config, args.output, args.work_dir, args.vgg_weights, resume=args.resume,
+                                   progress=not args.quiet))

@@ -32,7 +32,8 @@ from steadystyle.images import load_rgb, resize_to, to_uint8
 from steadystyle.models import load_model
 from steadystyle.paintings import painting_path
 from steadystyle.stylize import StylizeOptions, as_tensor, stylize_frames
-from steadystyle.train import FINE_TUNE_STEPS, TrainConfig, VideoTrainConfig, per_frame_twin, train_style
+from steadystyle.recipe import FINE_TUNE_STEPS, per_frame_twin, train_style
+from steadystyle.train import TrainConfig, VideoTrainConfig
 from steadystyle.weighting import suggest_temporal_weight
 
 SCALES = (0.5, 1.0, 2.0)

@@ -45,7 +45,7 @@ from steadystyle.paintings import painting_path
 from steadystyle.style_cards import STATIC_CLIP
 from steadystyle.stylize import StylizeOptions, stylize_frames
 from steadystyle.synthetic import synthetic_sequence
-from steadystyle.train import per_frame_twin
+from steadystyle.recipe import per_frame_twin
 from steadystyle.vgg import cached_weights
 
 CARPHONE, SYNTHETIC = "carphone", "synthetic"

@@ -67,7 +67,8 @@ def test_devices_resolve_or_say_what_to_use():
 # What each torchrun process runs: both stages, as `steadystyle train style` does.
 WORKER = """
 import json, sys
-from steadystyle.train import TrainConfig, VideoTrainConfig, train_style
+from steadystyle.recipe import train_style
+from steadystyle.train import TrainConfig, VideoTrainConfig
 
 job = json.loads(open(sys.argv[1]).read())
 train_style(job["style"], job["out"], TrainConfig.from_dict(job["image"]), VideoTrainConfig.from_dict(job["video"]),

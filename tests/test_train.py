@@ -12,7 +12,8 @@ from PIL import Image
 from steadystyle.losses import LossWeights
 from steadystyle.models import load_model
 from steadystyle.paintings import painting_path
-from steadystyle.train import ImageTrainer, TrainConfig, VideoTrainConfig, train_style
+from steadystyle.recipe import train_style
+from steadystyle.train import ImageTrainer, TrainConfig, VideoTrainConfig
 
 
 @pytest.fixture(scope="module")

@@ -75,7 +75,7 @@ def test_recurrent_training_lowers_the_temporal_term(stills, tmp_path):
     torch.manual_seed(0)
     init = save_model(TransformNet(SLIM), tmp_path / "image.safetensors", "test")
     config = VideoTrainConfig(style=str(painting_path("wave")), content=str(stills), size=48,
-                              style_size=64, batch=2, steps=30, lr=2e-3, init=str(init), clips="none",
+                              style_size=64, batch=2, steps=50, lr=2e-3, init=str(init), clips="none",
                               temporal_weight=1e9, weights=LossWeights(style=30.0), checkpoint_every=1000,
                               sample_every=1000, log_every=1)
     trainer = VideoTrainer(config, tmp_path / "stable.safetensors", progress=False)
@@ -92,7 +92,7 @@ def test_recurrent_training_lowers_the_temporal_term(stills, tmp_path):
     first = trainer.train_step()
     assert set(first) == {"style", "content", "tv", "temporal", "total"} and first["temporal"] > 0
     out = trainer.run()
-    assert temporal() < before / 2
+    assert temporal() < before / 2  # 30 steps reached 0.56x on an AMD EPYC (bf16 kernels differ by CPU), 50 reach 0.29x
     model = load_model(out)
     assert model.recurrent and model.meta["training"]["stage"] == "video"
 

@@ -17,7 +17,8 @@ from .images import load_rgb, save_image
 from .models import Model, load_model, shipped_styles
 from .paintings import painting_path
 from .stylize import StylizeOptions, stylize_frames, stylize_image, stylize_video
-from .train import Cancelled, TrainConfig, VideoTrainConfig, train_style
+from .recipe import train_style
+from .train import Cancelled, TrainConfig, VideoTrainConfig
 from .version import __version__
 from .video import SAMPLE_CLIP
 

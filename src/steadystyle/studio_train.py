@@ -23,7 +23,8 @@ from .models import PER_FRAME_SUFFIX
 from .reports import new_figure
 from .studio_base import page_error, readable_errors
 from .studio_styles import StyleLibrary
-from .train import Cancelled, TrainConfig, Trainer, VideoTrainConfig, train_style, work_dir_of
+from .recipe import train_style
+from .train import Cancelled, TrainConfig, Trainer, VideoTrainConfig, work_dir_of
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

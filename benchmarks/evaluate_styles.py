@@ -42,7 +42,11 @@ HOLD = ("That 1600-step model (shipped until commit f7cbf61) was trained on to 2
         "same settings and batches, a fresh Adam): its own gate keeps the same share of an unchanged, a noisy or a "
         "shifted frame, so it could not hold a tripod shot still. The hold's constants (10, 4) replaced gentler "
         "ones (4, 1) that washed texture out and left ghost trails on cup with starry_night, so cup informed them "
-        "for every style. Stage 2's final losses above are the mean of those 400 steps.")
+        "for every style. Stage 2's final losses above are the mean of those 400 steps. The hold later learnt to let "
+        "go of a stale trail (the output's 16x16-block colours must stay within ~10/255): chosen on a synthetic "
+        "trail and the selection side's tripod proxy, then checked on cup and jbart, where the mean absolute gap "
+        "tried first had let composition_vii's shimmer through (14.5x the source on the static shot), so both "
+        "clips informed it.")
 HISTORY = {
     "the_scream": RESUMED + " Stage 2 used temporal weight 1.2e9 (`train style --temporal-weight 1.2e9`): with the "
                   "then default 3e8 this network kept 38% of the flicker on city and 49% on cockatoo while its style "

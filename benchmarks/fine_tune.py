@@ -25,6 +25,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from bench_arch import NO_HEAD
 from footage import CLIPS, clip_frames
 from readme_tables import DOCS, load_results, rewrite_table, save_results
 from real_footage import run_clips
@@ -74,7 +75,7 @@ def score(models: dict[str, str], max_frames: int) -> list[dict]:
 
 def minutes_alone(steps: list[int]) -> float:
     """What the steps take on this machine with nothing else running: bench_arch's quiet seconds per step."""
-    fast = load_results("arch_speed")["rows"]["fast"]
+    fast = load_results("arch_speed")["rows"][NO_HEAD]  # a shipped style's network, which fine-tuning trains on
     return (steps[0] * fast["stage-1 step s"] + steps[1] * fast["stage-2 step s"]) / 60
 
 

@@ -35,18 +35,28 @@ def test_recurrent_net_starts_as_its_image_net(frames):
     stable = recurrent_from_image(image).eval()
     first, second = frames
     previous = torch.rand_like(first)
-    keep = 1 - (1 - torch.sigmoid(torch.tensor(GATE_BIAS))) * (1 - still(second, first))
+    with torch.no_grad():
+        held = still(second, first, image(second), previous)
+    keep = 1 - (1 - torch.sigmoid(torch.tensor(GATE_BIAS))) * (1 - held)
     with torch.no_grad():
         assert torch.equal(stable(first), image(first))
         expected = image(second) + keep * (previous - image(second))
         assert torch.allclose(stable(second, Previous(first, previous)), expected, atol=1e-6)
 
 
+def _gate_bias(net: TransformNet) -> torch.Tensor:
+    """The bias of the gate's logits in the last conv: its 4th output channel (with a sub-pixel output, the
+    4th group of four, channels 12-15)."""
+    if net.arch.head:
+        return net.trunk.out[-1].bias[3:]
+    return net.trunk.out[0].bias[12:]
+
+
 def test_an_open_gate_keeps_the_previous_output(frames):
     """The gate is a per-pixel blend: fully open, the output is the previous output whatever the frame."""
     net = recurrent_from_image(TransformNet(FAST)).eval()
     with torch.no_grad():
-        net.trunk.out[0].bias[12:] = 100.0  # the gate's logits (channels 12-15 of the last conv)
+        _gate_bias(net)[:] = 100.0
         first, second = frames
         previous = torch.rand_like(first)
         assert torch.allclose(net(second, Previous(first, previous)), previous, atol=1e-6)
@@ -65,17 +75,39 @@ def _noisy(photo: torch.Tensor, seed: int, std: float = 1 / 255) -> torch.Tensor
     return (photo + std * torch.randn(photo.shape, generator=torch.Generator().manual_seed(seed))).clamp(0, 1)
 
 
-def test_the_hold_keeps_a_still_scene_and_lets_motion_through():
-    """Two noisy takes of a still photo are held; where a 4 px shift changes the picture, nothing is held."""
+def _photo() -> torch.Tensor:
     import skimage.data
 
-    photo = torch.from_numpy(skimage.data.astronaut()[::4, ::4].copy()).permute(2, 0, 1)[None].float() / 255
-    assert still(_noisy(photo, 1), _noisy(photo, 0)).mean() > 0.95
+    return torch.from_numpy(skimage.data.astronaut()[::4, ::4].copy()).permute(2, 0, 1)[None].float() / 255
+
+
+def test_the_hold_keeps_a_still_scene_and_lets_motion_through():
+    """Two noisy takes of a still photo are held; where a 4 px shift changes the picture, nothing is held
+    (the network's output held as it is, so only the frames decide)."""
+    photo = _photo()
+    output = torch.zeros_like(photo)
+    assert still(_noisy(photo, 1), _noisy(photo, 0), output, output).mean() > 0.95
     shifted = photo.roll(4, -1)
     moved = torch.nn.functional.avg_pool2d((shifted - photo).abs(), 4).mean(1, keepdim=True) > 8 / 255
     assert moved.float().mean() > 0.2  # the test sees real motion
-    held = torch.nn.functional.avg_pool2d(still(shifted, photo), 4)[moved]
+    held = torch.nn.functional.avg_pool2d(still(shifted, photo, output, output), 4)[moved]
     assert held.mean() < 0.02  # (a moved block beside a still one blends a little: up to 0.2)
+
+
+def test_the_hold_keeps_shimmer_but_not_a_new_colour():
+    """On a still frame, a new output whose fine texture boils (the network's shimmer) is held; one whose
+    colours changed (a stale trail the network no longer draws) is not."""
+    photo = _photo()
+
+    def painted(seed: int) -> torch.Tensor:  # the photo's colours under a fresh fine texture of +-0.15
+        texture = torch.randn(photo.shape, generator=torch.Generator().manual_seed(seed)).sign()
+        return (photo + 0.15 * texture).clamp(0, 1)
+
+    shown, shimmer = painted(0), painted(1)
+    recoloured = (shown + 0.1).clamp(0, 1)
+    assert (shimmer - shown).abs().mean() > 0.1  # the shimmer moves pixels by far more than 10/255
+    assert still(photo, photo, shimmer, shown).mean() > 0.9
+    assert still(photo, photo, recoloured, shown).mean() < 0.02
 
 
 def test_a_holding_net_keeps_its_output_on_sensor_noise(frames):
@@ -92,3 +124,32 @@ def test_a_holding_net_keeps_its_output_on_sensor_noise(frames):
         change = {name: (net(second, Previous(first, y)) - y).abs().mean().item()
                   for name, net in (("holding", holding), ("plain", plain))}
     assert holding.arch.hold and change["holding"] < 0.2 * change["plain"]
+
+
+def test_a_trail_left_on_a_still_background_fades():
+    """A dark square leaves a still, noisy background, and the gate (opened to keep half) leaves its trail in
+    the output. The background then stands still, but the network's output there has other colours than the
+    trail, so the hold lets the trail's colour go instead of keeping it for good. (Textures may still differ:
+    each run holds its own.)"""
+    torch.manual_seed(0)
+    net = recurrent_from_image(TransformNet(FAST)).eval()
+    photo = _photo()
+    square = photo.clone()
+    square[..., 40:80, 40:80] = 0.0
+
+    def colour(difference: torch.Tensor) -> torch.Tensor:  # of the square, mean over its pixels
+        return difference[..., 40:80, 40:80].mean((-2, -1)).abs().mean()
+
+    with torch.no_grad():
+        _gate_bias(net)[:] = -GATE_BIAS  # the gate keeps half of the previous output
+        background = [_noisy(photo, seed) for seed in range(1, 13)]
+        runs = {}
+        for name, first in (("trail", _noisy(square, 0)), ("clean", _noisy(photo, 0))):
+            y = net(first)
+            frame = first
+            for x in background:
+                y, frame = net(x, Previous(frame, y)), x
+            runs[name] = y
+        start = colour(net(_noisy(square, 0)) - net(_noisy(photo, 0)))
+        left = colour(runs["trail"] - runs["clean"])
+    assert left < 0.2 * start  # 8% is left; without the check of the colours, 53% stays for good

@@ -4,9 +4,11 @@ a recurrent form (Gupta et al. 2017) that also sees the previous frame and its s
 Both use reflection padding (no border artefacts), instance norm (a look independent of the frame's
 contrast) and nearest-neighbour upsampling + conv (no checkerboard of transposed convolutions).
 
-"fast" never convolves at full resolution: space-to-depth in, depth-to-space out, the residual trunk at
-1/8 scale (a receptive field wide enough for large brush structures) and encoder-to-decoder skips (so
-people and objects stay recognisable). Its recurrent form ends in a per-pixel gate that blends the new
+"fast" runs its trunk below full resolution: a stride-2 conv in, the residual blocks at 1/8 scale (a
+receptive field wide enough for large brush structures) and encoder-to-decoder skips (so people and
+objects stay recognisable), then a sub-pixel conv back to full size and a 9x9 conv there on 8 channels
+that paints the strokes (`Arch.head`; without it, the layout of the files before it, the output is a
+fine regular texture rather than brush strokes). Its recurrent form ends in a per-pixel gate that blends the new
 output with the previous one: where the scene has not changed (the network sees the previous frame
 too), it can keep what it showed, so sensor noise no longer boils flat regions. A fresh start (first
 frame, shot cut) closes the gate. New recurrent "fast" networks also hold (`Arch.hold`, `still`): where
@@ -32,6 +34,7 @@ class Arch:
     recurrent: bool = False
     layout: str = "classic"
     hold: bool = False  # gated nets only: also keep the previous output where the frame is still (files before it: no)
+    head: int = 0  # "fast" only: channels of a full-resolution 9x9 output conv that paints strokes (files before it: 0)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -39,25 +42,36 @@ class Arch:
 
 FULL = Arch(32, 5)
 SLIM = Arch(16, 3)
-FAST = Arch(16, 5, layout="fast")
+FAST = Arch(16, 5, layout="fast", head=8)
 PRESETS = {"fast": FAST, "full": FULL, "slim": SLIM}
 GATE_BIAS = -4.0  # a new recurrent net keeps ~2% of its previous output: nearly its image net, yet trainable
 # The hold: sigmoid(HOLD_BIAS - HOLD_SLOPE * c), c the 4x4-block mean change in 1/255. Half held at 2.5/255,
 # 98% at 1.5 and 2% at 3.5: sensor noise of a still scene is held, motion passes. Gentler constants (4, 1)
 # held many pixels partly, which averages noisy outputs over time: washed texture and ghost trails.
 HOLD_BIAS, HOLD_SLOPE = 10.0, 4.0
+# ... times sigmoid(10 - 10 g / NEAR_HALF), g the change of the 16x16-block mean colour from the output shown to
+# the network's new one: half held at 10/255, 98% at 6, 2% at 14. A style network's shimmer moves texture, which
+# the block mean averages out; the trail of something that has left a still background is a colour, and is let
+# go (without this the hold kept such trails for good). Mean absolute differences cannot tell the two apart: on
+# a dark, noisy board composition_vii's shimmer exceeds 10/255.
+NEAR_BLOCK, NEAR_HALF = 16, 10 / 255
 
 
-def still(x: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
-    """Per pixel, (N, 1, H, W) in float32: how surely nothing but noise changed from `frame` to `x`.
+def still(x: torch.Tensor, frame: torch.Tensor, new: torch.Tensor, shown: torch.Tensor) -> torch.Tensor:
+    """Per pixel, (N, 1, H, W) in float32: how surely the output `shown` for `frame` should stay for `x`, where
+    the network proposes `new`: nothing but noise changed in the frame, and `new` keeps `shown`'s colours.
 
     The trained gate turned out blind to this (it keeps the same share of an unchanged, a noisy or a
-    shifted frame), so the hold takes it from the frames themselves; it has no weights and needs no flow.
-    The difference is taken in the frames' own precision and pooled before the conversion: in bf16 that
-    is a fifth of the time of converting first.
+    shifted frame), so the hold takes it from the frames themselves; it has no weights, needs no flow and
+    passes no gradient to `new` (a rule, not something to train around). Differences are taken in the
+    frames' own precision and pooled before the conversion: in bf16 that is a fifth of the time of
+    converting first.
     """
     change = F.avg_pool2d((x - frame).abs_(), 4, ceil_mode=True).float().mean(1, keepdim=True)
-    held = torch.sigmoid(HOLD_BIAS - HOLD_SLOPE * 255 * change)
+    gap = F.avg_pool2d(new.detach() - shown.to(new.dtype), NEAR_BLOCK, ceil_mode=True).float().abs_()
+    near = F.interpolate(torch.sigmoid(10 - 10 * gap.mean(1, keepdim=True) / NEAR_HALF), size=change.shape[-2:], mode="bilinear",
+                         align_corners=False)
+    held = torch.sigmoid(HOLD_BIAS - HOLD_SLOPE * 255 * change) * near
     return F.interpolate(held, size=x.shape[-2:], mode="bilinear", align_corners=False)
 
 
@@ -150,8 +164,8 @@ class SubPixelUp(nn.Sequential):
 
 
 class FastTrunk(nn.Module):
-    """A 4x4 stride-2 conv to 1/2 scale, down to 1/8, residual blocks there, back up with skips; no layer
-    runs at full resolution."""
+    """A 4x4 stride-2 conv to 1/2 scale, down to 1/8, residual blocks there, back up with skips, and out
+    through a sub-pixel conv; with `head`, a 9x9 conv at full resolution last (2x the time of the rest)."""
 
     multiple, margin = 8, 24  # a mirrored band this wide hides the zero-padded convs' border marks
 
@@ -163,7 +177,8 @@ class FastTrunk(nn.Module):
         # Resize-convolutions inside (sub-pixel ones there grew a checkerboard within a few hundred steps).
         self.dec = nn.ModuleList([nn.Sequential(nn.Upsample(scale_factor=2), _conv(4 * w, 2 * w)),
                                   nn.Sequential(nn.Upsample(scale_factor=2), _conv(2 * w, w))])
-        self.out = SubPixelUp(w, cout, norm_relu=False)
+        self.out = (nn.Sequential(SubPixelUp(w, arch.head), nn.Conv2d(arch.head, cout, 9, padding=4)) if arch.head
+                    else SubPixelUp(w, cout, norm_relu=False))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         half = self.enc[0](x)
@@ -215,7 +230,7 @@ class TransformNet(nn.Module):
         y = y.contiguous()
         rgb, keep = y[:, :3], torch.sigmoid(y[:, 3:] + GATE_BIAS)
         if self.arch.hold:
-            keep = 1 - (1 - keep) * (1 - still(x, frame).to(keep.dtype))
+            keep = 1 - (1 - keep) * (1 - still(x, frame, rgb, output).to(keep.dtype))
         return rgb + history * keep * (output.to(rgb.dtype).contiguous() - rgb)
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:

@@ -38,8 +38,8 @@ from .weighting import with_temporal_weight
 
 @dataclass
 class TrainConfig:
-    """Every setting of a run; stored in checkpoints and model cards. Defaults: ~15 min on 2 CPU cores
-    (0.33 s/step with nothing else running); the style is recognisable after ~1500 steps."""
+    """Every setting of a run; stored in checkpoints and model cards. Defaults: ~22 min on 2 CPU cores
+    (0.52 s/step with nothing else running; benchmarks/bench_arch.py); the style is recognisable after ~1500 steps."""
 
     style: str
     content: str = "builtin"

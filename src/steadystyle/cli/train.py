@@ -44,7 +44,7 @@ def _style_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--style-size", type=pixels, default=IMAGE.style_size,
                    help="longer side of the painting: sets the size of the strokes (default: %(default)s)")
     p.add_argument("--arch", choices=sorted(PRESETS), default=IMAGE.arch,
-                   help="fast: trunk at 1/8 scale with skips; slim: 16 channels, 3 residual blocks (real time on "
+                   help="fast: trunk at 1/8 scale with skips, a 9x9 conv at full size for the strokes; slim: 16 channels, 3 residual blocks (real time on "
                         "CPU); full: Johnson et al.'s 32/5 (default: %(default)s)")
 
 
@@ -135,7 +135,7 @@ def _register_style(what: argparse._SubParsersAction) -> None:
                    help=f"the stable model (.safetensors); the per-frame one is written beside it. {REPLACED}")
     p.add_argument("--from", dest="start_from", metavar="STABLE_STYLE",
                    help="fine-tune a trained style (a shipped name, or a stable model file with its "
-                        "NAME-per-frame beside it) instead of training from scratch: about 9 minutes instead of 35, "
+                        "NAME-per-frame beside it) instead of training from scratch: about 12 minutes instead of 55, "
                         f"at {FINE_TUNE_FACTOR:g} x the suggested temporal weight")
     p.add_argument("--image-steps", type=positive_int,
                    help=f"stage 1 steps (default: {IMAGE.steps}; {FINE_TUNE_STEPS[0]} with --from)")

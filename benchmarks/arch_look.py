@@ -108,7 +108,8 @@ def main() -> None:
             r["date"] = today
             r["style_ratio"] = r["style_loss"] / base[r["side"]]["style_loss"]
             r["content_ratio"] = r["content_loss"] / base[r["side"]]["content_loss"]
-        kept = [r for r in load_results(RESULTS)["rows"] if r["network"] not in {SHIPPED, *given}]
+        earlier = load_results(RESULTS)
+        kept = [r for r in earlier["rows"] if r["network"] not in {SHIPPED, *given} and earlier["style"] == style]
         width = max(s.shape[-1] for s in strips)
         sheet = torch.cat([resize_to(s, (round(s.shape[-2] * width / s.shape[-1]), width)) for s in strips], -2)
         sheet = resize_to(sheet, (round(sheet.shape[-2] * 1200 / width), 1200))

@@ -46,7 +46,8 @@ HOLD = ("That 1600-step model (shipped until commit f7cbf61) was trained on to 2
         "go of a stale trail (the output's 16x16-block colours must stay within ~10/255): chosen on a synthetic "
         "trail and the selection side's tripod proxy, then checked on cup and jbart, where the mean absolute gap "
         "tried first had let composition_vii's shimmer through (14.5x the source on the static shot), so both "
-        "clips informed it.")
+        "clips informed it. This network is the `fast` layout without its 9x9 head (the default until commit "
+        "dd9d77b), so the commands above reproduce it with steadystyle at commit e4dc446.")
 HISTORY = {
     "the_scream": RESUMED + " Stage 2 used temporal weight 1.2e9 (`train style --temporal-weight 1.2e9`): with the "
                   "then default 3e8 this network kept 38% of the flicker on city and 49% on cockatoo while its style "

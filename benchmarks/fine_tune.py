@@ -95,7 +95,8 @@ def readme_body() -> str:
     return (f"{table(saved['rows'])}\n\n{saved['style']} from {saved['from']}, stage-2 temporal weight "
             f"{saved['temporal_weight']:g}; worst of the {saved['clips']} held-out clips ({saved['max_frames']} frames "
             f"each). Measured {saved['date']} with `{saved['command']}` on {saved['cpus']} CPU cores, beside other "
-            "jobs, so the minutes here run long; the minutes alone use the step times in results/arch_speed.json.")
+            "jobs, so the minutes here run long; the minutes alone use the step times in results/arch_speed.json "
+            f"(measured {load_results('arch_speed')['date']}, perhaps on another CPU: machines change between sessions).")
 
 
 def write_readme() -> None:

@@ -126,6 +126,22 @@ def test_a_holding_net_keeps_its_output_on_sensor_noise(frames):
     assert holding.arch.hold and change["holding"] < 0.2 * change["plain"]
 
 
+@pytest.mark.parametrize("height", [360, 270])
+def test_the_hold_lets_go_where_the_colour_changed_and_passes_no_gradient(height):
+    """A 16-row block near the bottom of a frame whose height is no multiple of 16 changes colour: exactly its
+    rows are let go (a resize of the block map would shift them by up to 8 px); and training cannot reach
+    the rule through either output."""
+    x = torch.zeros(1, 3, height, 48)
+    new, shown = torch.zeros_like(x, requires_grad=True), torch.zeros_like(x, requires_grad=True)
+    top = height // 16 * 16 - 32
+    with torch.no_grad():
+        shown[..., top:top + 16, :] = 0.5
+    held = still(x, x, new, shown)
+    assert not held.requires_grad
+    let_go = (held[0, 0, :, 24] < 0.5).nonzero().flatten()
+    assert (let_go.min(), let_go.max()) == (top, top + 15)
+
+
 def test_a_trail_left_on_a_still_background_fades():
     """A dark square leaves a still, noisy background, and the gate (opened to keep half) leaves its trail in
     the output. The background then stands still, but the network's output there has other colours than the

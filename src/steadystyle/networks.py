@@ -49,12 +49,18 @@ GATE_BIAS = -4.0  # a new recurrent net keeps ~2% of its previous output: nearly
 # 98% at 1.5 and 2% at 3.5: sensor noise of a still scene is held, motion passes. Gentler constants (4, 1)
 # held many pixels partly, which averages noisy outputs over time: washed texture and ghost trails.
 HOLD_BIAS, HOLD_SLOPE = 10.0, 4.0
-# ... times sigmoid(10 - 10 g / NEAR_HALF), g the change of the 16x16-block mean colour from the output shown to
-# the network's new one: half held at 10/255, 98% at 6, 2% at 14. A style network's shimmer moves texture, which
-# the block mean averages out; the trail of something that has left a still background is a colour, and is let
-# go (without this the hold kept such trails for good). Mean absolute differences cannot tell the two apart: on
-# a dark, noisy board composition_vii's shimmer exceeds 10/255.
-NEAR_BLOCK, NEAR_HALF = 16, 10 / 255
+# ... times sigmoid(NEAR_STEEP (1 - g / NEAR_HALF)), g the change of the 16x16-block mean colour from the output
+# shown to the network's new one: half held at 10/255, 98% at 6, 2% at 14. A style network's shimmer moves
+# texture, which the block mean averages out; the trail of something that has left a still background is a
+# colour, and is let go (without this the hold kept such trails for good). Mean absolute differences cannot
+# tell the two apart: on a dark, noisy board composition_vii's shimmer exceeds 10/255.
+NEAR_BLOCK, NEAR_HALF, NEAR_STEEP = 16, 10 / 255, 10.0
+
+
+def _up(blocks: torch.Tensor, factor: int, size: torch.Size) -> torch.Tensor:
+    """Bilinear upsampling of a map of pooled blocks by the block size, cropped to `size`: each block stays on
+    the pixels it pooled (resizing to a size that is no multiple of the block would shift them, by up to 8 px)."""
+    return F.interpolate(blocks, scale_factor=factor, mode="bilinear", align_corners=False)[..., :size[0], :size[1]]
 
 
 def still(x: torch.Tensor, frame: torch.Tensor, new: torch.Tensor, shown: torch.Tensor) -> torch.Tensor:
@@ -63,16 +69,14 @@ def still(x: torch.Tensor, frame: torch.Tensor, new: torch.Tensor, shown: torch.
 
     The trained gate turned out blind to this (it keeps the same share of an unchanged, a noisy or a
     shifted frame), so the hold takes it from the frames themselves; it has no weights, needs no flow and
-    passes no gradient to `new` (a rule, not something to train around). Differences are taken in the
-    frames' own precision and pooled before the conversion: in bf16 that is a fifth of the time of
-    converting first.
+    passes no gradient (a rule, not something to train around). Differences are taken in the frames' own
+    precision and pooled before the conversion: in bf16 that is a fifth of the time of converting first.
     """
     change = F.avg_pool2d((x - frame).abs_(), 4, ceil_mode=True).float().mean(1, keepdim=True)
-    gap = F.avg_pool2d(new.detach() - shown.to(new.dtype), NEAR_BLOCK, ceil_mode=True).float().abs_()
-    near = F.interpolate(torch.sigmoid(10 - 10 * gap.mean(1, keepdim=True) / NEAR_HALF), size=change.shape[-2:], mode="bilinear",
-                         align_corners=False)
-    held = torch.sigmoid(HOLD_BIAS - HOLD_SLOPE * 255 * change) * near
-    return F.interpolate(held, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    gap = F.avg_pool2d(new.detach() - shown.detach().to(new.dtype), NEAR_BLOCK, ceil_mode=True).float()
+    near = torch.sigmoid(NEAR_STEEP * (1 - gap.abs_().mean(1, keepdim=True) / NEAR_HALF))
+    held = torch.sigmoid(HOLD_BIAS - HOLD_SLOPE * 255 * change) * _up(near, NEAR_BLOCK // 4, change.shape[-2:])
+    return _up(held, 4, x.shape[-2:])
 
 
 class Previous(NamedTuple):
@@ -165,7 +169,7 @@ class SubPixelUp(nn.Sequential):
 
 class FastTrunk(nn.Module):
     """A 4x4 stride-2 conv to 1/2 scale, down to 1/8, residual blocks there, back up with skips, and out
-    through a sub-pixel conv; with `head`, a 9x9 conv at full resolution last (2x the time of the rest)."""
+    through a sub-pixel conv; with `head`, a 9x9 conv at full resolution last (as much time as the rest)."""
 
     multiple, margin = 8, 24  # a mirrored band this wide hides the zero-padded convs' border marks
 
@@ -270,8 +274,8 @@ def recurrent_from_image(image_net: TransformNet, template: TransformNet | None 
         if new.shape == value.shape:
             target[key] = value
             continue
-        # First conv: more input channels (space-to-depth keeps each input's channels together, first
-        # the current frame's). Last conv of the gated net: one more output channel, the gate.
+        # First conv: more input channels (the current frame's first). Last conv of the gated net: one more
+        # output channel, the gate.
         if template is None:
             new.zero_()
         new[tuple(slice(0, n) for n in value.shape)] = value

@@ -180,7 +180,12 @@ class Trainer:
             raise ValueError(f"--resume: {self.checkpoint_path} was made with other settings ({differ}); use the same "
                              f"ones (only --steps, --device and how often to checkpoint, log or sample may change) "
                              f"or another work folder")
-        self.net.load_state_dict(state["net"])
+        try:
+            self.net.load_state_dict(state["net"])
+        except RuntimeError as e:
+            raise ValueError(f"--resume: {self.checkpoint_path} holds another network than this version builds for "
+                             f"these settings (a run started before `fast` got its 9x9 head?); finish it with the "
+                             f"version that started it, or start again in another work folder") from e
         self.opt.load_state_dict(state["opt"])  # moves the moments to the parameters' device
         if self.scaler.is_enabled() and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])

@@ -69,6 +69,8 @@ def test_networks_refuse_the_wrong_inputs(frames):
         TransformNet(FAST)(first, Previous(first, first))
     with pytest.raises(ValueError, match="already"):
         recurrent_from_image(recurrent_from_image(TransformNet(FAST)))
+    with pytest.raises(ValueError, match="head"):
+        TransformNet(replace(FULL, head=8))
 
 
 def _noisy(photo: torch.Tensor, seed: int, std: float = 1 / 255) -> torch.Tensor:

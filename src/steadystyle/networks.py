@@ -207,6 +207,8 @@ class TransformNet(nn.Module):
         super().__init__()
         if arch.layout not in TRUNKS:
             raise ValueError(f"unknown network layout {arch.layout!r}; choose from {sorted(TRUNKS)}")
+        if arch.head and arch.layout != "fast":
+            raise ValueError(f"a 9x9 head (head={arch.head}) exists only for the fast layout, not {arch.layout!r}")
         self.arch = arch
         self.gated = arch.recurrent and arch.layout == "fast"
         cin = 3 + (3 if arch.recurrent else 0) + (3 if self.gated else 0)

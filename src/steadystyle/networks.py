@@ -8,8 +8,8 @@ contrast) and nearest-neighbour upsampling + conv (no checkerboard of transposed
 receptive field wide enough for large brush structures) and encoder-to-decoder skips (so people and
 objects stay recognisable), then a sub-pixel conv back to full size and a 9x9 conv there on 8 channels
 that paints the strokes (`Arch.head`; without it, the layout of the files before it, the output is a
-fine regular texture rather than brush strokes). Its recurrent form ends in a per-pixel gate that blends the new
-output with the previous one: where the scene has not changed (the network sees the previous frame
+fine regular texture rather than brush strokes). Its recurrent form ends in a per-pixel gate that blends
+the new output with the previous one: where the scene has not changed (the network sees the previous frame
 too), it can keep what it showed, so sensor noise no longer boils flat regions. A fresh start (first
 frame, shot cut) closes the gate. New recurrent "fast" networks also hold (`Arch.hold`, `still`): where
 the frame is unchanged up to sensor noise they keep their output whatever the trained gate says.

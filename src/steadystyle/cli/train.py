@@ -44,8 +44,8 @@ def _style_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--style-size", type=pixels, default=IMAGE.style_size,
                    help="longer side of the painting: sets the size of the strokes (default: %(default)s)")
     p.add_argument("--arch", choices=sorted(PRESETS), default=IMAGE.arch,
-                   help="fast: trunk at 1/8 scale with skips, a 9x9 conv at full size for the strokes; slim: 16 channels, 3 residual blocks (real time on "
-                        "CPU); full: Johnson et al.'s 32/5 (default: %(default)s)")
+                   help="fast: trunk at 1/8 scale with skips, a 9x9 conv at full size for the strokes; slim: 16 channels, "
+                        "3 residual blocks (real time on CPU); full: Johnson et al.'s 32/5 (default: %(default)s)")
 
 
 def _run_args(p: argparse.ArgumentParser, c: TrainConfig) -> None:

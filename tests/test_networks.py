@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-import torch
-
 from dataclasses import replace
 
-from steadystyle.networks import FAST, FULL, GATE_BIAS, SLIM, Previous, TransformNet, recurrent_from_image, still
+import pytest
+import torch
+from torch import nn
+
+from steadystyle.networks import (FAST, FULL, GATE_BIAS, SLIM, Previous, SubPixelUp, TransformNet,
+                                 recurrent_from_image, still)
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +173,15 @@ def test_a_trail_left_on_a_still_background_fades():
         start = colour(net(_noisy(square, 0)) - net(_noisy(photo, 0)))
         left = colour(runs["trail"] - runs["clean"])
     assert left < 0.2 * start  # 8% is left; without the check of the colours, 53% stays for good
+
+
+def test_the_sub_pixel_norm_runs_before_the_shuffle_with_the_same_numbers():
+    torch.manual_seed(0)
+    up = SubPixelUp(16, 8)
+    with torch.no_grad():  # an affine the norm could get wrong: distinct scales and shifts per channel
+        up[2].weight.uniform_(0.5, 2.0)
+        up[2].bias.uniform_(-1.0, 1.0)
+    x = torch.randn(2, 16, 23, 31)
+    as_listed = nn.Sequential.forward(up, x)  # conv, depth-to-space, norm, ReLU in their stored order
+    assert up(x).shape == (2, 8, 46, 62)
+    torch.testing.assert_close(up(x), as_listed, atol=1e-4, rtol=1e-4)

@@ -27,7 +27,7 @@ from readme_tables import DOCS, load_results, rewrite_table, save_results
 from real_footage import painting
 from steadystyle.evaluate import _loss_network  # the evaluate command's own loss network
 from steadystyle.images import load_rgb, resize_to, to_uint8
-from steadystyle.models import PER_FRAME_SUFFIX, load_model
+from steadystyle.models import PER_FRAME_SUFFIX, Model, load_model
 from steadystyle.stylize import StylizeOptions, as_tensor, stylize_image
 from steadystyle.vgg import cached_weights
 
@@ -51,9 +51,10 @@ def fit_long_side(h: int, w: int, side: int) -> tuple[int, int]:
     return round(h * side / max(h, w)), round(w * side / max(h, w))
 
 
-def measure(models: dict[str, str], style: str) -> tuple[list[dict], list[torch.Tensor]]:
-    """A row per network and size: mean style and content loss over the pictures; and the 720 px strips."""
-    vgg, loaded = cached_weights(), {arch: load_model(spec) for arch, spec in models.items()}
+def measure(models: dict[str, str], loaded: dict[str, Model], style: str) -> tuple[list[dict], list[torch.Tensor]]:
+    """A row per network and size: mean style and content loss over the pictures; and the 720 px strips.
+    `models` names each network's file for the results, `loaded` holds the networks themselves."""
+    vgg = cached_weights()
     rows, strips = [], []
     for side in SIDES:
         shots = pictures(side)
@@ -100,8 +101,10 @@ def main() -> None:
         if not args.models or not all("=" in m for m in args.models):
             p.error("give NETWORK=PER_FRAME.safetensors for each network to measure (or --readme)")
         given = dict(m.split("=", 1) for m in args.models)
-        style = load_model(next(iter(given.values()))).style
-        rows, strips = measure({SHIPPED: style + PER_FRAME_SUFFIX, **given}, style)
+        loaded = {name: load_model(spec) for name, spec in given.items()}
+        style = next(iter(loaded.values())).style
+        shipped = style + PER_FRAME_SUFFIX
+        rows, strips = measure({SHIPPED: shipped, **given}, {SHIPPED: load_model(shipped), **loaded}, style)
         today = datetime.date.today().isoformat()
         base = {r["side"]: r for r in rows if r["network"] == SHIPPED}
         for r in rows:

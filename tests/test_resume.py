@@ -13,6 +13,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+import torch
 from videos import audio_info
 
 from steadystyle.cli import main
@@ -83,7 +84,8 @@ def test_a_killed_process_resumes_to_the_uninterrupted_video(tmp_path, reference
     checkpoint = work_folder(out) / CHECKPOINT
     command = [sys.executable, "-m", "steadystyle", "stylize", "sample", "-o", str(out), *ARGS,
                "--checkpoint-every", "0.2"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}  # bf16 sums depend on the thread count
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
         deadline = time.monotonic() + 600
         while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:

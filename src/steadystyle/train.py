@@ -29,7 +29,7 @@ from .device import loss_on, training_precision
 from .distributed import join
 from .flow import DEFAULT_PRESET, warp_torch
 from .images import load_rgb, save_image
-from .losses import NETWORK_WEIGHTS, LossWeights, PerceptualLoss, temporal_loss
+from .losses import TRAIN_WEIGHTS, LossWeights, PerceptualLoss, temporal_loss
 from .models import load_model, save_model
 from .networks import PRESETS, Previous, TransformNet, holding, recurrent_from_image
 from .vgg import cached_weights
@@ -50,7 +50,7 @@ class TrainConfig:
     lr: float = 1e-3
     arch: str = "fast"
     start: str = ""  # fine-tuning: a model (file or shipped style) whose network this run starts from
-    weights: LossWeights = field(default_factory=lambda: replace(NETWORK_WEIGHTS))
+    weights: LossWeights = field(default_factory=lambda: replace(TRAIN_WEIGHTS))
     seed: int = 0
     bf16: bool = True  # mixed precision: bf16 on the CPU; on a GPU bf16, or fp16 where bf16 is not computed
     device: str = "auto"  # see device.resolve_device

@@ -39,7 +39,7 @@ def main() -> None:
              f"{round2(fit([o for o in evidence if o is not e]) / e.trace):g}", f"{worst(e.style, 'kept_flicker'):.0%}",
              f"{worst(e.style, 'style_ratio'):.2f}"] for e in evidence]
     others = [suggest_temporal_weight(name, evidence=evidence) for name in args.also]
-    rows += [[f"{name} (not shipped)", f"{s.trace:.3g}", "-", "-", f"{s.temporal_weight:g} (all five)", "-", "-"]
+    rows += [[f"{name} (not shipped)", f"{s.trace:.3g}", "-", "-", f"{s.temporal_weight:g} (all {len(evidence)})", "-", "-"]
              for name, s in zip(args.also, others)]
     table = markdown_table(["style", "Gram trace", "temporal weight shipped", "weight x trace",
                             "suggested by the others", "flicker kept (worst)", "style ratio (worst)"], rows)

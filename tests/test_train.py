@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from steadystyle.atomic import OutputError
 from steadystyle.losses import LossWeights
 from steadystyle.models import load_model
 from steadystyle.paintings import painting_path
@@ -74,6 +75,8 @@ def test_resume_refuses_other_settings(content_dir, tmp_path):
         ImageTrainer(other, tmp_path / "c.safetensors", resume=True, progress=False)
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         ImageTrainer(other, tmp_path / "d.safetensors", resume=True, progress=False)
+    with pytest.raises(OutputError, match="--resume"):  # a fresh start would overwrite the run's checkpoint
+        ImageTrainer(_config(content_dir, 3), tmp_path / "c.safetensors", progress=False)
     bookkeeping = _config(content_dir, 6)
     bookkeeping.checkpoint_every, bookkeeping.sample_every, bookkeeping.checkpoint_minutes = 1, 2, 1.0
     bookkeeping.device = "cpu"  # a checkpoint made on one device continues on another

@@ -28,11 +28,11 @@ def test_fit_is_the_geometric_mean_of_weight_times_trace():
 
 
 def test_the_mapping_predicts_each_shipped_weight_from_the_others(evidence, vgg_weights):
-    assert sorted(e.style for e in evidence) == ["composition_vii", "starry_night", "the_scream", "udnie", "wave"]
+    assert sorted(e.style for e in evidence) == ["composition_vii", "the_scream", "udnie", "wave"]  # no head
     for e in evidence:
         others = [o for o in evidence if o is not e]
         predicted = suggest_temporal_weight(e.style, vgg_weights, others).temporal_weight
-        # each shipped weight was chosen by measurement on real clips; the other four foresee it
+        # each shipped weight was chosen by measurement on real clips; the others of its layout foresee it
         assert 1 / 1.6 < predicted / e.temporal_weight < 1.6, e.style
 
 
@@ -65,7 +65,7 @@ def test_analyze_shows_the_suggestion_at_the_default_size(content_photo, capsys,
     result = json.loads(capsys.readouterr().out)
     (row,) = result["styles"]
     assert row["temporal_weight"] == suggest_temporal_weight(painting, vgg_weights).temporal_weight
-    assert len(result["temporal_weight"]["evidence"]) == 5
+    assert len(result["temporal_weight"]["evidence"]) == 4
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "suggested temporal weight" in text and f"| {row['temporal_weight']:g} |" in text

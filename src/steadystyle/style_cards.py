@@ -9,6 +9,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from .losses import TRAIN_WEIGHTS
 from .models import PER_FRAME_SUFFIX, STYLES_DIR
 from .train import TrainConfig, VideoTrainConfig
 
@@ -116,9 +117,13 @@ def _stage2_data(stage2: dict) -> str:
 def _command(name: str, stage1: dict, stage2: dict) -> str:
     """The commands that reproduce the style: `train style` with the defaults, plus the temporal weight it
     used (without one, `train style` suggests a weight from the shipped styles, which change) and the steps
-    where they are not today's defaults; then `train more`, for a model trained on from a shorter run."""
+    and content weight where they are not today's defaults; then `train more`, for a model trained on from a
+    shorter run."""
     weight = stage2.get("temporal_weight")
     extra = f" --temporal-weight {weight:g}" if weight is not None else ""
+    content = stage1.get("weights", {}).get("content", TRAIN_WEIGHTS.content)
+    if content != TRAIN_WEIGHTS.content:  # styles trained before the default changed
+        extra += f" --content-weight {content:g}"
     carried = bool(stage2.get("carry_on"))
     for flag, stage, default in (("--image-steps", stage1, TrainConfig.steps),
                                  ("--video-steps", stage2, VideoTrainConfig.steps)):

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .atomic import atomic_output, check_writable
+from .atomic import OutputError, atomic_output, check_writable
 from .datasets import ContentImages, SequenceBatches
 from .device import loss_on, training_precision
 from .distributed import join
@@ -123,6 +123,10 @@ class Trainer:
                  on_step: StepCallback | None = None):
         self.config, self.out = config, check_writable(out)
         self.work = Path(work_dir) if work_dir else work_dir_of(self.out)
+        if not resume and self.checkpoint_path.is_file():  # a fresh start would overwrite that run's checkpoint
+            raise OutputError(f"{self.checkpoint_path} holds an earlier run: add --resume to continue it (or to "
+                              f"train it on with more --steps), or delete {self.work} (or give another --work-dir) "
+                              f"to start afresh")
         self.progress, self.on_step = progress, on_step
         self.cluster = join(config.device)
         self.device, self.items = self.cluster.device, self.cluster.shard(config.batch)

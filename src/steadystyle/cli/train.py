@@ -192,8 +192,8 @@ def _temporal_weight(given: float | None, style: str | Path, args: argparse.Name
     if not args.quiet:
         factor = f"; {FINE_TUNE_FACTOR:g} x a full run's, as this run fine-tunes" if fine_tune else ""
         _say(f"temporal weight {s.temporal_weight:g}, suggested for a painting of Gram trace {s.trace:.3g} (weight "
-             f"x trace is about {s.constant:.2g} for the {len(s.evidence)} shipped styles{factor}); --temporal-weight "
-             f"sets another")
+             f"x trace is about {s.constant:.2g} for the {len(s.evidence)} shipped styles it is fitted on{factor}); "
+             f"--temporal-weight sets another")
     return s.temporal_weight
 
 

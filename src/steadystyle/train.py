@@ -39,7 +39,7 @@ from .weighting import with_temporal_weight
 @dataclass
 class TrainConfig:
     """Every setting of a run; stored in checkpoints and model cards. Defaults: ~22 min on 2 CPU cores
-    (0.52 s/step with nothing else running; benchmarks/bench_arch.py); the style is recognisable after ~1500 steps."""
+    (0.50 s/step with nothing else running; benchmarks/bench_arch.py); the style is recognisable after ~1500 steps."""
 
     style: str
     content: str = "builtin"

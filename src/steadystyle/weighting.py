@@ -54,10 +54,10 @@ EVIDENCE_HEAD = 0
 
 
 def shipped_evidence(weights: VGGWeights | None = None) -> list[Evidence]:
-    """The shipped stable styles of the EVIDENCE_HEAD layout whose painting is bundled, with the temporal
-    weight in their model file."""
+    """The shipped stable styles of the EVIDENCE_HEAD layout (all of them, if none has it) whose painting is
+    bundled, with the temporal weight in their model file."""
     models = {n: load_model(n) for n in shipped_styles() if not n.endswith(PER_FRAME_SUFFIX) and n in painting_names()}
-    names = [n for n, m in models.items() if m.meta["arch"].get("head", 0) == EVIDENCE_HEAD]
+    names = [n for n, m in models.items() if m.meta["arch"].get("head", 0) == EVIDENCE_HEAD] or list(models)
     measured = traces([painting_path(n) for n in names], weights)
     return [Evidence(n, t, float(models[n].meta["training"]["temporal_weight"])) for n, t in zip(names, measured)]
 

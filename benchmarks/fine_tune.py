@@ -136,7 +136,7 @@ def main() -> None:
     if args.work is None:
         p.error("--work is required: the folder where the fine-tuned models are trained or found")
     args.work.mkdir(parents=True, exist_ok=True)
-    suggestion = suggest_temporal_weight(args.style, fine_tune=True)
+    suggestion = suggest_temporal_weight(args.style, load_model(args.start).net.arch.head, fine_tune=True)
     print(f"{args.style}: Gram trace {suggestion.trace:.3g}, "
           f"fine-tuning temporal weight {suggestion.temporal_weight:g}", flush=True)
     models = {}

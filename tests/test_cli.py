@@ -20,7 +20,7 @@ from steadystyle.cli import train as train_command
 from steadystyle.cli.stylize import options as stylize_options
 from steadystyle.images import MIN_SIDE, load_rgb
 from steadystyle.models import save_model
-from steadystyle.networks import FULL, SLIM, TransformNet
+from steadystyle.networks import FULL, PRESETS, SLIM, TransformNet
 from steadystyle.paintings import painting_path
 from steadystyle.stylize import StylizeOptions
 from steadystyle.train import TrainConfig, VideoTrainConfig
@@ -249,7 +249,7 @@ def test_training_defaults_are_the_config_classes(monkeypatch, tmp_path, capsys)
     assert (given_video.steps, given_video.nuisance) == (video.steps, 0.5)
     # no --temporal-weight: the painting's suggestion, said aloud
     assert video.temporal_weight is None
-    assert given_video.temporal_weight == suggest_temporal_weight("wave").temporal_weight
+    assert given_video.temporal_weight == suggest_temporal_weight("wave", PRESETS[image.arch].head).temporal_weight
     assert f"temporal weight {given_video.temporal_weight:g}, suggested" in capsys.readouterr().out
 
 

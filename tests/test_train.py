@@ -200,9 +200,9 @@ def test_train_style_from_a_trained_style_fine_tunes_both_networks(content_dir, 
     assert 0 < moved < 0.05  # trained on from the old weights (2 steps), not from a fresh start
     kept = tuned.net.state_dict()[first][:, 3:] - stable.state_dict()[first][:, 3:]
     assert kept.abs().max() < 0.05 and stable.state_dict()[first][:, 3:].abs().max() > 0.2  # the learned recurrence
-    # the short stage 2 gets the fine-tuning multiple of the painting's suggested temporal weight, from the
-    # command line and from Python alike
-    tuned_weight = suggest_temporal_weight("wave", fine_tune=True).temporal_weight
+    # the short stage 2 gets the fine-tuning multiple of the painting's suggested temporal weight for the start's
+    # layout (no head, where a fresh run's default would have one), from the command line and from Python alike
+    tuned_weight = suggest_temporal_weight("wave", SLIM.head, fine_tune=True).temporal_weight
     assert tuned.meta["training"]["temporal_weight"] == tuned_weight
     small = {"content": str(content_dir), "size": 64, "steps": 1}
     api = train_style(painting_path("wave"), tmp_path / "api.safetensors", TrainConfig(style="", style_size=96, **small),

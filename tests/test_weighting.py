@@ -9,10 +9,11 @@ import pytest
 from PIL import Image
 
 from steadystyle.cli import main
+from steadystyle.networks import FAST
 from steadystyle.paintings import painting_path
 from steadystyle.train import TrainConfig, VideoTrainConfig
-from steadystyle.weighting import (FINE_TUNE_FACTOR, Evidence, fit, shipped_evidence, suggest_temporal_weight,
-                                   with_temporal_weight)
+from steadystyle.weighting import (FINE_TUNE_FACTOR, HEAD_RATIO, Evidence, fit, layout_fit, shipped_evidence,
+                                   suggest_temporal_weight, with_temporal_weight)
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +28,23 @@ def test_fit_is_the_geometric_mean_of_weight_times_trace():
         fit([])
 
 
+def test_each_layout_is_fitted_on_its_own_styles_or_the_others_times_the_head_ratio():
+    plain = [Evidence("a", 1e5, 4e9), Evidence("b", 4e5, 1e9)]  # both 4e14
+    headed = [Evidence("c", 2e5, 5e8, head=8)]  # 1e14
+    assert layout_fit(plain + headed, 0) == (pytest.approx(4e14), plain)
+    assert layout_fit(plain + headed, 8) == (pytest.approx(1e14), headed)
+    assert layout_fit(plain, 8) == (pytest.approx(4e14 * HEAD_RATIO), plain)  # no head styles yet
+    assert layout_fit(headed, 0) == (pytest.approx(1e14 / HEAD_RATIO), headed)
+
+
 def test_the_mapping_predicts_each_shipped_weight_from_the_others(evidence, vgg_weights):
-    assert sorted(e.style for e in evidence) == ["composition_vii", "the_scream", "udnie", "wave"]  # no head
+    assert sorted(e.style for e in evidence) == ["composition_vii", "starry_night", "the_scream", "udnie", "wave"]
+    assert {e.head for e in evidence} == {0, FAST.head}  # both layouts shipped
     for e in evidence:
         others = [o for o in evidence if o is not e]
-        predicted = suggest_temporal_weight(e.style, vgg_weights, others).temporal_weight
-        # each shipped weight was chosen by measurement on real clips; the others of its layout foresee it
+        predicted = suggest_temporal_weight(e.style, e.head, vgg_weights, others).temporal_weight
+        # each shipped weight was chosen by measurement on real clips; the others of its layout foresee it (or,
+        # for a layout's only style, the other layout's through HEAD_RATIO)
         assert 1 / 1.6 < predicted / e.temporal_weight < 1.6, e.style
 
 
@@ -42,20 +54,22 @@ def test_a_higher_contrast_painting_gets_a_lower_weight(tmp_path, vgg_weights, e
     with Image.open(painting) as im:
         bold = Image.eval(im.convert("RGB"), lambda v: max(0, min(255, 2 * (v - 128) + 128)))
     bold.save(tmp_path / "bold.png")
-    plain, strong = (suggest_temporal_weight(p, vgg_weights, evidence) for p in (painting, tmp_path / "bold.png"))
+    plain, strong = (suggest_temporal_weight(p, FAST.head, vgg_weights, evidence) for p in (painting, tmp_path / "bold.png"))
     assert strong.trace > 1.2 * plain.trace and strong.temporal_weight < plain.temporal_weight
 
 
-def test_training_settles_an_open_weight_and_keeps_a_given_one(vgg_weights):
+def test_training_settles_an_open_weight_for_the_layout_and_keeps_a_given_one(vgg_weights):
     painting = str(painting_path("woman_with_a_hat"))
-    settled = with_temporal_weight(VideoTrainConfig(style=painting))
-    assert settled.temporal_weight == suggest_temporal_weight(painting, vgg_weights).temporal_weight
-    tuned = with_temporal_weight(VideoTrainConfig(style=painting, start="the_scream"))  # fine-tuning: a multiple
+    settled = with_temporal_weight(VideoTrainConfig(style=painting), FAST.head)
+    assert settled.temporal_weight == suggest_temporal_weight(painting, FAST.head, vgg_weights).temporal_weight
+    # the head holds steady at a lower weight: a network without it gets more
+    assert with_temporal_weight(VideoTrainConfig(style=painting), 0).temporal_weight > 1.5 * settled.temporal_weight
+    tuned = with_temporal_weight(VideoTrainConfig(style=painting, start="the_scream"), FAST.head)  # a multiple
     assert tuned.temporal_weight == FINE_TUNE_FACTOR * settled.temporal_weight
     given = VideoTrainConfig(style=painting, temporal_weight=2e8)
-    assert with_temporal_weight(given) is given
+    assert with_temporal_weight(given, FAST.head) is given
     image = TrainConfig(style=painting)  # stage 1 has no temporal term
-    assert with_temporal_weight(image) is image
+    assert with_temporal_weight(image, FAST.head) is image
 
 
 def test_analyze_shows_the_suggestion_at_the_default_size(content_photo, capsys, vgg_weights):
@@ -64,8 +78,10 @@ def test_analyze_shows_the_suggestion_at_the_default_size(content_photo, capsys,
     assert main([*argv, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     (row,) = result["styles"]
-    assert row["temporal_weight"] == suggest_temporal_weight(painting, vgg_weights).temporal_weight
-    assert len(result["temporal_weight"]["evidence"]) == 4
+    # for the default network (the head), fitted on the shipped styles that have it
+    assert row["temporal_weight"] == suggest_temporal_weight(painting, FAST.head, vgg_weights).temporal_weight
+    fitted = result["temporal_weight"]["evidence"]
+    assert fitted and {e["head"] for e in fitted} == {FAST.head}
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "suggested temporal weight" in text and f"| {row['temporal_weight']:g} |" in text
@@ -76,4 +92,5 @@ def test_readme_weight_table_shows_the_shipped_models(evidence):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     table = readme.split("<!-- weight-table:start -->")[1].split("<!-- weight-table:end -->")[0]
     for e in evidence:
-        assert f"| `{e.style}` | {e.trace:.3g} | {e.temporal_weight:g} |" in table
+        layout = "head" if e.head else "no head"
+        assert f"| `{e.style}` | {layout} | {e.trace:.3g} | {e.temporal_weight:g} |" in table

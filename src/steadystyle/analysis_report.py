@@ -66,9 +66,9 @@ def markdown_tables(result: dict) -> str:
     if suggested:
         fit = result["temporal_weight"]
         shipped = ", ".join(f"{e['style']} {e['temporal_weight']:g}" for e in fit["evidence"])
-        lines += ["", f"Suggested temporal weight (what `train style` uses unless given `--temporal-weight`): "
-                      f"{fit['constant']:.3g} / total trace, the constant being the geometric mean of weight x trace "
-                      f"over the shipped styles ({shipped})."]
+        lines += ["", f"Suggested temporal weight (what `train style` uses on the default network, "
+                      f"`--arch {fit['arch']}`, unless given `--temporal-weight`): {fit['constant']:.3g} / total trace, "
+                      f"the constant fitted on the weights of {shipped} (weighting.py: each layout on its own)."]
     return "\n".join(lines)
 
 

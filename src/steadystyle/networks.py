@@ -44,6 +44,7 @@ FULL = Arch(32, 5)
 SLIM = Arch(16, 3)
 FAST = Arch(16, 5, layout="fast", head=8)
 PRESETS = {"fast": FAST, "full": FULL, "slim": SLIM}
+DEFAULT_ARCH = "fast"  # what training builds unless told otherwise
 GATE_BIAS = -4.0  # a new recurrent net keeps ~2% of its previous output: nearly its image net, yet trainable
 # The hold: sigmoid(HOLD_BIAS - HOLD_SLOPE * c), c the 4x4-block mean change in 1/255. Half held at 2.5/255,
 # 98% at 1.5 and 2% at 3.5: sensor noise of a still scene is held, motion passes. Gentler constants (4, 1)

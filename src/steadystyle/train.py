@@ -31,7 +31,7 @@ from .flow import DEFAULT_PRESET, warp_torch
 from .images import load_rgb, save_image
 from .losses import TRAIN_WEIGHTS, LossWeights, PerceptualLoss, temporal_loss
 from .models import load_model, save_model
-from .networks import PRESETS, Previous, TransformNet, holding, recurrent_from_image
+from .networks import DEFAULT_ARCH, PRESETS, Previous, TransformNet, holding, recurrent_from_image
 from .vgg import cached_weights
 from .weighting import with_temporal_weight
 
@@ -48,7 +48,7 @@ class TrainConfig:
     batch: int = 2  # the global batch: shared among the processes when there are several
     steps: int = 2500
     lr: float = 1e-3
-    arch: str = "fast"
+    arch: str = DEFAULT_ARCH
     start: str = ""  # fine-tuning: a model (file or shipped style) whose network this run starts from
     weights: LossWeights = field(default_factory=lambda: replace(TRAIN_WEIGHTS))
     seed: int = 0
@@ -147,7 +147,7 @@ class Trainer:
         self.work.mkdir(parents=True, exist_ok=True)
         if resume:
             self._resume()
-        self.config = with_temporal_weight(self.config, vgg_weights)  # a fresh run's open weight: the suggestion
+        self.config = with_temporal_weight(self.config, self.net.arch.head, vgg_weights)  # a fresh run's open weight
         self.train_net = self.cluster.wrap(self.net)  # what training steps call (in DDP across processes)
 
     def build_net(self) -> TransformNet:

@@ -5,7 +5,8 @@ equally hard for every painting, while the flicker the temporal loss sees grows 
 Gram trace (Gupta et al.: equally good outputs lie ~sqrt(trace) apart, so squared differences grow as
 the trace). One temporal weight therefore counts for more on a high-trace painting, and the weight
 that keeps the same share of flicker falls as 1 / trace. The constant comes from the shipped styles,
-each of whose weights was chosen by measurement on real clips: the geometric mean of weight x trace.
+each of whose weights was chosen by measurement on real clips: the geometric mean of weight x trace
+over the styles of the network's layout (with or without the 9x9 head, which holds steady at a lower weight).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TypeVar
 from .analysis import TRACE_LAYERS, AnalysisSettings, gram_traces
 from .images import load_rgb
 from .models import PER_FRAME_SUFFIX, load_model, shipped_styles
+from .networks import DEFAULT_ARCH, PRESETS
 from .paintings import painting_names, painting_path
 from .vgg import VGGFeatures, VGGWeights, cached_weights
 
@@ -29,14 +31,15 @@ class Evidence:
     style: str
     trace: float
     temporal_weight: float
+    head: int = 0  # Arch.head of its network
 
 
 @dataclass(frozen=True)
 class Suggestion:
     trace: float  # of the painting, total over TRACE_LAYERS at AnalysisSettings.trace_size
     temporal_weight: float  # rounded to two significant figures
-    constant: float  # geometric mean of weight x trace over the evidence (full runs', without the fine-tuning factor)
-    evidence: tuple[Evidence, ...]
+    constant: float  # weight x trace for the network's layout (full runs', without the fine-tuning factor)
+    evidence: tuple[Evidence, ...]  # the shipped styles the constant is fitted on
 
 
 def traces(paintings: list[str | Path], weights: VGGWeights | None = None) -> list[float]:
@@ -46,20 +49,12 @@ def traces(paintings: list[str | Path], weights: VGGWeights | None = None) -> li
     return [gram_traces(load_rgb(p, size), vgg)["total"] for p in paintings]
 
 
-# The layout whose shipped weights the fit uses: Arch.head of the stable network. A network with the 9x9 head
-# holds steady at a lower weight (starry_night with it: a third of its no-head weight), so one constant cannot
-# serve both; until the head's styles are several, suggestions come from the no-head styles' weights, which
-# for a head network err on the steady side.
-EVIDENCE_HEAD = 0
-
-
 def shipped_evidence(weights: VGGWeights | None = None) -> list[Evidence]:
-    """The shipped stable styles of the EVIDENCE_HEAD layout (all of them, if none has it) whose painting is
-    bundled, with the temporal weight in their model file."""
+    """The shipped stable styles whose painting is bundled, with the temporal weight and layout in their model file."""
     models = {n: load_model(n) for n in shipped_styles() if not n.endswith(PER_FRAME_SUFFIX) and n in painting_names()}
-    names = [n for n, m in models.items() if m.meta["arch"].get("head", 0) == EVIDENCE_HEAD] or list(models)
-    measured = traces([painting_path(n) for n in names], weights)
-    return [Evidence(n, t, float(models[n].meta["training"]["temporal_weight"])) for n, t in zip(names, measured)]
+    measured = traces([painting_path(n) for n in models], weights)
+    return [Evidence(n, t, float(m.meta["training"]["temporal_weight"]), m.meta["arch"].get("head", 0))
+            for (n, m), t in zip(models.items(), measured)]
 
 
 def fit(evidence: list[Evidence]) -> float:
@@ -68,6 +63,21 @@ def fit(evidence: list[Evidence]) -> float:
         raise ValueError("no shipped styles to learn the temporal weight from: give one (--temporal-weight, or "
                          "VideoTrainConfig(temporal_weight=...) in Python)")
     return math.exp(sum(math.log(e.temporal_weight * e.trace) for e in evidence) / len(evidence))
+
+
+# A network with the 9x9 head holds steady at a lower weight than one without: starry_night took a third of its
+# no-head weight (4.5e8 -> 1.5e8, chosen on the selection clips). A layout without shipped styles of its own
+# takes the other layout's constant times this ratio.
+HEAD_RATIO = 1 / 3
+
+
+def layout_fit(evidence: list[Evidence], head: int) -> tuple[float, list[Evidence]]:
+    """The constant for networks of this `head` (Arch.head), and the evidence it rests on: the styles of that
+    layout, or when there are none, all of them scaled by HEAD_RATIO."""
+    same = [e for e in evidence if bool(e.head) == bool(head)]
+    if same:
+        return fit(same), same
+    return fit(evidence) * (HEAD_RATIO if head else 1 / HEAD_RATIO), evidence
 
 
 def round2(x: float) -> float:
@@ -83,37 +93,38 @@ def round2(x: float) -> float:
 FINE_TUNE_FACTOR = 2.0
 
 
-def suggest_temporal_weight(painting: str | Path, weights: VGGWeights | None = None,
+def suggest_temporal_weight(painting: str | Path, head: int, weights: VGGWeights | None = None,
                             evidence: list[Evidence] | None = None, fine_tune: bool = False) -> Suggestion:
-    """The temporal weight for `painting` (a file or bundled name), from its trace and the shipped styles';
-    `fine_tune`: for a short stage 2 started from a trained style (FINE_TUNE_FACTOR x it)."""
+    """The temporal weight for `painting` (a file or bundled name) on a network with this `head` (Arch.head),
+    from its trace and the shipped styles'; `fine_tune`: for a short stage 2 started from a trained style
+    (FINE_TUNE_FACTOR x it)."""
     evidence = shipped_evidence(weights) if evidence is None else evidence
     path = Path(painting) if Path(painting).is_file() else painting_path(str(painting))
     (trace,) = traces([path], weights)
-    c = fit(evidence)
+    c, used = layout_fit(evidence, head)
     weight = round2(c / trace)  # what `analyze` shows; fine-tuning takes exactly a multiple
-    return Suggestion(trace, weight * FINE_TUNE_FACTOR if fine_tune else weight, c, tuple(evidence))
+    return Suggestion(trace, weight * FINE_TUNE_FACTOR if fine_tune else weight, c, tuple(used))
 
 
 Config = TypeVar("Config")
 
 
-def with_temporal_weight(config: Config, vgg_weights: str | Path | None = None) -> Config:
-    """`config` with a temporal weight left open (None) set to its painting's suggestion (for fine-tuning,
-    when `config.start` is set, FINE_TUNE_FACTOR x it), once per run.
+def with_temporal_weight(config: Config, head: int, vgg_weights: str | Path | None = None) -> Config:
+    """`config` with a temporal weight left open (None) set to its painting's suggestion for a network with
+    this `head` (for fine-tuning, when `config.start` is set, FINE_TUNE_FACTOR x it), once per run.
 
     Stage 1's configs have no temporal weight and a number is the user's choice: both are kept as given.
     """
     if getattr(config, "temporal_weight", 0.0) is not None:
         return config
-    suggestion = suggest_temporal_weight(config.style, cached_weights(vgg_weights),
+    suggestion = suggest_temporal_weight(config.style, head, cached_weights(vgg_weights),
                                          fine_tune=bool(getattr(config, "start", "")))
     return replace(config, temporal_weight=suggestion.temporal_weight)
 
 
 def with_suggestions(result: dict, weights: VGGWeights | None = None) -> dict:
-    """`analysis.analyze`'s result plus each painting's suggested temporal weight and the evidence behind it."""
-    evidence = shipped_evidence(weights)
-    c = fit(evidence)
+    """`analysis.analyze`'s result plus each painting's suggested temporal weight on the default network and
+    the evidence behind it."""
+    c, used = layout_fit(shipped_evidence(weights), PRESETS[DEFAULT_ARCH].head)
     return {**result, "styles": [{**r, "temporal_weight": round2(c / r["traces"]["total"])} for r in result["styles"]],
-            "temporal_weight": {"constant": c, "evidence": [asdict(e) for e in evidence]}}
+            "temporal_weight": {"constant": c, "arch": DEFAULT_ARCH, "evidence": [asdict(e) for e in used]}}

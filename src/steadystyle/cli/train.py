@@ -182,18 +182,19 @@ def _say(*args, **kwargs) -> None:
         print(*args, **kwargs)
 
 
-def _temporal_weight(given: float | None, style: str | Path, args: argparse.Namespace, fresh: bool,
+def _temporal_weight(given: float | None, style: str | Path, head: int, args: argparse.Namespace, fresh: bool,
                      fine_tune: bool = False) -> float | None:
-    """The weight given, or for a fresh stage 2 the painting's suggestion, said aloud so that the user can
-    overrule it; None (a resumed run keeps the weight it started with) otherwise."""
+    """The weight given, or for a fresh stage 2 the painting's suggestion for a network with this `head`, said
+    aloud so that the user can overrule it; None (a resumed run keeps the weight it started with) otherwise."""
     if given is not None or not fresh:
         return given
-    s = suggest_temporal_weight(style, cached_weights(args.vgg_weights), fine_tune=fine_tune)
+    s = suggest_temporal_weight(style, head, cached_weights(args.vgg_weights), fine_tune=fine_tune)
     if not args.quiet:
         factor = f"; {FINE_TUNE_FACTOR:g} x a full run's, as this run fine-tunes" if fine_tune else ""
-        _say(f"temporal weight {s.temporal_weight:g}, suggested for a painting of Gram trace {s.trace:.3g} (weight "
-             f"x trace is about {s.constant:.2g} for the {len(s.evidence)} shipped styles it is fitted on{factor}); "
-             f"--temporal-weight sets another")
+        layout = "with" if head else "without"
+        _say(f"temporal weight {s.temporal_weight:g}, suggested for a painting of Gram trace {s.trace:.3g} on a "
+             f"network {layout} the 9x9 head (weight x trace is about {s.constant:.2g}, fitted on "
+             f"{', '.join(e.style for e in s.evidence)}{factor}); --temporal-weight sets another")
     return s.temporal_weight
 
 
@@ -250,7 +251,8 @@ def run_video(args: argparse.Namespace) -> int:
     config = VideoTrainConfig(style=str(style), style_size=args.style_size or stage1.style_size, arch=stage1.arch,
                               weights=loss_weights(args, stage1.weights), init=str(image.path), clips=str(args.clips),
                               seq_len=args.seq_len, synthetic=args.synthetic, nuisance=args.nuisance,
-                              temporal_weight=_temporal_weight(args.temporal_weight, style, args, not args.resume),
+                              temporal_weight=_temporal_weight(args.temporal_weight, style, image.net.arch.head, args,
+                                                              not args.resume),
                               flow_method=args.flow, flow_preset=args.flow_preset,
                               **_stage_settings(args))
     return _run_stage(VideoTrainer(config, args.output, args.work_dir, args.vgg_weights, resume=args.resume,
@@ -262,17 +264,18 @@ def run_style(args: argparse.Namespace) -> int:
     load_rgb(args.style)
     out = args.output
     per_frame = out.with_name(out.stem + PER_FRAME_SUFFIX + out.suffix)
-    starts = [resolve_model(spec, "--from").path for spec in (args.start_from, per_frame_twin(args.start_from))
+    starts = [resolve_model(spec, "--from") for spec in (args.start_from, per_frame_twin(args.start_from))
               ] if args.start_from else []
     check_not_inputs([out, per_frame, work_dir_of(out), work_dir_of(per_frame)],
-                     [args.style, args.content, args.clips, args.vgg_weights, *starts])
+                     [args.style, args.content, args.clips, args.vgg_weights, *(m.path for m in starts)])
     steps = FINE_TUNE_STEPS if args.start_from else (IMAGE.steps, VIDEO.steps)
+    head = starts[0].net.arch.head if starts else PRESETS[args.arch].head  # fine-tuning keeps the start's network
     fresh = not out.exists() and not (work_dir_of(out) / "checkpoint.pt").is_file()  # stage 2 not begun
     image = TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch,
                         steps=args.image_steps or steps[0], weights=loss_weights(args, IMAGE.weights),
                         **_run_settings(args))
     video = VideoTrainConfig(style=str(args.style), clips=str(args.clips), steps=args.video_steps or steps[1],
-                             temporal_weight=_temporal_weight(args.temporal_weight, args.style, args, fresh,
+                             temporal_weight=_temporal_weight(args.temporal_weight, args.style, head, args, fresh,
                                                               fine_tune=bool(args.start_from)),
                              nuisance=args.nuisance, **_run_settings(args))
     latest: dict[str, Trainer] = {}  # the trainer running now, for the message on an interrupt

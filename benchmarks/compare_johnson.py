@@ -36,8 +36,10 @@ RESULTS = "compare_johnson"
 # What the figures cannot say, from looking at the pictures of the last run (rewrite it after looking again).
 LOOK = ("by eye starry_night (retrained with the head) now has Van Gogh's yellow dabs and moons over a "
         "recognisable skyline, though not their sweeping swirls and crisp buildings, and a fine diagonal texture; "
-        "against the four no-head styles theirs still have the larger structures (Udnie's facets) and crisper "
-        "edges, ours flatter areas of colour")
+        "udnie (with the head too) has Picabia's grey-blue planes and black curved facets on the buildings of a "
+        "recognisable skyline, but a flat sky where theirs is faceted throughout, in orange and green as well; "
+        "against the three no-head styles theirs still have the larger structures and crisper edges, ours flatter "
+        "areas of colour")
 
 
 def main() -> None:

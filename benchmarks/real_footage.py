@@ -90,16 +90,25 @@ def stylized(frames, model, mode: str) -> list[np.ndarray]:
     return out
 
 
-def clip_scores(frames, motion, style: str, loss: StyleLoss, style_every: int) -> dict:
-    """E_warp and style loss of one style's per-frame and stable nets on one clip (motion precomputed).
+def motion_error(frames, motion) -> float:
+    """E_warp of `frames` under `motion`, a (flow, mask) per consecutive pair."""
+    return warping_error(frames, flows=[f for f, _ in motion], masks=[m for _, m in motion]).mean
+
+
+def clip_scores(frames, motion, style: str, loss: StyleLoss, style_every: int, still=None) -> dict:
+    """E_warp and style loss of one style's per-frame and stable nets on one clip (motion precomputed);
+    with `still` (the camera's motion of a static shot, `metrics.still_camera_motion`) also their E_warp
+    under it and the DIS-based E_warp of a perfectly steady output (the stable net's first frame, repeated).
     `style`: a shipped style's name, or a stable model file with its NAME-per-frame beside it."""
-    flows, masks = [f for f, _ in motion], [m for _, m in motion]
-    row, stable = {}, load_model(style)
+    row, outputs, stable = {}, {}, load_model(style)
     for mode, model in (("per-frame", load_model(per_frame_twin(style))), ("stable", stable)):
-        ys = stylized(frames, model, mode)
+        ys = outputs[mode] = stylized(frames, model, mode)
         losses = [loss(stable.style, y) for y in ys[::style_every]]
-        row[mode] = {"warping_error": warping_error(ys, flows=flows, masks=masks).mean,
+        row[mode] = {"warping_error": motion_error(ys, motion),
                      "style_loss": None if None in losses else float(np.mean(losses))}
+    if still is not None:
+        row["static"] = {mode: motion_error(ys, still) for mode, ys in outputs.items()} | {
+            "frozen_dis": motion_error([outputs["stable"][0]] * len(frames), motion)}
     return row
 
 
@@ -126,11 +135,16 @@ def run_clips(names: list[str], styles: list[str], max_frames: int | None, style
             frames = (list(read_frames(wheel_clip(HELD_OUT_CLIP), 0, max_frames)) if name == CARPHONE
                       else clip_frames(name, max_frames))
             motion = [flow_and_mask(cur, prev) for prev, cur in pairwise(frames)]  # once per clip, all styles
-        source = warping_error(frames, flows=[f for f, _ in motion], masks=[m for _, m in motion]).mean
+        source = motion_error(frames, motion)
         entry = {"frames": len(frames), "size": list(frames[0].shape[:2]), "source_warping_error": source,
                  "styles": {}}
+        still = still_camera_motion(frames, motion) if name == STATIC_CLIP else None
+        if still is not None:
+            entry["static"] = {"clip": name, "frames": len(frames),
+                               "still_share": float(np.mean([m.mean() for _, m in still])),
+                               "source": motion_error(frames, still), "source_dis": source}
         for style in styles:
-            row = clip_scores(frames, motion, style, loss, style_every)
+            row = clip_scores(frames, motion, style, loss, style_every, still)
             pf, st = row["per-frame"], row["stable"]
             gap = pf["warping_error"] - source
             row["kept_flicker"] = (st["warping_error"] - source) / gap if gap > 0 else None
@@ -145,26 +159,11 @@ def run_clips(names: list[str], styles: list[str], max_frames: int | None, style
     return results
 
 
-def static_shot(styles: list[str], clip: str = STATIC_CLIP) -> dict:
-    """E_warp on a tripod shot under the camera's true motion (none) where the scene is still
-    (`metrics.still_camera_motion`), for the source and each style's per-frame and stable nets; and, to show
-    why the DIS-based figure cannot judge this shot, the DIS-based E_warp of a perfectly steady output (the
-    stable net's first frame, repeated) over the source's."""
-    frames = clip_frames(clip)
-    motion = [flow_and_mask(cur, prev) for prev, cur in pairwise(frames)]
-    still = still_camera_motion(frames, motion)
-
-    def score(ys, how=still) -> float:
-        return warping_error(ys, flows=[f for f, _ in how], masks=[m for _, m in how]).mean
-
-    result = {"clip": clip, "frames": len(frames), "still_share": float(np.mean([m.mean() for _, m in still])),
-              "source": score(frames), "source_dis": score(frames, motion)}
-    for style in styles:
-        per_frame = stylized(frames, load_model(per_frame_twin(style)), "per-frame")
-        stable = stylized(frames, load_model(style), "stable")
-        result[style] = {"per-frame": score(per_frame), "stable": score(stable),
-                         "frozen_dis": score([stable[0]] * len(stable), motion)}
-    return result
+def static_shot(scores: dict, style: str) -> dict:
+    """One style's figures on the static shot from `run_clips`' scores, flat: E_warp on a tripod shot under the
+    camera's true motion (none) where the scene is still, for the source and the style's per-frame and stable
+    nets; and, to show why the DIS-based figure cannot judge this shot, that of a perfectly steady output."""
+    return scores[STATIC_CLIP]["static"] | scores[STATIC_CLIP]["styles"][style]["static"]
 
 
 def probe_photo() -> torch.Tensor:

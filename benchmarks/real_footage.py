@@ -102,7 +102,9 @@ def clip_scores(frames, motion, style: str, loss: StyleLoss, style_every: int, s
     `style`: a shipped style's name, or a stable model file with its NAME-per-frame beside it."""
     row, outputs, stable = {}, {}, load_model(style)
     for mode, model in (("per-frame", load_model(per_frame_twin(style))), ("stable", stable)):
-        ys = outputs[mode] = stylized(frames, model, mode)
+        ys = stylized(frames, model, mode)
+        if still is not None:
+            outputs[mode] = ys
         losses = [loss(stable.style, y) for y in ys[::style_every]]
         row[mode] = {"warping_error": motion_error(ys, motion),
                      "style_loss": None if None in losses else float(np.mean(losses))}

@@ -30,6 +30,10 @@ def worst(name: str, key: str) -> float:
     return max(ev["clips"][c][key] for c in ev["held_out"] if ev["clips"][c][key] is not None)
 
 
+def layout(head: int) -> str:
+    return "head" if head else "no head"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--also", nargs="*", default=["woman_with_a_hat"], help="paintings without a shipped style")
@@ -38,22 +42,23 @@ def main() -> None:
     evidence = sorted(shipped_evidence(), key=lambda e: (e.head, e.style))
     heads = sorted({0, PRESETS[DEFAULT_ARCH].head})
     fits = {h: layout_fit(evidence, h)[0] for h in heads}
-    layout = {h: "head" if h else "no head" for h in heads}
-    rows = [[f"`{e.style}`", layout[e.head], f"{e.trace:.3g}", f"{e.temporal_weight:g}",
-             f"{e.temporal_weight * e.trace:.2g}", f"{round2(layout_fit([o for o in evidence if o is not e], e.head)[0] / e.trace):g}",
+    rows = [[f"`{e.style}`", layout(e.head), f"{e.trace:.3g}", f"{e.temporal_weight:g}",
+             f"{e.temporal_weight * e.trace:.2g}",
+             f"{round2(layout_fit([o for o in evidence if o is not e], e.head)[0] / e.trace):g}",
              f"{worst(e.style, 'kept_flicker'):.0%}", f"{worst(e.style, 'style_ratio'):.2f}"] for e in evidence]
     others = [suggest_temporal_weight(name, PRESETS[DEFAULT_ARCH].head, evidence=evidence) for name in args.also]
-    rows += [[f"{name} (not shipped)", layout[PRESETS[DEFAULT_ARCH].head], f"{s.trace:.3g}", "-", "-",
+    rows += [[f"{name} (not shipped)", layout(PRESETS[DEFAULT_ARCH].head), f"{s.trace:.3g}", "-", "-",
               f"{s.temporal_weight:g}", "-", "-"] for name, s in zip(args.also, others)]
     table = markdown_table(["style", "network", "Gram trace", "temporal weight shipped", "weight x trace",
                             "suggested by the others", "flicker kept (worst)", "style ratio (worst)"], rows)
-    print(table + "\n\n" + "; ".join(f"fit {layout[h]}: weight = {fits[h]:.3g} / trace" for h in heads))
+    print(table + "\n\n" + "; ".join(f"fit {layout(h)}: weight = {fits[h]:.3g} / trace" for h in heads))
 
     fig = new_figure(6, 4)
     ax = fig.subplots()
     for i, h in enumerate(heads):
-        mine = [e for e in evidence if e.head == h]
-        ax.scatter([e.trace for e in mine], [e.temporal_weight for e in mine], color=f"C{i}", label=f"shipped, {layout[h]}")
+        mine = [e for e in evidence if bool(e.head) == bool(h)]
+        ax.scatter([e.trace for e in mine], [e.temporal_weight for e in mine], color=f"C{i}",
+                   label=f"shipped, {layout(h)}")
     for e in evidence:
         ax.annotate(e.style, (e.trace, e.temporal_weight), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.scatter([s.trace for s in others], [s.temporal_weight for s in others], marker="x", color="C2",
@@ -62,7 +67,8 @@ def main() -> None:
         ax.annotate(name, (s.trace, s.temporal_weight), textcoords="offset points", xytext=(4, -12), fontsize=8)
     lo, hi = 0.8 * min(e.trace for e in evidence), 1.2 * max(e.trace for e in evidence)
     for i, h in enumerate(heads):
-        ax.plot([lo, hi], [fits[h] / lo, fits[h] / hi], "--", color=f"C{i}", label=f"{layout[h]}: {fits[h]:.2g} / trace")
+        ax.plot([lo, hi], [fits[h] / lo, fits[h] / hi], "--", color=f"C{i}",
+                label=f"{layout(h)}: {fits[h]:.2g} / trace")
     ax.axhline(3e8, color="grey", lw=0.8, label="the old fixed default, 3e8")
     ax.set(xscale="log", yscale="log", xlabel=f"total Gram trace of the painting (longer side {AnalysisSettings().trace_size} px)",
            ylabel="temporal weight", title="Temporal weight against Gram trace")

@@ -251,6 +251,11 @@ def test_training_defaults_are_the_config_classes(monkeypatch, tmp_path, capsys)
     assert video.temporal_weight is None
     assert given_video.temporal_weight == suggest_temporal_weight("wave", PRESETS[image.arch].head).temporal_weight
     assert f"temporal weight {given_video.temporal_weight:g}, suggested" in capsys.readouterr().out
+    # a finished stage 1 is what stage 2 trains on: its layout (no head here) decides the suggestion
+    save_model(TransformNet(SLIM), tmp_path / "w-per-frame.safetensors", "wave")
+    assert run("train", "style", "--style", "wave", "-o", out) == 0
+    assert calls[1][3].temporal_weight == suggest_temporal_weight("wave", SLIM.head).temporal_weight
+    assert calls[1][3].temporal_weight != given_video.temporal_weight
 
 
 def test_studio_serves_on_the_address_given(monkeypatch):

@@ -43,10 +43,11 @@ def test_the_mapping_predicts_each_shipped_weight_from_the_others(evidence, vgg_
     for e in evidence:
         others = [o for o in evidence if o is not e]
         predicted = suggest_temporal_weight(e.style, e.head, vgg_weights, others).temporal_weight
-        # The no-head weights were each tuned by measurement on real clips: the others foresee them within 1.6x.
+        # The no-head weights were each tuned by measurement on real clips: when four were shipped, the others
+        # foresaw each within 1.6x; wave, the last, comes from the head styles through HEAD_RATIO.
         # The head's were set before training as a share of the painting's no-head weight (a third to two thirds)
         # and kept once they met every bar, so they spread wider (weight x trace up to 4x apart, all keeping 16-24%
-        # of the flicker at worst: 2.5x). A layout's only style is foreseen by the other layout's through HEAD_RATIO.
+        # of the flicker at worst: 2.5x).
         bound = 3 if e.head else 1.6
         assert 1 / bound < predicted / e.temporal_weight < bound, e.style
 

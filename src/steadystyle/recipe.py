@@ -50,9 +50,10 @@ def train_style(style: str | Path, out: str | Path, image: TrainConfig | None = 
 
 
 # Fine-tuning from a shipped style (`train style --from`): stage 1 and stage 2 steps, about 12 minutes on
-# 2 CPU cores (a shipped style's network, without the head). A short stage 1 leaves a per-frame network the stable one can follow: on the selection
-# clips, stage 2 at the full suggested weight after 400 stage-1 steps lost the look (style loss 1.2-1.5x
-# the per-frame network's), after 200 it kept it (1.04x and 0.84x).
+# 2 CPU cores from a network without the head (measured from the_scream's before it was retrained with one).
+# A short stage 1 leaves a per-frame network the stable one can follow: on the selection clips, stage 2 at the
+# full suggested weight after 400 stage-1 steps lost the look (style loss 1.2-1.5x the per-frame network's),
+# after 200 it kept it (1.04x and 0.84x).
 FINE_TUNE_STEPS = (200, 600)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..atomic import check_not_inputs
 from ..images import load_rgb
-from ..models import PER_FRAME_SUFFIX, Model
+from ..models import PER_FRAME_SUFFIX, Model, load_model
 from ..networks import PRESETS
 from ..paintings import painting_names, painting_path
 from ..recipe import FINE_TUNE_STEPS, carried_on, per_frame_twin, train_style
@@ -192,9 +192,10 @@ def _temporal_weight(given: float | None, style: str | Path, head: int, args: ar
     if not args.quiet:
         factor = f"; {FINE_TUNE_FACTOR:g} x a full run's, as this run fine-tunes" if fine_tune else ""
         layout = "with" if head else "without"
+        borrowed = " and scaled by weighting.HEAD_RATIO" if any(bool(e.head) != bool(head) for e in s.evidence) else ""
         _say(f"temporal weight {s.temporal_weight:g}, suggested for a painting of Gram trace {s.trace:.3g} on a "
              f"network {layout} the 9x9 head (weight x trace is about {s.constant:.2g}, fitted on "
-             f"{', '.join(e.style for e in s.evidence)}{factor}); --temporal-weight sets another")
+             f"{', '.join(e.style for e in s.evidence)}{borrowed}{factor}); --temporal-weight sets another")
     return s.temporal_weight
 
 
@@ -269,7 +270,9 @@ def run_style(args: argparse.Namespace) -> int:
     check_not_inputs([out, per_frame, work_dir_of(out), work_dir_of(per_frame)],
                      [args.style, args.content, args.clips, args.vgg_weights, *(m.path for m in starts)])
     steps = FINE_TUNE_STEPS if args.start_from else (IMAGE.steps, VIDEO.steps)
-    head = starts[0].net.arch.head if starts else PRESETS[args.arch].head  # fine-tuning keeps the start's network
+    # the layout stage 2 will train: the start's (fine-tuning), else a finished stage 1's, else --arch's
+    built = starts[0] if starts else load_model(per_frame) if per_frame.exists() else None
+    head = built.net.arch.head if built is not None else PRESETS[args.arch].head
     fresh = not out.exists() and not (work_dir_of(out) / "checkpoint.pt").is_file()  # stage 2 not begun
     image = TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch,
                         steps=args.image_steps or steps[0], weights=loss_weights(args, IMAGE.weights),

@@ -3,8 +3,8 @@
     python benchmarks/weight_evidence.py [--readme] [--also woman_with_a_hat]
 
 For each shipped style: its network's layout (with or without the 9x9 head, fitted apart), its painting's
-total Gram trace, the temporal weight it was trained with (chosen by measurement on real clips; its model
-card says how), weight x trace, the weight the fit of the *other* shipped styles suggests for its layout
+total Gram trace, the temporal weight it was trained with (its model card says how it was chosen), weight
+x trace, the weight the fit of the *other* shipped styles suggests for its layout
 (leave one out: how well the mapping predicts a painting it has not seen), and the style's worst flicker
 kept and style ratio from styles/NAME.json. `--also` adds paintings without a shipped style, with their
 suggestion for the default network. Draws docs/images/temporal_weight_vs_trace.png;

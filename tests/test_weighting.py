@@ -58,7 +58,8 @@ def test_a_higher_contrast_painting_gets_a_lower_weight(tmp_path, vgg_weights, e
     with Image.open(painting) as im:
         bold = Image.eval(im.convert("RGB"), lambda v: max(0, min(255, 2 * (v - 128) + 128)))
     bold.save(tmp_path / "bold.png")
-    plain, strong = (suggest_temporal_weight(p, FAST.head, vgg_weights, evidence) for p in (painting, tmp_path / "bold.png"))
+    plain, strong = (suggest_temporal_weight(p, FAST.head, vgg_weights, evidence)
+                     for p in (painting, tmp_path / "bold.png"))
     assert strong.trace > 1.2 * plain.trace and strong.temporal_weight < plain.temporal_weight
 
 

@@ -4,9 +4,9 @@ The style loss is relative (each layer's Gram error over the target's own norm),
 equally hard for every painting, while the flicker the temporal loss sees grows with the painting's
 Gram trace (Gupta et al.: equally good outputs lie ~sqrt(trace) apart, so squared differences grow as
 the trace). One temporal weight therefore counts for more on a high-trace painting, and the weight
-that keeps the same share of flicker falls as 1 / trace. The constant comes from the shipped styles,
-each of whose weights was chosen by measurement on real clips: the geometric mean of weight x trace
-over the styles of the network's layout (with or without the 9x9 head, which holds steady at a lower weight).
+that keeps the same share of flicker falls as 1 / trace. The constant comes from the shipped styles, each
+of whose weights met every bar on real clips: the geometric mean of weight x trace over the styles of the
+network's layout (with or without the 9x9 head, which holds steady at a lower weight).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from steadystyle.stylize import StylizeOptions, stylize_frames
 from steadystyle.train import ImageTrainer, TrainConfig, VideoTrainConfig, VideoTrainer
 
 ARCHS = ("fast", "full")
-NO_HEAD = "fast without head"  # the shipped styles' layout: what fine-tuning one of them trains
+NO_HEAD = "fast without head"  # the layout of the files before the head (what the head costs)
 RESULTS, TABLE = "arch_speed", "arch-table"  # results/arch_speed.json, the README's markers
 
 

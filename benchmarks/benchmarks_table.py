@@ -31,7 +31,7 @@ ROWS = [
                                             "the same 10 s clips at 640x360 and 1280x720, with ratios; peak memory"),
     ("bench_studio", "", "seconds from `steadystyle studio` to a page that loads, a fresh process each run"),
     ("flow_presets", "", "DIS presets and Farneback: speed and endpoint error"),
-    ("evaluate_styles", "NAME... [--cards] [--readme] [--static-only]",
+    ("evaluate_styles", "NAME... [--cards] [--readme]",
      "stable vs per-frame on held-out real footage, the static shot under the camera's own motion, the noise and "
      "drift probes; writes `styles/NAME.json`, model cards, pictures and the README table"),
     ("selection", "NAME PER_FRAME STABLE...", "candidates of one style on the clips decisions may look at (carphone, "

@@ -1,18 +1,18 @@
-"""How far fine-tuning (`train style --from`) gets in about 4, 9 and 17 minutes, against a full run.
+"""How far fine-tuning (`train style --from`) gets in half, one and twice its schedule, against a full run.
 
     python benchmarks/fine_tune.py --style woman_with_a_hat --from the_scream --work runs/fine_tune \\
         [--full runs/woman_with_a_hat.safetensors]
 
-Each schedule scales FINE_TUNE_STEPS (the default, ~9 minutes on 2 cores) by 0.5, 1 and 2 and trains
-with `train_style(..., start_from=...)` into WORK/scaleN.safetensors (a finished one is reused; an
-interrupted one continues). Every model is then scored on the held-out real clips (real_footage.py, 48
-frames each): the worst share of its per-frame network's flicker the stable one keeps (the bar: 1/3),
-the worst plain ratio of their warping errors (the source's own error not taken off)
-and the worst style loss stable / per-frame (the bar: 1.2), beside the stage-1 style loss at the end of
-training. Every schedule trains stage 2 with the painting's suggested temporal weight for fine-tuning
-(weighting.py: FINE_TUNE_FACTOR x a full run's), worked out once at the start. Minutes are each model's
-own training time (both stages, from its metadata, so resumed runs count whole); on a shared machine
-they run long. `--full` adds a from-scratch run of the same painting for comparison.
+Each schedule scales FINE_TUNE_STEPS (the default: ~15 minutes on 2 cores from a head network, ~9
+without) by 0.5, 1 and 2 and trains with `train_style(..., start_from=...)` into WORK/scaleN.safetensors
+(a finished one is reused; an interrupted one continues). Every model is then scored on the held-out
+real clips (real_footage.py, 48 frames each): the worst share of its per-frame network's flicker the
+stable one keeps (the bar: 1/3), the worst plain ratio of their warping errors (the source's own error
+not taken off) and the worst style loss stable / per-frame (the bar: 1.2), beside the stage-1 style loss
+at the end of training. Every schedule trains stage 2 with the painting's suggested temporal weight for
+fine-tuning (weighting.py: FINE_TUNE_FACTOR x a full run's), worked out once at the start. Minutes are
+each model's own training time (both stages, from its metadata, so resumed runs count whole); on a
+shared machine they run long. `--full` adds a from-scratch run of the same painting for comparison.
 
 The table is kept in results/fine_tune.json and written into the README (`--readme` rewrites only
 that); docs/images/fine_tune.jpg shows the painting, a held-out frame and each model's stable output.
@@ -73,18 +73,19 @@ def score(models: dict[str, str], max_frames: int) -> list[dict]:
     return rows
 
 
-def minutes_alone(steps: list[int]) -> float:
-    """What the steps take on this machine with nothing else running: bench_arch's quiet seconds per step."""
-    fast = load_results("arch_speed")["rows"][NO_HEAD]  # a shipped style's network, which fine-tuning trains on
-    return (steps[0] * fast["stage-1 step s"] + steps[1] * fast["stage-2 step s"]) / 60
+def minutes_alone(steps: list[int], network: str) -> float:
+    """What the steps take on this machine with nothing else running: bench_arch's quiet seconds per step
+    for `network`, the start style's layout (a row of results/arch_speed.json)."""
+    row = load_results("arch_speed")["rows"][network]
+    return (steps[0] * row["stage-1 step s"] + steps[1] * row["stage-2 step s"]) / 60
 
 
-def table(rows: list[dict]) -> str:
+def table(rows: list[dict], network: str) -> str:
     lines = ["| schedule | minutes alone (steps x quiet step time) | minutes here, shared | stage-1 style loss "
              "| flicker kept (worst) | E_warp ratio (worst) | style ratio (worst) |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        lines.append(f"| {r['schedule']} | {minutes_alone(r['steps']):.0f} | {r['minutes']:.0f} | "
+        lines.append(f"| {r['schedule']} | {minutes_alone(r['steps'], network):.0f} | {r['minutes']:.0f} | "
                      f"{r['stage1_style_loss'] or float('nan'):.3g} | {100 * r['kept_flicker']:.0f}% | "
                      f"{r['e_warp_ratio']:.2f} | {r['style_ratio']:.2f} |")
     return "\n".join(lines)
@@ -92,7 +93,8 @@ def table(rows: list[dict]) -> str:
 
 def readme_body() -> str:
     saved = load_results(RESULTS)
-    return (f"{table(saved['rows'])}\n\n{saved['style']} from {saved['from']}, stage-2 temporal weight "
+    return (f"{table(saved['rows'], saved['network'])}\n\n{saved['style']} from {saved['from']} (the "
+            f"`{saved['network']}` network), stage-2 temporal weight "
             f"{saved['temporal_weight']:g}; worst of the {saved['clips']} held-out clips ({saved['max_frames']} frames "
             f"each). Measured {saved['date']} with `{saved['command']}` on {saved['cpus']} CPU cores, beside other "
             "jobs, so the minutes here run long; the minutes alone use the step times in results/arch_speed.json "
@@ -136,7 +138,9 @@ def main() -> None:
     if args.work is None:
         p.error("--work is required: the folder where the fine-tuned models are trained or found")
     args.work.mkdir(parents=True, exist_ok=True)
-    suggestion = suggest_temporal_weight(args.style, load_model(args.start).net.arch.head, fine_tune=True)
+    head = load_model(args.start).net.arch.head
+    network = "fast" if head else NO_HEAD  # the layout fine-tuning trains: the start's
+    suggestion = suggest_temporal_weight(args.style, head, fine_tune=True)
     print(f"{args.style}: Gram trace {suggestion.trace:.3g}, "
           f"fine-tuning temporal weight {suggestion.temporal_weight:g}", flush=True)
     models = {}
@@ -147,9 +151,10 @@ def main() -> None:
     if args.full:
         models[args.full] = "from scratch"
     rows = score(models, args.max_frames)
-    print(table(rows))
+    print(table(rows, network))
     save_results(RESULTS, "python benchmarks/fine_tune.py --work DIR" + (" --full MODEL" if args.full else ""),
-                 {"style": args.style, "from": args.start, "temporal_weight": suggestion.temporal_weight,
+                 {"style": args.style, "from": args.start, "network": network,
+                  "temporal_weight": suggestion.temporal_weight,
                   "clips": len(CLIPS), "max_frames": args.max_frames, "rows": rows})
     write_readme()
     picture(args.style, models)

@@ -90,7 +90,7 @@ def round2(x: float) -> float:
 # per-frame network that had only a short stage 1 (not yet as sharp as a full run's, so steadiness costs
 # little of its look) and has few steps to learn steadiness in. On the selection clips (carphone, sample;
 # benchmarks/selection.py) 1x kept 7% and 24% of the flicker at style 1.04x and 0.84x, 1.5x 4% and 16%
-# at 1.06x and 0.97x, 2x 1% and 12% at 1.06x and 1.00x.
+# at 1.06x and 0.97x, 2x 1% and 12% at 1.06x and 1.00x (all without the head; README, Fine-tuning, has the head's).
 FINE_TUNE_FACTOR = 2.0
 
 

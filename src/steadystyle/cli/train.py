@@ -135,7 +135,7 @@ def _register_style(what: argparse._SubParsersAction) -> None:
                    help=f"the stable model (.safetensors); the per-frame one is written beside it. {REPLACED}")
     p.add_argument("--from", dest="start_from", metavar="STABLE_STYLE",
                    help="fine-tune a trained style (a shipped name, or a stable model file with its "
-                        "NAME-per-frame beside it) instead of training from scratch: about 12 minutes instead of 55, "
+                        "NAME-per-frame beside it) instead of training from scratch: about 15 minutes instead of 55, "
                         f"at {FINE_TUNE_FACTOR:g} x the suggested temporal weight")
     p.add_argument("--image-steps", type=positive_int,
                    help=f"stage 1 steps (default: {IMAGE.steps}; {FINE_TUNE_STEPS[0]} with --from)")

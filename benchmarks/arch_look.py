@@ -4,8 +4,8 @@
     python benchmarks/arch_look.py --readme                              # only rewrites the README table
 
 Each per-frame network (the look is stage 1's; stage 2 keeps it within the shipped styles' 1.2x bar) and,
-in the same run, the shipped per-frame network of the same painting ("shipped": the fast layout without
-its 9x9 head) stylize the same pictures no training saw: three scikit-image photos and a frame of the
+in the same run, the shipped per-frame network of the same painting ("shipped": the painting's shipped
+per-frame network; the README's rows are from when that was the fast layout without its 9x9 head) stylize the same pictures no training saw: three scikit-image photos and a frame of the
 held-out cup clip, each scaled to 360 and to 720 px on the long side. The table gives the style loss
 against the painting at the picture's size and the content loss against the picture (`evaluate`'s loss
 network), each the mean over the pictures, and their ratio to the shipped network's; networks measured

@@ -1,5 +1,5 @@
 """Speed of the two networks a user can train, "fast" (the default) and "full" (Johnson et al.'s), on this machine;
-and fast without its 9x9 head (the shipped styles' layout until they are retrained).
+and fast without its 9x9 head (the shipped styles' layout before the head).
 
     python benchmarks/bench_arch.py           # measures, keeps results/arch_speed.json, rewrites the README table
     python benchmarks/bench_arch.py --readme  # only rewrites the README table from that file

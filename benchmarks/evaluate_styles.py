@@ -1,5 +1,5 @@
-"""Evaluate shipped styles (stable vs per-frame) on real footage no decision looked at; write their JSON,
-model cards and the README table.
+"""Evaluate shipped styles (stable vs per-frame) on real footage no training saw (some clips informed a
+style's weight; its card says which); write their JSON, model cards and the README table.
 
     bash benchmarks/install_footage.sh                                  # once: the packages with the clips
     python benchmarks/evaluate_styles.py starry_night composition_vii   # writes styles/NAME.json
@@ -37,7 +37,7 @@ SELECTION = [CARPHONE]
 HEAD = ("The `fast` layout with its 9x9 head, at content weight 3 (both the defaults since commit 08cea17). Stage 1 "
         "was trained as `train image --style {name} --content-weight 3` (the settings `train style` uses) and "
         "`train style` continued from it with stage 2; trainings ran two or three at a time on 2 cores, one thread "
-        "each. The hold and its colour check ran from the start of stage 2. ")
+        "each unless said below. The hold and its colour check ran from the start of stage 2. ")
 HISTORY = {
     "the_scream": HEAD.format(name="the_scream") + "Stage 1 was stopped once (the session ended) and resumed from "
                   "its checkpoint. Stage 2 used temporal weight 6e8 (`train style --temporal-weight 6e8`), half the "
@@ -46,9 +46,9 @@ HISTORY = {
                   "of the flicker on carphone and the sample clip at style 0.91x and 0.75x the per-frame network's, "
                   "0.11/255 per frame in the noise probe, 0.01x the source on the tripod proxy; the held-out clips "
                   "were measured once, after training.",
-    "wave": HEAD.format(name="wave") + "Stage 1 was stopped twice (once near its start, once when a session ended "
-            "at step 1270) and resumed from its checkpoints; from step 1250 it and stage 2 ran with two threads, "
-            "beside at most one other job. Stage 2 used temporal weight 6e8 (`train style --temporal-weight 6e8`), "
+    "wave": HEAD.format(name="wave") + "Stage 1 was stopped twice and resumed from its checkpoints: near its start, "
+            "and at step 1270 when a session ended (resumed from step 1250, 20 steps redone); from then on it and "
+            "stage 2 ran with two threads, beside at most one other job. Stage 2 used temporal weight 6e8 (`train style --temporal-weight 6e8`), "
             "half the no-head network's 1.2e9 (whose choice had looked at all the held-out clips), set before "
             "training from the other head styles' cases and not tuned: on the selection side it kept 2.5% and 5.0% "
             "of the flicker on carphone and the sample clip at style 0.85x and 0.65x the per-frame network's, "

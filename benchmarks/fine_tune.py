@@ -3,7 +3,7 @@
     python benchmarks/fine_tune.py --style woman_with_a_hat --from the_scream --work runs/fine_tune \\
         [--full runs/woman_with_a_hat.safetensors]
 
-Each schedule scales FINE_TUNE_STEPS (the default: ~15 minutes on 2 cores from a head network, ~9
+Each schedule scales FINE_TUNE_STEPS (the default: ~15 minutes on 2 cores from a head network, ~11
 without) by 0.5, 1 and 2 and trains with `train_style(..., start_from=...)` into WORK/scaleN.safetensors
 (a finished one is reused; an interrupted one continues). Every model is then scored on the held-out
 real clips (real_footage.py, 48 frames each): the worst share of its per-frame network's flicker the

@@ -50,7 +50,7 @@ def train_style(style: str | Path, out: str | Path, image: TrainConfig | None = 
 
 
 # Fine-tuning from a shipped style (`train style --from`): stage 1 and stage 2 steps, about 15 minutes on
-# 2 CPU cores from a network with the head (bench_arch's step times; about 9 without it).
+# 2 CPU cores from a network with the head (bench_arch's step times; about 11 without it, 9 when first measured).
 # A short stage 1 leaves a per-frame network the stable one can follow: on the selection clips, stage 2 at the
 # full suggested weight after 400 stage-1 steps lost the look (style loss 1.2-1.5x the per-frame network's),
 # after 200 it kept it (1.04x and 0.84x); chosen without the head, and from the head the_scream the 1x

@@ -57,8 +57,9 @@ def main() -> None:
     ax = fig.subplots()
     for i, h in enumerate(heads):
         mine = [e for e in evidence if bool(e.head) == bool(h)]
-        ax.scatter([e.trace for e in mine], [e.temporal_weight for e in mine], color=f"C{i}",
-                   label=f"shipped, {layout(h)}")
+        if mine:  # a layout with no shipped style of its own is only a line (the other's through HEAD_RATIO)
+            ax.scatter([e.trace for e in mine], [e.temporal_weight for e in mine], color=f"C{i}",
+                       label=f"shipped, {layout(h)}")
     for e in evidence:
         ax.annotate(e.style, (e.trace, e.temporal_weight), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.scatter([s.trace for s in others], [s.temporal_weight for s in others], marker="x", color="C2",
@@ -67,12 +68,13 @@ def main() -> None:
         ax.annotate(name, (s.trace, s.temporal_weight), textcoords="offset points", xytext=(4, -12), fontsize=8)
     lo, hi = 0.8 * min(e.trace for e in evidence), 1.2 * max(e.trace for e in evidence)
     for i, h in enumerate(heads):
+        borrowed = "" if any(bool(e.head) == bool(h) for e in evidence) else " (from the other, HEAD_RATIO)"
         ax.plot([lo, hi], [fits[h] / lo, fits[h] / hi], "--", color=f"C{i}",
-                label=f"{layout(h)}: {fits[h]:.2g} / trace")
+                label=f"{layout(h)}: {fits[h]:.2g} / trace{borrowed}")
     ax.axhline(3e8, color="grey", lw=0.8, label="the old fixed default, 3e8")
     ax.set(xscale="log", yscale="log", xlabel=f"total Gram trace of the painting (longer side {AnalysisSettings().trace_size} px)",
            ylabel="temporal weight", title="Temporal weight against Gram trace")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="lower left")
     print(f"wrote {save_figure(fig, PLOT)}")
     if args.readme:
         rewrite_table("weight-table", table)

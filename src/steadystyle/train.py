@@ -93,7 +93,7 @@ class VideoTrainConfig(TrainConfig):
     nuisance: float = 0.75
     flow_method: str = "dis"
     flow_preset: str = DEFAULT_PRESET
-    # 800 more than the first recipe: the second 800 lowered flicker and style loss (starry_night, wave, composition_vii)
+    # 1600 rather than 800: the second 800 lower flicker and style loss (starry_night, wave, composition_vii)
     steps: int = 1600
     lr: float = 1e-4  # a fresh Adam at 1e-3 knocks a trained network far off its style in a few steps
     carry_on: str = ""  # a stable model whose whole network trains on from its recorded steps (`train more`)

@@ -65,9 +65,9 @@ def fit(evidence: list[Evidence]) -> float:
     return math.exp(sum(math.log(e.temporal_weight * e.trace) for e in evidence) / len(evidence))
 
 
-# A network with the 9x9 head holds steady at a lower weight than one without: the head styles were trained at a
-# third (starry_night, chosen on the selection clips) to two thirds (udnie) of their no-head weights, about half
-# on geometric mean, and met every bar. A layout without shipped styles of its own takes the other layout's
+# A network with the 9x9 head holds steady at a lower weight than one without: the shipped styles, all with the
+# head, are trained at a third (starry_night, chosen on the selection clips) to two thirds (udnie) of the weight
+# the same painting needs without it, about half on geometric mean, and meet every bar. A layout without shipped styles of its own takes the other layout's
 # constant times this ratio (a head network) or divided by it (a network without).
 HEAD_RATIO = 1 / 2
 
@@ -90,7 +90,7 @@ def round2(x: float) -> float:
 # per-frame network that had only a short stage 1 (not yet as sharp as a full run's, so steadiness costs
 # little of its look) and has few steps to learn steadiness in. On the selection clips (carphone, sample;
 # benchmarks/selection.py) 1x kept 7% and 24% of the flicker at style 1.04x and 0.84x, 1.5x 4% and 16%
-# at 1.06x and 0.97x, 2x 1% and 12% at 1.06x and 1.00x (all without the head; README, Fine-tuning, has the head's).
+# at 1.06x and 0.97x, 2x 1% and 12% at 1.06x and 1.00x (measured without the head; docs/training.md has the head's).
 FINE_TUNE_FACTOR = 2.0
 
 

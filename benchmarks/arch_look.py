@@ -1,12 +1,13 @@
 """The look of the networks a user can train, stage 1 of one painting each, against the shipped styles' (#15, #11).
 
     python benchmarks/arch_look.py NETWORK=PER_FRAME.safetensors [...]   # measures, writes the picture
-    python benchmarks/arch_look.py --readme                              # only rewrites the README table
+    python benchmarks/arch_look.py --docs                                # only rewrites the docs table
 
 Each per-frame network (the look is stage 1's; stage 2 keeps it within the shipped styles' 1.2x bar) and,
 in the same run, the shipped per-frame network of the same painting ("shipped": the painting's shipped
-per-frame network; the README's rows are from when that was the fast layout without its 9x9 head) stylize the same pictures no training saw: three scikit-image photos and a frame of the
-held-out cup clip, each scaled to 360 and to 720 px on the long side. The table gives the style loss
+per-frame network; in results/arch_look.json that is the fast layout without its 9x9 head) stylize the
+same pictures no training saw: three scikit-image photos and a frame of the held-out cup clip, each
+scaled to 360 and to 720 px on the long side. The table gives the style loss
 against the painting at the picture's size and the content loss against the picture (`evaluate`'s loss
 network), each the mean over the pictures, and their ratio to the shipped network's; networks measured
 earlier keep their rows (and their date). docs/images/arch_look.jpg shows picture | shipped | each network
@@ -23,7 +24,7 @@ import torch
 from PIL import Image
 
 from footage import clip_frames
-from readme_tables import DOCS, load_results, rewrite_table, save_results
+from readme_tables import BENCHMARKS_PAGE, DOCS, docs_flag, load_results, rewrite_table, save_results
 from real_footage import painting
 from steadystyle.evaluate import _loss_network  # the evaluate command's own loss network
 from steadystyle.images import load_rgb, resize_to, to_uint8
@@ -31,7 +32,7 @@ from steadystyle.models import PER_FRAME_SUFFIX, Model, load_model
 from steadystyle.stylize import StylizeOptions, as_tensor, stylize_image
 from steadystyle.vgg import cached_weights
 
-RESULTS, TABLE = "arch_look", "arch-look-table"
+RESULTS, TABLE, PAGE = "arch_look", "arch-look-table", BENCHMARKS_PAGE
 SHIPPED = "shipped"  # the painting's shipped per-frame network, measured in every run
 PHOTOS = ("astronaut", "coffee", "chelsea")  # scikit-image's, public domain or CC0
 SIDES = (360, 720)
@@ -76,7 +77,7 @@ def measure(models: dict[str, str], loaded: dict[str, Model], style: str) -> tup
     return rows, strips
 
 
-def readme_body() -> str:
+def table_body() -> str:
     saved = load_results(RESULTS)
     lines = ["| long side | network | style loss | content loss | / shipped (same run) | measured |",
              "| --- | --- | --- | --- | --- | --- |"]
@@ -95,11 +96,11 @@ def readme_body() -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("models", nargs="*", metavar="NETWORK=MODEL", help="a name for the table and a per-frame model file")
-    p.add_argument("--readme", action="store_true", help=f"only rewrite the README table from results/{RESULTS}.json")
+    docs_flag(p, PAGE, f"only rewrite the table from results/{RESULTS}.json")
     args = p.parse_args()
-    if not args.readme:
+    if not args.docs:
         if not args.models or not all("=" in m for m in args.models):
-            p.error("give NETWORK=PER_FRAME.safetensors for each network to measure (or --readme)")
+            p.error("give NETWORK=PER_FRAME.safetensors for each network to measure (or --docs)")
         given = dict(m.split("=", 1) for m in args.models)
         loaded = {name: load_model(spec) for name, spec in given.items()}
         style = next(iter(loaded.values())).style
@@ -119,8 +120,8 @@ def main() -> None:
         Image.fromarray(to_uint8(sheet)).save(DOCS / "arch_look.jpg", quality=88)
         save_results(RESULTS, "python benchmarks/arch_look.py NETWORK=PER_FRAME.safetensors ...",
                      {"style": style, "rows": [*rows, *kept]})
-    rewrite_table(TABLE, readme_body())
-    print(readme_body())
+    rewrite_table(PAGE, TABLE, table_body())
+    print(table_body())
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Speed of the two networks a user can train, "fast" (the default) and "full" (Johnson et al.'s), on this machine;
-and fast without its 9x9 head (the shipped styles' layout before the head).
+and fast without its 9x9 head (what the head costs).
 
-    python benchmarks/bench_arch.py           # measures, keeps results/arch_speed.json, rewrites the README table
-    python benchmarks/bench_arch.py --readme  # only rewrites the README table from that file
+    python benchmarks/bench_arch.py         # measures, keeps results/arch_speed.json, rewrites the docs table
+    python benchmarks/bench_arch.py --docs  # only rewrites the table in docs/benchmarks.md from that file
 
 For each: the stable (recurrent) network's frame rate at 640x360 and 1280x720 on the default stylize
 path (no flags: bf16 where the CPU has it), and the seconds of a stage-1 and a stage-2 training step
@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from bench_image import timed
-from readme_tables import load_results, rewrite_table, save_results
+from readme_tables import BENCHMARKS_PAGE, docs_flag, load_results, rewrite_table, save_results
 from steadystyle.models import Model, save_model
 from steadystyle.networks import FAST, PRESETS, Arch, TransformNet, holding
 from steadystyle.paintings import painting_path
@@ -28,8 +28,8 @@ from steadystyle.stylize import StylizeOptions, stylize_frames
 from steadystyle.train import ImageTrainer, TrainConfig, VideoTrainConfig, VideoTrainer
 
 ARCHS = ("fast", "full")
-NO_HEAD = "fast without head"  # the layout of the files before the head (what the head costs)
-RESULTS, TABLE = "arch_speed", "arch-table"  # results/arch_speed.json, the README's markers
+NO_HEAD = "fast without head"  # the fast layout with head=0 (what the head costs)
+RESULTS, TABLE, PAGE = "arch_speed", "arch-table", BENCHMARKS_PAGE  # results/arch_speed.json, the page's markers
 
 
 def stylize_fps(arch: Arch, width: int, height: int, frames: int) -> float:
@@ -65,13 +65,13 @@ def table(rows: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def readme_body() -> str:
+def table_body() -> str:
     saved = load_results(RESULTS)
     return f"{table(saved['rows'])}\n\nMeasured {saved['date']} with `{saved['command']}` on {saved['cpus']} CPU cores."
 
 
-def write_readme() -> None:
-    rewrite_table(TABLE, readme_body())
+def write_table() -> None:
+    rewrite_table(PAGE, TABLE, table_body())
 
 
 def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -92,13 +92,13 @@ def main() -> None:
     p.add_argument("--sizes", nargs="+", default=["640x360", "1280x720"], help="frame sizes WxH")
     p.add_argument("--frames", type=int, default=20, help="frames per stylize timing")
     p.add_argument("--steps", type=int, default=5, help="training steps per timing")
-    p.add_argument("--readme", action="store_true", help=f"only rewrite the README's table from results/{RESULTS}.json")
+    docs_flag(p, PAGE, f"only rewrite the table from results/{RESULTS}.json")
     args = p.parse_args()
-    if not args.readme:
+    if not args.docs:
         rows = measure(args)
         print(table(rows))
         save_results(RESULTS, "python benchmarks/bench_arch.py", {"rows": rows})
-    write_readme()
+    write_table()
 
 
 if __name__ == "__main__":

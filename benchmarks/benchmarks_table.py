@@ -1,10 +1,11 @@
-"""The README's table of benchmarks: what each script prints, and what it measured here, from its results file.
+"""The table of benchmarks in docs/benchmarks.md: what each script prints, and what it measured here, from its
+results file.
 
-    python benchmarks/benchmarks_table.py --readme    # rewrite the table after running any of them
+    python benchmarks/benchmarks_table.py --docs    # rewrite the table after running any of them
 
-A script that keeps figures has `RESULTS` (its results/NAME.json) and `readme_cell(results)`, which says in
-a sentence what they show; the others point to the README table they write. A script whose results file
-does not exist yet keeps the cell the README has.
+A script that keeps figures has `RESULTS` (its results/NAME.json) and `table_cell(results)`, which says in
+a sentence what they show; the others point to the table they write. A script whose results file
+does not exist yet keeps the cell the page has.
 """
 
 from __future__ import annotations
@@ -12,18 +13,18 @@ from __future__ import annotations
 import argparse
 import importlib
 
-from readme_tables import RESULTS, load_results, rewrite_table, table_in_readme
+from readme_tables import BENCHMARKS_PAGE, RESULTS, docs_flag, load_results, rewrite_table, table_in
 
-TABLE = "benchmarks-table"
+TABLE, PAGE = "benchmarks-table", BENCHMARKS_PAGE
 HEADER = "| script | prints | measured here (2 cores) |\n| --- | --- | --- |"
-# (script, its arguments as shown, what it prints); in the README's order
+# (script, its arguments as shown, what it prints); in the page's order
 ROWS = [
     ("bench_image", "", "training ms/step, network FPS at 640x360 (fp32, bf16, each also compiled) per preset, "
                         "Gatys s/100 iterations"),
-    ("bench_arch", "[--readme]", "the two networks a user can train, `fast` and `full`, in one run: stable-network "
+    ("bench_arch", "[--docs]", "the two networks a user can train, `fast` and `full`, in one run: stable-network "
                                  "frames/s at 640x360 and 1280x720 (also of `fast` without its head) and seconds per "
                                  "training step of each stage"),
-    ("arch_look", "NETWORK=PER_FRAME ... [--readme]", "the look of networks trained on one painting with one recipe, "
+    ("arch_look", "NETWORK=PER_FRAME ... [--docs]", "the look of networks trained on one painting with one recipe, "
                                                       "against the shipped per-frame network in the same run: style "
                                                       "and content loss on pictures no training saw, a picture"),
     ("bench_video", "[--memory-minutes M]", "end to end, process start to finished file, in one run: the default "
@@ -31,9 +32,9 @@ ROWS = [
                                             "the same 10 s clips at 640x360 and 1280x720, with ratios; peak memory"),
     ("bench_studio", "", "seconds from `steadystyle studio` to a page that loads, a fresh process each run"),
     ("flow_presets", "", "DIS presets and Farneback: speed and endpoint error"),
-    ("evaluate_styles", "NAME... [--cards] [--readme]",
+    ("evaluate_styles", "NAME... [--cards] [--docs]",
      "stable vs per-frame on held-out real footage, the static shot under the camera's own motion, the noise and "
-     "drift probes; writes `styles/NAME.json`, model cards, pictures and the README table"),
+     "drift probes; writes `styles/NAME.json`, model cards, pictures and the styles table"),
     ("selection", "NAME PER_FRAME STABLE...", "candidates of one style on the clips decisions may look at (carphone, "
                                               "the sample clip), the noise probe and a tripod proxy (a dark still "
                                               "with camera noise through H.264): flicker kept, style ratio, "
@@ -47,9 +48,9 @@ ROWS = [
                                      "ratios, largest pixel difference"),
     ("resume_long", "", "a 10-minute 720p clip stylized whole, and again killed with SIGKILL at 40% and resumed: "
                         "frames, timestamps, pixels, E_warp, peak memory"),
-    ("weight_evidence", "[--readme]", "shipped temporal weights against Gram traces, each predicted from the others; "
+    ("weight_evidence", "[--docs]", "shipped temporal weights against Gram traces, each predicted from the others; "
                                       "the plot"),
-    ("fine_tune", "--work DIR [--full MODEL] [--readme]", "`train style --from` at 0.5, 1 and 2 times the default "
+    ("fine_tune", "--work DIR [--full MODEL] [--docs]", "`train style --from` at 0.5, 1 and 2 times the default "
                                                           "schedule, and a from-scratch run: training minutes, flicker "
                                                           "kept, plain E_warp ratio and style ratio on the held-out "
                                                           "clips (worst of seven), a picture"),
@@ -60,11 +61,12 @@ ROWS = [
     ("compare_methods", "--report DIR", "per-frame and recurrent nets, per-frame and Ruder optimisation, EMA blend, "
                                         "through `evaluate`"),
 ]
-# Scripts that write a README table of their own, or whose figures only served a choice: their cell says where.
+# Scripts that write a table of their own, or whose figures only served a choice: their cell says where.
 POINTERS = {"selection": "none kept: the model cards and the notes quote what a choice rested on",
-            "bench_arch": 'the table under "Which network"', "arch_look": 'the second table under "Which network"',
-            "bench_video": "the speed table below", "evaluate_styles": "the table above",
-            "weight_evidence": "the weight table above", "fine_tune": "the table under Fine-tuning"}
+            "bench_arch": "the network speed table above", "arch_look": "the look table above",
+            "bench_video": "the speed table above", "evaluate_styles": "the styles table above",
+            "weight_evidence": "the weight table in [training.md](training.md)",
+            "fine_tune": "the fine-tuning table above"}
 
 
 def usage(script: str, arguments: str) -> str:
@@ -72,9 +74,9 @@ def usage(script: str, arguments: str) -> str:
 
 
 def current_cells() -> dict[str, str]:
-    """The README's cells by script, for scripts without a results file yet."""
+    """The page's cells by script, for scripts without a results file yet."""
     cells = {}
-    for line in table_in_readme(TABLE).splitlines()[2:]:
+    for line in table_in(PAGE, TABLE).splitlines()[2:]:
         script, _, cell = line.strip("| ").split(" | ", 2)
         cells[script] = cell
     return cells
@@ -86,10 +88,10 @@ def cell(script: str, arguments: str, current: dict[str, str]) -> str:
     module = importlib.import_module(script)
     if not (RESULTS / f"{module.RESULTS}.json").is_file():
         return current[usage(script, arguments)]
-    return module.readme_cell(load_results(module.RESULTS))
+    return module.table_cell(load_results(module.RESULTS))
 
 
-def readme_body() -> str:
+def table_body() -> str:
     current = current_cells()
     rows = [f"| {usage(s, a)} | {prints} | {cell(s, a, current)} |" for s, a, prints in ROWS]
     return "\n".join([HEADER, *rows])
@@ -97,10 +99,10 @@ def readme_body() -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--readme", action="store_true", help="rewrite the README's table (else print it)")
-    body = readme_body()
-    if p.parse_args().readme:
-        rewrite_table(TABLE, body)
+    docs_flag(p, PAGE, "rewrite the table (else print it)")
+    body = table_body()
+    if p.parse_args().docs:
+        rewrite_table(PAGE, TABLE, body)
     print(body)
 
 

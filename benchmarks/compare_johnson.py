@@ -75,7 +75,7 @@ def main() -> None:
     save_results(RESULTS, "python benchmarks/compare_johnson.py", {"rows": rows})
 
 
-def readme_cell(results: dict) -> str:
+def table_cell(results: dict) -> str:
     loss = {(r["style"], r["result"]): r["style_loss"] for r in results["rows"]}
     ratios = ", ".join(f"{style} {loss[style, OURS] / loss[style, THEIRS]:.2g}x" for style in PUBLISHED)
     return (f"style loss of our per-frame networks over theirs: {ratios} (the loss is against our reproductions of "

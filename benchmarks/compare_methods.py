@@ -108,7 +108,7 @@ def main() -> None:
                  "source_warping_error": evaluation.source_warping_error, "methods": methods})
 
 
-def readme_cell(results: dict) -> str:
+def table_cell(results: dict) -> str:
     """E_warp and style against the per-frame network; no speeds: this run times each method beside whatever
     else the machine does (bench_image.py and bench_video.py time them with care)."""
     m, source = {x["name"]: x for x in results["methods"]}, results["source_warping_error"]

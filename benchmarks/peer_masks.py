@@ -54,7 +54,7 @@ def main() -> None:
     save_results(RESULTS, "python benchmarks/peer_masks.py", {"agreement": {f"{j}->{i}": s for (j, i), s in zip(PAIRS, scores)}})
 
 
-def readme_cell(results: dict) -> str:
+def table_cell(results: dict) -> str:
     shares = [100 * s for s in results["agreement"].values()]
     return f"{min(shares):.2f}-{max(shares):.2f}% on all {len(shares)} pairs"
 

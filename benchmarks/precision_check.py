@@ -57,7 +57,7 @@ def main() -> None:
     save_results(RESULTS, "python benchmarks/precision_check.py " + " ".join(args.styles), {"rows": rows})
 
 
-def readme_cell(results: dict) -> str:
+def table_cell(results: dict) -> str:
     diffs = [(abs(r[key] - 1), r[key] - 1, r["style"], measure) for r in results["rows"]
              for key, measure in (("warping_error_ratio", "E_warp"), ("style_loss_ratio", "style loss"))]
     worst, signed, style, measure = max(diffs)

@@ -1,9 +1,10 @@
-"""Where benchmark figures live and how they reach the README: one JSON per benchmark under results/,
-and each README table rewritten from it between its `<!-- NAME:start -->` and `<!-- NAME:end -->` markers,
-so no figure is ever copied by hand."""
+"""Where benchmark figures live and how they reach the docs: one JSON per benchmark under results/, and
+each generated table in a docs page rewritten from it between its `<!-- NAME:start -->` and
+`<!-- NAME:end -->` markers, so no figure is ever copied by hand."""
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -11,8 +12,11 @@ from pathlib import Path
 
 from steadystyle.atomic import atomic_output
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-DOCS = README.parent / "docs" / "images"
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ROOT / "docs"
+DOCS = PAGES / "images"  # the pictures the docs show
+BENCHMARKS_PAGE = PAGES / "benchmarks.md"  # the generated tables of measurements
+TRAINING_PAGE = PAGES / "training.md"  # the temporal-weight table, beside the recipe it supports
 RESULTS = Path(__file__).with_name("results")
 
 
@@ -29,27 +33,34 @@ def save_results(name: str, command: str, data: dict) -> Path:
 def load_results(name: str) -> dict:
     path = RESULTS / f"{name}.json"
     if not path.is_file():
-        raise SystemExit(f"{path} does not exist yet: run the benchmark without --readme first")
+        raise SystemExit(f"{path} does not exist yet: run the benchmark without --docs first")
     return json.loads(path.read_text())
 
 
-def _split(marker: str) -> tuple[str, str, str]:
-    """The README before, between and after the two marker lines named `marker`."""
+def _split(page: Path, marker: str) -> tuple[str, str, str]:
+    """The page before, between and after the two marker lines named `marker`."""
     start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
-    text = README.read_text()
+    text = page.read_text()
     if text.count(start) != 1 or text.count(end) != 1:
-        raise SystemExit(f"{README} needs exactly one '{start}' line and one '{end}' line to hold this table")
+        raise SystemExit(f"{page} needs exactly one '{start}' line and one '{end}' line to hold this table")
     head, rest = text.split(start)
     body, tail = rest.split(end)
     return head + start, body, end + tail
 
 
-def table_in_readme(marker: str) -> str:
-    return _split(marker)[1].strip("\n")
+def table_in(page: Path, marker: str) -> str:
+    """What `page` holds between the two marker lines named `marker`."""
+    return _split(page, marker)[1].strip("\n")
 
 
-def rewrite_table(marker: str, body: str) -> None:
-    """Replace what the README holds between the two marker lines named `marker`."""
-    head, _, tail = _split(marker)
-    with atomic_output(README) as tmp:
+def rewrite_table(page: Path, marker: str, body: str) -> None:
+    """Replace what `page` holds between the two marker lines named `marker`."""
+    head, _, tail = _split(page, marker)
+    with atomic_output(page) as tmp:
         Path(tmp).write_text(f"{head}\n{body}\n{tail}")
+
+
+def docs_flag(p: argparse.ArgumentParser, page: Path, what: str) -> None:
+    """--docs: rewrite `what` in `page` (--readme, the same flag's other spelling, is kept for scripts)."""
+    p.add_argument("--docs", action="store_true", help=f"{what} in {page.relative_to(ROOT)}")
+    p.add_argument("--readme", dest="docs", action="store_true", help=argparse.SUPPRESS)

@@ -257,7 +257,7 @@ def main() -> None:
     p.add_argument("--probe-only", action="store_true", help="skip the clips, run only the probes")
     p.add_argument("--no-drift", action="store_true", help="skip the 720-frame drift probe")
     p.add_argument("--json", type=Path, help="write every figure (and the clips' provenance) here")
-    p.add_argument("--keep", action="store_true", help=f"also keep them in results/{RESULTS}.json, the README's row")
+    p.add_argument("--keep", action="store_true", help=f"also keep them in results/{RESULTS}.json, the benchmarks table's row")
     args = p.parse_args()
     t0 = time.perf_counter()
     results: dict = {"styles": args.styles, "max_side": MAX_SIDE, "threads": torch.get_num_threads(),
@@ -283,7 +283,7 @@ def main() -> None:
         save_results(RESULTS, "python benchmarks/real_footage.py " + " ".join(sys.argv[1:]), results)
 
 
-def readme_cell(results: dict) -> str:
+def table_cell(results: dict) -> str:
     """Per clip: how many times lower the stable networks' E_warp is than their per-frame twins', and the most
     flicker any of them keeps."""
     parts = []

@@ -129,7 +129,7 @@ def main() -> None:
                   "warping_error": {"whole": e_whole, "resumed": e_resumed}})
 
 
-def readme_cell(results: dict) -> str:
+def table_cell(results: dict) -> str:
     same, e = results["comparison"], results["warping_error"]
     cell = (f"{results['minutes']:g} minutes of {results['size']}: {' and '.join(map(str, same['frames']))} frames, "
             f"timestamps {'identical' if same['same_timestamps'] else 'different'}, mean pixel difference "

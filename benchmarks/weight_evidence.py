@@ -1,6 +1,6 @@
 """The evidence for the suggested temporal weight (weighting.py): shipped weights against Gram traces.
 
-    python benchmarks/weight_evidence.py [--readme] [--also woman_with_a_hat]
+    python benchmarks/weight_evidence.py [--docs] [--also woman_with_a_hat]
 
 For each shipped style: its network's layout (with or without the 9x9 head, fitted apart), its painting's
 total Gram trace, the temporal weight it was trained with (its model card says how it was chosen), weight
@@ -8,14 +8,14 @@ x trace, the weight the fit of the *other* shipped styles suggests for its layou
 (leave one out: how well the mapping predicts a painting it has not seen), and the style's worst flicker
 kept and style ratio from styles/NAME.json. `--also` adds paintings without a shipped style, with their
 suggestion for the default network. Draws docs/images/temporal_weight_vs_trace.png;
-`--readme` also rewrites the README's table between its weight-table markers.
+`--docs` also rewrites the table between the weight-table markers of docs/training.md.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from readme_tables import DOCS, README, rewrite_table
+from readme_tables import DOCS, TRAINING_PAGE, docs_flag, rewrite_table
 from steadystyle.analysis import AnalysisSettings
 from steadystyle.networks import DEFAULT_ARCH, PRESETS
 from steadystyle.reports import markdown_table, new_figure, save_figure
@@ -23,6 +23,7 @@ from steadystyle.style_cards import load_evaluation
 from steadystyle.weighting import layout_fit, round2, shipped_evidence, suggest_temporal_weight
 
 PLOT = DOCS / "temporal_weight_vs_trace.png"
+TABLE, PAGE = "weight-table", TRAINING_PAGE
 
 
 def worst(name: str, key: str) -> float:
@@ -37,7 +38,7 @@ def layout(head: int) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--also", nargs="*", default=["woman_with_a_hat"], help="paintings without a shipped style")
-    p.add_argument("--readme", action="store_true")
+    docs_flag(p, PAGE, "also rewrite the table")
     args = p.parse_args()
     evidence = sorted(shipped_evidence(), key=lambda e: (e.head, e.style))
     heads = sorted({0, PRESETS[DEFAULT_ARCH].head})
@@ -71,14 +72,14 @@ def main() -> None:
         borrowed = "" if any(bool(e.head) == bool(h) for e in evidence) else " (from the other, HEAD_RATIO)"
         ax.plot([lo, hi], [fits[h] / lo, fits[h] / hi], "--", color=f"C{i}",
                 label=f"{layout(h)}: {fits[h]:.2g} / trace{borrowed}")
-    ax.axhline(3e8, color="grey", lw=0.8, label="the old fixed default, 3e8")
+    ax.axhline(3e8, color="grey", lw=0.8, label="a fixed weight, 3e8")
     ax.set(xscale="log", yscale="log", xlabel=f"total Gram trace of the painting (longer side {AnalysisSettings().trace_size} px)",
            ylabel="temporal weight", title="Temporal weight against Gram trace")
     ax.legend(fontsize=7, loc="lower left")
     print(f"wrote {save_figure(fig, PLOT)}")
-    if args.readme:
-        rewrite_table("weight-table", table)
-        print(f"rewrote the weight table in {README}")
+    if args.docs:
+        rewrite_table(PAGE, TABLE, table)
+        print(f"rewrote the weight table in {PAGE}")
 
 
 if __name__ == "__main__":

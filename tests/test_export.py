@@ -64,13 +64,13 @@ def test_an_output_not_named_onnx_is_refused_before_exporting(tmp_path, capsys):
     assert "NAME.onnx" in capsys.readouterr().err and not any(tmp_path.iterdir())
 
 
-def readme_onnx_example() -> str:
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+def docs_onnx_example() -> str:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "usage.md").read_text()
     block = text.split("<!-- onnx-example:start -->")[1].split("<!-- onnx-example:end -->")[0]
     return block.split("```python")[1].split("```")[0]
 
 
-def test_the_readme_onnx_example_stylizes_a_clip_with_onnxruntime_and_pyav_alone(tmp_path):
+def test_the_docs_onnx_example_stylizes_a_clip_with_onnxruntime_and_pyav_alone(tmp_path):
     torch.manual_seed(0)
     net = recurrent_from_image(TransformNet(FAST))
     export_onnx(load_model(save_model(net, tmp_path / "net.safetensors", "test")), tmp_path / "starry_night.onnx")
@@ -81,7 +81,7 @@ def test_the_readme_onnx_example_stylizes_a_clip_with_onnxruntime_and_pyav_alone
             dst.mux(out.encode(av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")))
         dst.mux(out.encode())
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run([sys.executable, "-I", "-c", readme_onnx_example()], cwd=tmp_path, env=env,
+    done = subprocess.run([sys.executable, "-I", "-c", docs_onnx_example()], cwd=tmp_path, env=env,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     with av.open(str(tmp_path / "out.mp4")) as result:

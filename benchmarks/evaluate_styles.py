@@ -36,7 +36,7 @@ SELECTION = [CARPHONE]
 TABLE, PAGE = "styles-table", BENCHMARKS_PAGE
 # How each shipped style was trained, for its card: the shared recipe, then its own runs and choices.
 HEAD = ("The `fast` layout with its 9x9 head, at content weight 3 (both `train style`'s defaults). Stage 1 "
-        "was trained as `train image --style {name} --content-weight 3` (the settings `train style` uses) and "
+        "was trained as `train image --painting {name} --content-weight 3` (the settings `train style` uses) and "
         "`train style` continued from it with stage 2; trainings ran two or three at a time on 2 cores, one thread "
         "each unless said below. The hold and its colour check ran from the start of stage 2. ")
 PROVENANCE = {

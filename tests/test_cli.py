@@ -240,7 +240,7 @@ def test_training_defaults_are_the_config_classes(monkeypatch, tmp_path, capsys)
     calls = []
     monkeypatch.setattr(train_command, "train_style", lambda *a, **k: calls.append(a))
     out = tmp_path / "w.safetensors"
-    assert run("train", "style", "--style", "wave", "-o", out, "--image-steps", "7", "--nuisance", "0.5",
+    assert run("train", "style", "--painting", "wave", "-o", out, "--image-steps", "7", "--nuisance", "0.5",
                "--style-weight", "5e6") == 0
     style, given_out, given_image, given_video = calls[0]
     assert style == painting_path("wave") and given_out == out  # a bundled painting by name
@@ -256,6 +256,40 @@ def test_training_defaults_are_the_config_classes(monkeypatch, tmp_path, capsys)
     assert run("train", "style", "--style", "wave", "-o", out) == 0
     assert calls[1][3].temporal_weight == suggest_temporal_weight("wave", SLIM.head).temporal_weight
     assert calls[1][3].temporal_weight != given_video.temporal_weight
+
+
+@pytest.mark.parametrize("command, sized", [
+    (["train", "style", "-o", "x.safetensors"], True),
+    (["train", "image", "-o", "x.safetensors"], True),
+    (["train", "video", "--init", "m", "-o", "x.safetensors"], True),
+    (["train", "more", "m", "-o", "x.safetensors", "--steps", "2"], False),
+    (["evaluate", "a.mp4", "b.mp4"], True),
+    (["optimize", "image", "a.jpg", "wave", "-o", "x.png"], True),
+])
+def test_the_glossary_flags_show_and_their_old_spellings_still_work(command, sized, capsys):
+    """--painting and --painting-size (docs/glossary.md) are the flags shown; --style and --style-size, the
+    spellings scripts may hold, parse the same and stay out of --help."""
+    parse = build_parser().parse_args
+    size = ["--painting-size", "96"] if sized else []
+    painting = ["--painting", "wave"] if command[0] != "optimize" else []
+    new = parse([*command, *painting, *size])
+    old = parse([*command, *(["--style", "wave"] if painting else []), *(["--style-size", "96"] if sized else [])])
+    assert vars(new) == vars(old)
+    if painting:
+        assert new.style == painting_path("wave")
+    if sized:
+        assert new.style_size == 96
+    with pytest.raises(SystemExit):
+        parse([*command, "--help"])
+    shown = capsys.readouterr().out
+    assert ("--painting" in shown) == bool(painting or sized)
+    assert "--style " not in shown and "--style-size" not in shown
+
+
+def test_a_required_painting_is_asked_for_by_its_glossary_name(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "style", "-o", "x.safetensors"])
+    assert "one of the arguments --painting is required" in capsys.readouterr().err
 
 
 def test_studio_serves_on_the_address_given(monkeypatch):

@@ -196,7 +196,7 @@ class MethodScores:
     path: str
     warping_error: float
     warping_error_per_frame: list[float]  # frames 2..T
-    style_loss: float | None  # mean over frames of NETWORK_WEIGHTS' style term; None without --style
+    style_loss: float | None  # mean over frames of NETWORK_WEIGHTS' style term; None without --painting
     content_loss: float  # mean over frames of NETWORK_WEIGHTS' content term against the source
     fps: float | None  # from the sidecar, when the video has one
     made_with: dict | None  # the whole sidecar

@@ -40,7 +40,7 @@ def settings_note(evaluation: Evaluation) -> str:
     w = NETWORK_WEIGHTS
     h, w_px = evaluation.size
     style_side = evaluation.settings["style_size"] or evaluation.settings["size"]
-    style = f"against {evaluation.style} at longer side {style_side} px" if evaluation.style else "not measured (no --style)"
+    style = f"against {evaluation.style} at longer side {style_side} px" if evaluation.style else "not measured (no --painting)"
     return (f"{evaluation.frames} frames of {evaluation.source}, scored at {w_px}x{h} px. E_warp: mean over frames 2.. "
             f"of the masked squared difference to the previous frame warped onto it (RGB in [0, 1]); flow: "
             f"{evaluation.flow}. The source's own E_warp is the reference: what following the motion exactly "

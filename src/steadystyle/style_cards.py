@@ -130,7 +130,7 @@ def _command(name: str, stage1: dict, stage2: dict) -> str:
         steps = stage.get("steps_done", stage.get("steps", default))
         if steps != default and not (carried and stage is stage2):
             extra += f" {flag} {steps}"
-    command = f"`steadystyle train style --style {name} -o {name}.safetensors{extra}`"
+    command = f"`steadystyle train style --painting {name} -o {name}.safetensors{extra}`"
     if carried:
         command += (f" ({VideoTrainConfig.steps} stage-2 steps), then `steadystyle train more {name}.safetensors "
                     f"-o {name}-more.safetensors --steps {stage2['steps_done']}`")

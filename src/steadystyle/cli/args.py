@@ -118,6 +118,24 @@ def check_report(folder: Path, names: tuple[str, ...], inputs: list[Path | str |
 
 # --- arguments several commands share ---------------------------------------------------------------
 
+def renamed(p: argparse.ArgumentParser, flag: str, other: str, *, required: bool = False, **kwargs) -> None:
+    """`flag` is the glossary's word (docs/glossary.md) and shows in --help; `other`, the same flag under the
+    name scripts may still use, is accepted but hidden. Both fill `other`'s dest, and giving both is an error."""
+    dest = other.lstrip("-").replace("-", "_")
+    spellings = p.add_mutually_exclusive_group(required=required)
+    spellings.add_argument(flag, dest=dest, **kwargs)
+    hidden = {k: v for k, v in kwargs.items() if k not in ("help", "default")}
+    spellings.add_argument(other, dest=dest, help=argparse.SUPPRESS, **hidden)
+
+
+def painting_args(p: argparse.ArgumentParser, *, required: bool = False, help: str = PAINTING_HELP,
+                  size_help: str | None = None, size_default: int | None = None) -> None:
+    """--painting (alias --style) and, with `size_help`, --painting-size (alias --style-size)."""
+    renamed(p, "--painting", "--style", required=required, type=painting, metavar="PAINTING", help=help)
+    if size_help:
+        renamed(p, "--painting-size", "--style-size", type=pixels, metavar="PX", default=size_default, help=size_help)
+
+
 def loss_weight_args(p: argparse.ArgumentParser, defaults: LossWeights) -> None:
     """--style-weight, --content-weight and --tv-weight, with the command's defaults."""
     g = p.add_argument_group("loss weights")

@@ -10,8 +10,8 @@ from ..evaluate import EvaluateSettings, evaluate_videos, method_paths
 from ..evaluate_report import REPORT_FILES, REPORT_HTML, results_table, settings_note, write_report
 from ..images import load_rgb
 from ..vgg import find_weights
-from .args import (PAINTING_HELP, REPORT_REPLACED, check_report, flow_args, json_arg, non_negative_float, painting,
-                   pixels, positive_float, quiet_arg, vgg_arg)
+from .args import (PAINTING_HELP, REPORT_REPLACED, check_report, flow_args, json_arg, non_negative_float,
+                   painting_args, pixels, positive_float, quiet_arg, renamed, vgg_arg)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -19,7 +19,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("evaluate", help="score stylized versions of one video: flicker (E_warp), style, content, "
                                              "speed",
                             description="Score each stylized video (or frame folder) of SOURCE: the warping error "
-                                        "E_warp (mean and per frame; lower is steadier), the style loss against --style "
+                                        "E_warp (mean and per frame; lower is steadier), the style loss against --painting "
                                         "and the content loss against SOURCE (default loss weights, at --size), and "
                                         "the speed recorded beside the video when steadystyle made it (OUT.mp4.json). "
                                         "Frames are streamed, so videos of any length work.")
@@ -32,11 +32,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                         "SOURCE's second frame), with reliable_J_I.pgm masks or none, or an .npz with flows "
                         "(T-1, H, W, 2) and optional masks (T-1, H, W); default: DIS flow and consistency mask "
                         "on SOURCE")
-    p.add_argument("--style", type=painting, metavar="PAINTING",
-                   help=f"the painting, for the style loss (none without it): {PAINTING_HELP}")
+    painting_args(p, help=f"the painting, for the style loss (none without it): {PAINTING_HELP}")
     p.add_argument("--size", type=pixels, default=e.size,
                    help="longer side of the frames scored; SOURCE is never enlarged (default: %(default)s)")
-    p.add_argument("--style-size", type=pixels, metavar="PX", help="longer side of the painting (default: --size)")
+    renamed(p, "--painting-size", "--style-size", type=pixels, metavar="PX",
+            help="longer side of the painting (default: --size)")
     flow_args(p, e.flow_method, e.flow_preset, "SOURCE")
     p.add_argument("--start", type=non_negative_float, metavar="SEC", help="SOURCE from here (as the videos were made)")
     p.add_argument("--duration", type=positive_float, metavar="SEC", help="only this many seconds of SOURCE")

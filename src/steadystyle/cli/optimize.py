@@ -15,7 +15,7 @@ from ..video import check_output, sidecar_path
 from ..vgg import find_weights
 from .args import (PAINTING_HELP, REPLACED, encoding, encoding_args, flow_args, json_arg, loss_weight_args,
                    loss_weights, non_negative_float, open_checked, painting, pixels, positive_float, positive_int,
-                   quiet_arg, resume_args, resume_hint, seed, vgg_arg)
+                   quiet_arg, renamed, resume_args, resume_hint, seed, vgg_arg)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -27,7 +27,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _optimizer_args(p: argparse.ArgumentParser, d: OptimizeSettings) -> None:
     """What the image and video baselines share."""
-    p.add_argument("--style-size", type=pixels, help="longer side of the painting (default: --size)")
+    renamed(p, "--painting-size", "--style-size", type=pixels, metavar="PX",
+            help="longer side of the painting (default: --size)")
     p.add_argument("--method", choices=["lbfgs", "adam"], default=d.method)
     p.add_argument("--lr", type=positive_float, help="Adam step size (default 0.02) or L-BFGS scale (1)")
     p.add_argument("--seed", type=seed, default=d.seed, help="of the noise init")
@@ -40,7 +41,7 @@ def _register_image(what: argparse._SubParsersAction) -> None:
     d = OptimizeSettings()
     p = what.add_parser("image", help="Gatys et al. style transfer on one image")
     p.add_argument("content", type=Path, metavar="CONTENT")
-    p.add_argument("style", type=painting, metavar="STYLE", help=PAINTING_HELP)
+    p.add_argument("style", type=painting, metavar="PAINTING", help=PAINTING_HELP)
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help=f"an image file. {REPLACED}")
     p.add_argument("--size", type=pixels, default=384, help="longer side of the result in pixels (default: 384)")
     p.add_argument("--iters", type=positive_int, default=d.iters, help="loss evaluations (default: %(default)s)")

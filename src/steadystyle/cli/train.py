@@ -20,8 +20,8 @@ from ..recipe import FINE_TUNE_STEPS, carried_on, per_frame_twin, train_style
 from ..train import ImageTrainer, TrainConfig, Trainer, VideoTrainConfig, VideoTrainer, work_dir_of
 from ..vgg import cached_weights
 from ..weighting import FINE_TUNE_FACTOR, suggest_temporal_weight
-from .args import (PAINTING_HELP, REPLACED, flow_args, fraction, loss_weight_args, loss_weights, non_negative_float,
-                   painting, pixels, positive_float, positive_int, quiet_arg, resolve_model, seed, sequence_length,
+from .args import (REPLACED, flow_args, fraction, loss_weight_args, loss_weights, non_negative_float,
+                   painting_args, pixels, positive_float, positive_int, quiet_arg, resolve_model, seed, sequence_length,
                    vgg_arg)
 
 IMAGE, VIDEO = TrainConfig(style=""), VideoTrainConfig(style="")
@@ -40,9 +40,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _style_args(p: argparse.ArgumentParser) -> None:
     """What shapes the style: the painting, its scale and the network; both stages share them."""
-    p.add_argument("--style", type=painting, required=True, metavar="PAINTING", help=PAINTING_HELP)
-    p.add_argument("--style-size", type=pixels, default=IMAGE.style_size,
-                   help="longer side of the painting: sets the size of the strokes (default: %(default)s)")
+    painting_args(p, required=True, size_default=IMAGE.style_size,
+                  size_help="longer side of the painting: sets the size of the strokes (default: %(default)s)")
     p.add_argument("--arch", choices=sorted(PRESETS), default=IMAGE.arch,
                    help="fast: trunk at 1/8 scale with skips, a 9x9 conv at full size for the strokes; slim: 16 channels, "
                         "3 residual blocks (real time on CPU); full: Johnson et al.'s 32/5 (default: %(default)s)")
@@ -102,15 +101,14 @@ def _register_image(what: argparse._SubParsersAction) -> None:
 
 
 def _register_video(what: argparse._SubParsersAction) -> None:
-    p = what.add_parser("video", help="stage 2: the recurrent, stable network (Gupta et al. 2017)",
-                        description="Train the recurrent network from a stage-1 image model: unrolled sequences, "
+    p = what.add_parser("video", help="stage 2: the stable (recurrent) network (Gupta et al. 2017)",
+                        description="Train the stable network from a stage-1 per-frame model: unrolled sequences, "
                                     "each frame seeing the previous output, with a temporal loss on optical flow "
                                     "(flow is used only here, never when stylizing).")
-    p.add_argument("--init", required=True, metavar="IMAGE_MODEL",
+    p.add_argument("--init", required=True, metavar="PER_FRAME_MODEL",
                    help="the stage-1 model to start from: a file, or a shipped NAME-per-frame style")
-    p.add_argument("--style", type=painting, metavar="PAINTING",
-                   help="default: the painting the image model was trained on")
-    p.add_argument("--style-size", type=pixels, help="default: the image model's")
+    painting_args(p, help="default: the painting the per-frame model was trained on",
+                  size_help="default: the per-frame model's")
     _motion_args(p)
     p.add_argument("--synthetic", type=fraction, default=VIDEO.synthetic,
                    help="share of sequences with synthetic motion and exact flow (default: %(default)s)")
@@ -118,7 +116,7 @@ def _register_video(what: argparse._SubParsersAction) -> None:
                    help="frames per unrolled sequence, >= 2 (default: %(default)s)")
     flow_args(p, VIDEO.flow_method, VIDEO.flow_preset, "real clips")
     _stage_args(p, VIDEO)
-    g = p.add_argument_group("loss weights (default: the image model's)")
+    g = p.add_argument_group("loss weights (default: the per-frame model's)")
     for name in ("style", "content", "tv"):
         g.add_argument(f"--{name}-weight", type=non_negative_float)
     p.set_defaults(run=run_video)
@@ -156,8 +154,7 @@ def _register_more(what: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL",
                    help=f"the new stable model (.safetensors). {REPLACED}")
     p.add_argument("--steps", type=positive_int, required=True, help="stage-2 steps in all, the model's included")
-    p.add_argument("--style", type=painting, metavar="PAINTING",
-                   help="default: the painting the model was trained on (its file, else the bundled one of its name)")
+    painting_args(p, help="default: the painting the model was trained on (its file, else the bundled one of its name)")
     p.add_argument("--work-dir", type=Path, help="checkpoint, log and samples (default: MODEL's name + '-train')")
     p.add_argument("--resume", action="store_true", help="continue from the work folder's checkpoint")
     quiet_arg(p)
@@ -239,7 +236,7 @@ def _recorded_painting(recorded: str, init: str) -> Path:
         return path
     if path.stem in painting_names():
         return painting_path(path.stem)
-    raise FileNotFoundError(f"the painting {recorded!r} that {init} was trained on is not here; give --style PAINTING")
+    raise FileNotFoundError(f"the painting {recorded!r} that {init} was trained on is not here; give --painting PAINTING")
 
 
 def run_video(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ from PIL import Image
 from footage import clip_frames
 from readme_tables import BENCHMARKS_PAGE, DOCS, docs_flag, load_results, rewrite_table, save_results
 from real_footage import painting
-from steadystyle.evaluate import _loss_network  # the evaluate command's own loss network
+from steadystyle.evaluation import scoring_loss  # the evaluate command's own loss network
 from steadystyle.images import load_rgb, resize_to, to_uint8
 from steadystyle.models import PER_FRAME_SUFFIX, Model, load_model
 from steadystyle.stylize import StylizeOptions, as_tensor, stylize_image
@@ -59,7 +59,7 @@ def measure(models: dict[str, str], loaded: dict[str, Model], style: str) -> tup
     rows, strips = [], []
     for side in SIDES:
         shots = pictures(side)
-        loss = _loss_network(vgg, load_rgb(painting(style), side))  # the painting at the pictures' long side
+        loss = scoring_loss(vgg, load_rgb(painting(style), side))  # the painting at the pictures' long side
         out = {arch: [stylize_image(model, x, StylizeOptions(mode="per-frame")) for x in shots.values()]
                for arch, model in loaded.items()}
         for arch, ys in out.items():

@@ -25,7 +25,7 @@ from steadystyle.models import Model, save_model
 from steadystyle.networks import FAST, PRESETS, Arch, TransformNet, holding
 from steadystyle.paintings import painting_path
 from steadystyle.stylize import StylizeOptions, stylize_frames
-from steadystyle.train import ImageTrainer, TrainConfig, VideoTrainConfig, VideoTrainer
+from steadystyle.training import ImageTrainer, TrainConfig, VideoTrainConfig, VideoTrainer
 
 ARCHS = ("fast", "full")
 NO_HEAD = "fast without head"  # the fast layout with head=0 (what the head costs)

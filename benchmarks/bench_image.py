@@ -28,7 +28,7 @@ from steadystyle.networks import PRESETS, TransformNet
 from steadystyle.optimize import OptimizeSettings, optimize_image
 from steadystyle.paintings import painting_path
 from steadystyle.stylize import StylizeOptions, stylize_frames
-from steadystyle.train import ImageTrainer, TrainConfig
+from steadystyle.training import ImageTrainer, TrainConfig
 from steadystyle.vgg import cached_weights
 
 RESULTS = "image_speed"

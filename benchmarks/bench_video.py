@@ -41,7 +41,7 @@ RESULTS, TABLE, PAGE = "video_speed", "speed-table", BENCHMARKS_PAGE  # results/
 
 def make_clip(path: Path, width: int, height: int, seconds: float) -> Path:
     """Real frames (forward, then backward, repeated) at the size asked for, with a 440 Hz AAC tone."""
-    from steadystyle.datasets import wheel_clip
+    from steadystyle.training import wheel_clip
 
     with av.open(str(wheel_clip("bigbuckbunny.mp4"))) as src:
         frames = [f.to_ndarray(width=width, height=height, format="rgb24") for f in src.decode(video=0)]

@@ -21,7 +21,7 @@ from PIL import Image
 
 from readme_tables import save_results
 from real_footage import painting
-from steadystyle.evaluate import _loss_network  # the evaluate command's own loss network
+from steadystyle.evaluation import scoring_loss  # the evaluate command's own loss network
 from steadystyle.images import load_rgb, resize_to, to_uint8
 from steadystyle.models import PER_FRAME_SUFFIX, load_model
 from steadystyle.stylize import StylizeOptions, stylize_image
@@ -60,7 +60,7 @@ def main() -> None:
         theirs = load_rgb(DATA / "reference" / "johnson" / published)
         size = tuple(theirs.shape[-2:])
         x = resize_to(photo, size)
-        loss = _loss_network(vgg, load_rgb(painting(style), max(size)))
+        loss = scoring_loss(vgg, load_rgb(painting(style), max(size)))
         results = {THEIRS: theirs, OURS: stylize_image(load_model(style + PER_FRAME_SUFFIX), x),
                    STABLE: stylize_image(load_model(style), x, StylizeOptions(mode="stable"))}
         for name, y in results.items():

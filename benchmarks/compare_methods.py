@@ -23,17 +23,18 @@ from pathlib import Path
 
 import torch
 
+from footage import HELD_OUT_CLIP
 from readme_tables import save_results
-from steadystyle.datasets import HELD_OUT_CLIP, wheel_clip
-from steadystyle.evaluate import EvaluateSettings, evaluate_videos
-from steadystyle.evaluate_report import write_report
+from steadystyle.evaluation import EvaluateSettings, evaluate_videos, write_report
 from steadystyle.images import load_rgb, to_uint8
+from steadystyle.metrics import flicker_kept
 from steadystyle.models import PER_FRAME_SUFFIX, load_model
 from steadystyle.optimize import VideoOptimizeSettings, optimize_frames
 from steadystyle.paintings import painting_path
 from steadystyle.stylize import StylizeOptions, as_tensor, stylize_frames
-from steadystyle.video import VideoWriter, open_video, write_sidecar
+from steadystyle.training import wheel_clip
 from steadystyle.vgg import cached_weights
+from steadystyle.video import VideoWriter, open_video, write_sidecar
 
 
 RESULTS = "compare_methods"
@@ -113,9 +114,10 @@ def table_cell(results: dict) -> str:
     else the machine does (bench_image.py and bench_video.py time them with care)."""
     m, source = {x["name"]: x for x in results["methods"]}, results["source_warping_error"]
     net, rec, blend, ruder = (m[k] for k in ("per-frame net", "recurrent net", "EMA blend", "Ruder optimisation"))
-    kept = (rec["warping_error"] - source) / (net["warping_error"] - source)
+    kept = flicker_kept(rec["warping_error"], net["warping_error"], source)
+    kept_text = "an undefined share" if kept is None else f"{kept:.0%}"
     return (f"{results['style']} on {Path(results['clip']).stem} ({results['frames']} frames): recurrent "
-            f"{net['warping_error'] / rec['warping_error']:.1f}x lower E_warp than per-frame ({kept:.0%} of its flicker "
+            f"{net['warping_error'] / rec['warping_error']:.1f}x lower E_warp than per-frame ({kept_text} of its flicker "
             f"kept) at {rec['style_loss'] / net['style_loss']:.2f}x its style loss; the EMA blend "
             f"{net['warping_error'] / blend['warping_error']:.1f}x lower; Ruder's optimisation "
             f"{net['warping_error'] / ruder['warping_error']:.0f}x lower ({ruder['warping_error'] / source:.2f}x the "

@@ -29,7 +29,7 @@ from real_footage import CARPHONE, drift_probe, noise_probe, run_clips, static_s
 from steadystyle.atomic import atomic_output
 from steadystyle.images import resize_max_side, resize_to, to_uint8
 from steadystyle.models import PER_FRAME_SUFFIX, STYLES_DIR, load_model
-from steadystyle.style_cards import STATIC_CLIP, card, evaluated_styles, load_evaluation, model_hashes, readme_table
+from style_cards import STATIC_CLIP, card, evaluated_styles, load_evaluation, model_hashes, readme_table
 from steadystyle.stylize import StylizeOptions, as_tensor, stylize_frames
 
 SELECTION = [CARPHONE]

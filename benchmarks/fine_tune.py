@@ -10,7 +10,7 @@ real clips (real_footage.py, 48 frames each): the worst share of its per-frame n
 stable one keeps (the bar: 1/3), the worst plain ratio of their warping errors (the source's own error
 not taken off) and the worst style loss stable / per-frame (the bar: 1.2), beside the stage-1 style loss
 at the end of training. Every schedule trains stage 2 with the painting's suggested temporal weight for
-fine-tuning (weighting.py: FINE_TUNE_FACTOR x a full run's), worked out once at the start. Minutes are
+fine-tuning (steadystyle.training's FINE_TUNE_FACTOR x a full run's), worked out once at the start. Minutes are
 each model's own training time (both stages, from its metadata, so resumed runs count whole); on a
 shared machine they run long. `--full` adds a from-scratch run of the same painting for comparison.
 
@@ -33,9 +33,8 @@ from steadystyle.images import load_rgb, resize_to, to_uint8
 from steadystyle.models import load_model
 from steadystyle.paintings import painting_path
 from steadystyle.stylize import StylizeOptions, as_tensor, stylize_frames
-from steadystyle.recipe import FINE_TUNE_STEPS, per_frame_twin, train_style
-from steadystyle.train import TrainConfig, VideoTrainConfig
-from steadystyle.weighting import suggest_temporal_weight
+from steadystyle.training import (FINE_TUNE_STEPS, TrainConfig, VideoTrainConfig, per_frame_twin,
+                                  suggest_temporal_weight, train_style)
 
 SCALES = (0.5, 1.0, 2.0)
 RESULTS, TABLE, PAGE = "fine_tune", "fine-tune-table", BENCHMARKS_PAGE  # results/fine_tune.json, the page's markers

@@ -3,7 +3,7 @@
 Run: python benchmarks/flow_presets.py   (single-threaded, about a minute on one core)
 
 Prints, per method/preset: milliseconds per frame at 640x360; endpoint error (px) against exact flow
-on synthetic clips (camera motion + a moving occluder, see steadystyle.synthetic) over the pixels that
+on synthetic clips (camera motion + a moving occluder, see steadystyle.training.synthetic_sequence) over the pixels that
 stay visible; and endpoint error against the peer's DeepFlow flow on real frames (../shared/data) over
 the pixels the peer's checker marks reliable.
 """
@@ -23,7 +23,7 @@ import torch
 from readme_tables import save_results
 from steadystyle.flow import DEFAULT_PRESET, DIS_PRESETS, estimate_flow, read_flo
 from steadystyle.images import to_uint8
-from steadystyle.synthetic import synthetic_sequence
+from steadystyle.training import synthetic_sequence
 
 PEER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "peer-fixtures" / "artistic-videos"
 CANDIDATES = [("dis", p) for p in DIS_PRESETS] + [("farneback", "-")]

@@ -39,7 +39,7 @@ done
 # footage.py's locate() reads: package and path as installed.
 extract_debs=("python3-mecavideo:/usr/share/pymecavideo/data/video/balle-jbart.mp4")
 cache=$(PYTHONPATH="$(dirname "$0")/../src${PYTHONPATH:+:$PYTHONPATH}" "$python" -c \
-  "from steadystyle.datasets import cache_dir; print(cache_dir())")
+  "from steadystyle.training import cache_dir; print(cache_dir())")
 for package_path in "${extract_debs[@]}"; do
   package=${package_path%%:*}
   path=${package_path#*:}

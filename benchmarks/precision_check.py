@@ -14,15 +14,15 @@ from itertools import pairwise
 
 import numpy as np
 
-from footage import read_frames
+from footage import HELD_OUT_CLIP, read_frames
 from readme_tables import save_results
 from real_footage import StyleLoss
-from steadystyle.datasets import HELD_OUT_CLIP, wheel_clip
 from steadystyle.flow import flow_and_mask
 from steadystyle.images import to_uint8
 from steadystyle.metrics import warping_error
 from steadystyle.models import PER_FRAME_SUFFIX, load_model, shipped_styles
 from steadystyle.stylize import StylizeOptions, stylize_frames
+from steadystyle.training import wheel_clip
 
 RESULTS = "precision"
 BAR = 0.02  # relative difference of E_warp or style loss that would matter

@@ -33,20 +33,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from footage import CLIPS, MAX_SIDE, clip_frames, installed_version, read_frames
+from footage import CLIPS, HELD_OUT_CLIP, MAX_SIDE, clip_frames, installed_version, read_frames
 from readme_tables import save_results
-from steadystyle.datasets import HELD_OUT_CLIP, wheel_clip
-from steadystyle.evaluate import _loss_network  # the evaluate command's own style-loss network
+from steadystyle.evaluation import scoring_loss  # the evaluate command's own loss network
 from steadystyle.flow import flow_and_mask
 from steadystyle.images import load_rgb, resize_to, to_uint8
-from steadystyle.metrics import still_camera_motion, warping_error
+from steadystyle.metrics import flicker_kept, still_camera_motion, warping_error
 from steadystyle.models import PER_FRAME_SUFFIX, load_model, shipped_styles
 from steadystyle.paintings import painting_path
-from steadystyle.style_cards import STATIC_CLIP
 from steadystyle.stylize import StylizeOptions, stylize_frames
-from steadystyle.synthetic import synthetic_sequence
-from steadystyle.recipe import per_frame_twin
+from steadystyle.training import per_frame_twin, synthetic_sequence, wheel_clip
 from steadystyle.vgg import cached_weights
+from style_cards import STATIC_CLIP
 
 CARPHONE, SYNTHETIC = "carphone", "synthetic"
 RESULTS = "real_footage"
@@ -75,7 +73,7 @@ class StyleLoss:
         side = max(x.shape[-2:])
         if (style, side) not in self.nets:
             path = painting(style)
-            self.nets[style, side] = path and _loss_network(self.vgg, load_rgb(path, side))
+            self.nets[style, side] = path and scoring_loss(self.vgg, load_rgb(path, side))
         if self.nets[style, side] is None:
             return None
         with torch.no_grad():
@@ -148,8 +146,7 @@ def run_clips(names: list[str], styles: list[str], max_frames: int | None, style
         for style in styles:
             row = clip_scores(frames, motion, style, loss, style_every, still)
             pf, st = row["per-frame"], row["stable"]
-            gap = pf["warping_error"] - source
-            row["kept_flicker"] = (st["warping_error"] - source) / gap if gap > 0 else None
+            row["kept_flicker"] = flicker_kept(st["warping_error"], pf["warping_error"], source)
             row["style_ratio"] = (st["style_loss"] / pf["style_loss"]
                                   if pf["style_loss"] and st["style_loss"] is not None else None)
             entry["styles"][style] = row

@@ -28,8 +28,7 @@ import numpy as np
 
 from bench_video import make_clip, timed
 from readme_tables import save_results
-from steadystyle.resume import CHECKPOINT, read_checkpoint, work_folder
-from steadystyle.video import open_video, probe
+from steadystyle.video import CHECKPOINT, open_video, probe, read_checkpoint, work_folder
 
 STYLIZE = [sys.executable, "-m", "steadystyle", "stylize"]
 RESULTS = "resume_long"

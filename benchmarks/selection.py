@@ -19,14 +19,14 @@ import av
 import numpy as np
 import torch
 
-from footage import read_frames
+from footage import HELD_OUT_CLIP, read_frames
 from real_footage import NOISE_FRAMES, NOISE_FROM, NOISE_STD, StyleLoss, mean_change, noisy, probe_photo, stylized
-from steadystyle.datasets import HELD_OUT_CLIP, wheel_clip
 from steadystyle.flow import flow_and_mask
 from steadystyle.images import to_uint8
 from steadystyle.metrics import warping_error
 from steadystyle.models import load_model
 from steadystyle.stylize import StylizeOptions, as_tensor, stylize_frames
+from steadystyle.training import wheel_clip
 from steadystyle.video import SAMPLE_CLIP
 
 FRAMES = 48

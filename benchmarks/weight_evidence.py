@@ -1,4 +1,4 @@
-"""The evidence for the suggested temporal weight (weighting.py): shipped weights against Gram traces.
+"""The evidence for the suggested temporal weight (steadystyle.training.suggest_temporal_weight): shipped weights against Gram traces.
 
     python benchmarks/weight_evidence.py [--docs] [--also woman_with_a_hat]
 
@@ -16,11 +16,11 @@ from __future__ import annotations
 import argparse
 
 from readme_tables import DOCS, TRAINING_PAGE, docs_flag, rewrite_table
-from steadystyle.analysis import AnalysisSettings
+from steadystyle.evaluation import AnalysisSettings
 from steadystyle.networks import DEFAULT_ARCH, PRESETS
 from steadystyle.reports import markdown_table, new_figure, save_figure
-from steadystyle.style_cards import load_evaluation
-from steadystyle.weighting import layout_fit, round2, shipped_evidence, suggest_temporal_weight
+from steadystyle.training import layout_fit, round2, shipped_evidence, suggest_temporal_weight
+from style_cards import load_evaluation
 
 PLOT = DOCS / "temporal_weight_vs_trace.png"
 TABLE, PAGE = "weight-table", TRAINING_PAGE

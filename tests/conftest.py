@@ -33,6 +33,16 @@ def vgg_weights():
     return cached_weights()
 
 
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def benchmarks_importable(monkeypatch) -> Path:
+    """The benchmark scripts and their helpers (style_cards, footage) importable by module name, as when run."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    return BENCHMARKS
+
+
 @pytest.fixture
 def interrupt_after(monkeypatch):
     """`interrupt_after(module, n)`: module.to_uint8 (the step after the network) raises KeyboardInterrupt, as

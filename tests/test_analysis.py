@@ -11,12 +11,12 @@ import scipy.stats
 import torch
 from PIL import Image
 
-from steadystyle import analysis
-from steadystyle.analysis import (PERTURBATIONS, TRACE_LAYERS, AnalysisSettings, aligned_mse, gram_traces,
-                                  instability, network_instability, rotation_demo, spearman)
 from steadystyle.cli import main
+from steadystyle.evaluation import PERTURBATIONS, AnalysisSettings, default_content
+from steadystyle.evaluation._analysis import (aligned_mse, instability, network_instability, perturbed_pair,
+                                              rotation_demo, spearman)
 from steadystyle.images import load_rgb
-from steadystyle.losses import gram
+from steadystyle.losses import TRACE_LAYERS, gram, gram_traces
 from steadystyle.models import load_model, shipped_styles
 from steadystyle.paintings import painting_path
 from steadystyle.vgg import VGGFeatures
@@ -73,7 +73,7 @@ def test_spearman_matches_scipy_with_ties():
 
 def test_shift_is_undone_before_comparing(content_photo):
     photo = load_rgb(content_photo, 64)
-    first, second, shift = analysis.perturbed_pair(photo, AnalysisSettings(perturb="shift"))
+    first, second, shift = perturbed_pair(photo, AnalysisSettings(perturb="shift"))
     assert shift == 1 and first.shape == second.shape
     assert aligned_mse(first, second, shift) == 0
     assert aligned_mse(first, second, 0) > 1e-4
@@ -166,7 +166,7 @@ def test_missing_or_unreadable_painting_fails_with_no_report(content_photo, tmp_
 
 
 def test_default_content_is_a_real_photo_from_an_installed_wheel():
-    photo = load_rgb(analysis.default_content())
+    photo = load_rgb(default_content())
     assert photo.shape == (3, 427, 640) and photo.std() > 0.1
 
 

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import importlib
 import sys
-from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from conftest import BENCHMARKS
+
 SCRIPTS = sorted(p.stem for p in BENCHMARKS.glob("*.py") if 'if __name__ == "__main__":' in p.read_text())
-
-
-@pytest.fixture(autouse=True)
-def benchmarks_importable(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
+pytestmark = pytest.mark.usefixtures("benchmarks_importable")
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -33,7 +29,7 @@ def test_every_benchmark_imports_and_explains_itself(script, monkeypatch, capsys
 def test_styles_table_in_the_docs_is_generated_from_the_evaluations():
     import evaluate_styles
     from readme_tables import table_in
-    from steadystyle.style_cards import evaluated_styles, load_evaluation, readme_table
+    from style_cards import evaluated_styles, load_evaluation, readme_table
 
     expected = readme_table({n: load_evaluation(n) for n in evaluated_styles()})  # from the JSON files
     assert len(expected.splitlines()) == 2 + len(evaluated_styles()) > 2

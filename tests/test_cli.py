@@ -23,8 +23,7 @@ from steadystyle.models import save_model
 from steadystyle.networks import FULL, PRESETS, SLIM, TransformNet
 from steadystyle.paintings import painting_path
 from steadystyle.stylize import StylizeOptions
-from steadystyle.train import TrainConfig, VideoTrainConfig
-from steadystyle.weighting import suggest_temporal_weight
+from steadystyle.training import TrainConfig, VideoTrainConfig, suggest_temporal_weight
 
 from videos import make_clip, phone_jpeg, picture
 

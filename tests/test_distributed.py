@@ -13,12 +13,12 @@ import pytest
 import torch
 from PIL import Image
 
-from steadystyle.datasets import ContentImages, SequenceBatches
 from steadystyle.device import DeviceError, resolve_device, training_precision
-from steadystyle.distributed import Cluster
 from steadystyle.models import load_model
 from steadystyle.paintings import painting_path
-from steadystyle.train import ImageTrainer, TrainConfig, VideoTrainConfig, VideoTrainer
+from steadystyle.training import ImageTrainer, TrainConfig, VideoTrainConfig, VideoTrainer
+from steadystyle.training._datasets import ContentImages, SequenceBatches
+from steadystyle.training._distributed import Cluster
 from steadystyle.vgg import to_torchvision_state
 
 CPU = torch.device("cpu")
@@ -67,8 +67,7 @@ def test_devices_resolve_or_say_what_to_use():
 # What each torchrun process runs: both stages, as `steadystyle train style` does.
 WORKER = """
 import json, sys
-from steadystyle.recipe import train_style
-from steadystyle.train import TrainConfig, VideoTrainConfig
+from steadystyle.training import TrainConfig, VideoTrainConfig, train_style
 
 job = json.loads(open(sys.argv[1]).read())
 train_style(job["style"], job["out"], TrainConfig.from_dict(job["image"]), VideoTrainConfig.from_dict(job["video"]),

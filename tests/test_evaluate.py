@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -14,13 +15,13 @@ from PIL import Image
 from videos import make_clip
 
 from steadystyle.cli import main
-from steadystyle.evaluate import GroundTruthFlow
+from steadystyle.evaluation._evaluate import GroundTruthFlow
 from steadystyle.flow import inside_image, write_flo
 from steadystyle.images import to_uint8
 from steadystyle.models import Model
 from steadystyle.networks import SLIM, TransformNet
 from steadystyle.stylize import StylizeOptions, stylize_video
-from steadystyle.synthetic import synthetic_sequence
+from steadystyle.training import synthetic_sequence
 from steadystyle.video import Encoding, VideoWriter, read_sidecar, sidecar_path, write_sidecar
 
 FRAMES, SHIFT = 6, 2  # the camera pans SHIFT px to the right per frame
@@ -81,6 +82,14 @@ def test_jittery_method_ranks_worse_and_every_key_is_reported(clips, capsys):
     assert noisy["content_loss"] > steady["content_loss"]  # the noise is not in the source either
     assert steady["fps"] == 123.0 and steady["made_with"]["model"] == "colour"
     assert noisy["fps"] is None and noisy["made_with"] is None
+    # Two methods: the first is read as stable, the second as per-frame; the steady one keeps little flicker.
+    source = result["source_warping_error"]
+    expected = (steady["warping_error"] - source) / (noisy["warping_error"] - source)
+    assert result["flicker_kept"] == pytest.approx(expected) and 0 <= result["flicker_kept"] < 0.1
+    # Given the other way round, the noisy one keeps far more than all of the steady one's flicker (or none is
+    # defined, when the steady one is not above the source).
+    swapped = _evaluate_json(capsys, clips["source"], f"noisy={clips['jittery']}", clips["steady"], "--size", 64)
+    assert swapped["flicker_kept"] is None or swapped["flicker_kept"] > 10
 
 
 def test_exact_flow_scores_a_perfectly_warped_sequence_near_zero(clips, capsys):
@@ -131,6 +140,8 @@ def test_report_writes_markdown_html_plot_strip_and_gif(clips, tmp_path, capsys)
     out = capsys.readouterr().out
     assert "| steady |" in out and "| jittery |" in out and "report.html" in out
     md, page = (report / "report.md").read_text(), (report / "report.html").read_text()
+    for text in (out, md, page):
+        assert re.search(r"Flicker kept: steady keeps \d+% of jittery's flicker", text)
     for name in ("warping_error.png", "frames.png", "methods.gif"):
         assert name in md and name in page
     assert "<td>jittery</td>" in page and "123" in md

@@ -18,8 +18,8 @@ from steadystyle.cli import export as export_command
 from steadystyle.export import export_onnx, onnx_difference
 from steadystyle.models import load_model, save_model
 from steadystyle.networks import FAST, SLIM, TransformNet, recurrent_from_image
-from steadystyle.video import SAMPLE_CLIP
 from steadystyle.stylize import as_tensor
+from steadystyle.video import SAMPLE_CLIP
 
 STYLE = "udnie"
 

@@ -11,8 +11,8 @@ import torch
 
 from steadystyle.flow import flow_and_mask, warp_torch
 from steadystyle.images import to_uint8
-from steadystyle.metrics import still_camera_motion, warping_error
-from steadystyle.synthetic import synthetic_sequence
+from steadystyle.metrics import flicker_kept, still_camera_motion, warping_error
+from steadystyle.training import synthetic_sequence
 
 PHOTO = torch.from_numpy(skimage.data.astronaut()).permute(2, 0, 1).float() / 255
 SEQ = synthetic_sequence(PHOTO, 96, 5, torch.Generator().manual_seed(0))
@@ -145,3 +145,13 @@ def test_bad_inputs_are_explained():
         warping_error(SEQ.frames, flows=SEQ.flows[:2])
     with pytest.raises(ValueError, match="flow is"):
         warping_error([torch.zeros(3, 8, 8)] * 2, flows=torch.zeros(1, 2, 9, 9))
+
+
+def test_flicker_kept_is_the_stable_share_of_the_per_frame_excess_over_the_source():
+    assert flicker_kept(stable=0.3, per_frame=1.0, source=0.1) == pytest.approx(0.2 / 0.9)
+    assert flicker_kept(stable=0.1, per_frame=1.0, source=0.1) == 0  # all flicker removed
+    assert flicker_kept(stable=1.2, per_frame=1.0, source=0.1) == pytest.approx(1.1 / 0.9)  # more than per-frame
+    # No flicker to keep when the per-frame network is not above the source: undefined, not a division by ~0.
+    assert flicker_kept(stable=0.3, per_frame=0.1, source=0.1) is None
+    assert flicker_kept(stable=0.3, per_frame=0.05, source=0.1) is None
+

@@ -10,10 +10,9 @@ from PIL import Image
 from videos import make_clip
 
 from steadystyle.cli import main
-from steadystyle.video import read_sidecar
 from steadystyle.metrics import warping_error
 from steadystyle.optimize import VideoOptimizeSettings, optimize_frames
-from steadystyle.video import open_video
+from steadystyle.video import open_video, read_sidecar
 
 SHIFT = 2  # px per frame of the pan
 

@@ -17,8 +17,7 @@ import torch
 from videos import audio_info
 
 from steadystyle.cli import main
-from steadystyle.resume import CHECKPOINT, work_folder
-from steadystyle.video import SAMPLE_CLIP, open_video, sidecar_path
+from steadystyle.video import CHECKPOINT, SAMPLE_CLIP, open_video, sidecar_path, work_folder
 
 # Small frames so the whole sample clip (132 frames, with sound) runs in seconds; lossless H.264, so
 # the comparison with an uninterrupted run is exact rather than "up to encoder noise".

@@ -19,10 +19,10 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from steadystyle.images import to_uint8
 from steadystyle.models import PER_FRAME_SUFFIX, load_model, shipped_styles
 from steadystyle.studio import start
-from steadystyle.studio_jobs import JobQueue, Report
-from steadystyle.studio_live import LiveSession
-from steadystyle.studio_styles import StyleLibrary
-from steadystyle.studio_stylize import BOTH, StylizeRequest
+from steadystyle.studio._jobs import JobQueue, Report
+from steadystyle.studio._live import LiveSession
+from steadystyle.studio._styles import StyleLibrary
+from steadystyle.studio._stylize import BOTH, StylizeRequest
 from steadystyle.stylize import StylizeOptions, stylize_frames
 from videos import make_clip, picture
 

@@ -10,9 +10,8 @@ import torch
 
 from steadystyle.cli import main
 from steadystyle.models import PER_FRAME_SUFFIX, STYLES_DIR, ModelError, load_model, shipped_styles
-from steadystyle.style_cards import evaluated_styles, load_evaluation, model_hashes
 from steadystyle.stylize import StylizeOptions, stylize_frames
-from steadystyle.train import VideoTrainConfig
+from steadystyle.training import VideoTrainConfig
 
 STABLE = sorted(name for name in shipped_styles() if not name.endswith(PER_FRAME_SUFFIX))
 
@@ -24,7 +23,9 @@ def test_stable_styles_ship_with_their_per_frame_models():
 
 
 @pytest.mark.parametrize("name", STABLE)
-def test_shipped_style_loads_has_a_card_and_its_evaluation_is_of_these_weights(name):
+def test_shipped_style_loads_has_a_card_and_its_evaluation_is_of_these_weights(name, benchmarks_importable):
+    from style_cards import load_evaluation, model_hashes
+
     stable, per_frame = load_model(name), load_model(name + PER_FRAME_SUFFIX)
     assert stable.recurrent and not per_frame.recurrent
     card = (STYLES_DIR / f"{name}.md").read_text()
@@ -43,7 +44,9 @@ def test_shipped_style_loads_has_a_card_and_its_evaluation_is_of_these_weights(n
     assert load_evaluation(name)["sha256"] == model_hashes(name)
 
 
-def test_every_shipped_style_has_an_evaluation():
+def test_every_shipped_style_has_an_evaluation(benchmarks_importable):
+    from style_cards import evaluated_styles
+
     assert set(evaluated_styles()) == set(STABLE)
 
 

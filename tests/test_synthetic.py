@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from steadystyle.flow import warp_torch
-from steadystyle.synthetic import synthetic_sequence
+from steadystyle.training import synthetic_sequence
 
 PHOTO = torch.from_numpy(skimage.data.astronaut()).permute(2, 0, 1).float() / 255
 STILL_CAMERA = {"max_shift": 0.0, "max_rotation": 0.0, "max_zoom": 0.0}

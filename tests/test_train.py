@@ -13,8 +13,7 @@ from steadystyle.atomic import OutputError
 from steadystyle.losses import LossWeights
 from steadystyle.models import load_model
 from steadystyle.paintings import painting_path
-from steadystyle.recipe import train_style
-from steadystyle.train import ImageTrainer, TrainConfig, VideoTrainConfig
+from steadystyle.training import ImageTrainer, TrainConfig, VideoTrainConfig, train_style
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +179,7 @@ def test_train_style_from_a_trained_style_fine_tunes_both_networks(content_dir, 
     from steadystyle.cli import main
     from steadystyle.models import save_model
     from steadystyle.networks import SLIM, TransformNet, recurrent_from_image
-    from steadystyle.weighting import suggest_temporal_weight
+    from steadystyle.training import suggest_temporal_weight
 
     torch.manual_seed(0)
     image = TransformNet(SLIM)
@@ -216,7 +215,7 @@ def test_train_style_from_a_trained_style_fine_tunes_both_networks(content_dir, 
 
 
 def test_content_images_keep_memory_bounded_and_serve_the_same_crops(content_dir, monkeypatch):
-    from steadystyle.datasets import ContentImages
+    from steadystyle.training._datasets import ContentImages
 
     whole = ContentImages(content_dir, 48, seed=1)
     expected = [whole.batch(step, range(2)) for step in range(12)]

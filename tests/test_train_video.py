@@ -11,13 +11,13 @@ import pytest
 import torch
 from PIL import Image
 
-from steadystyle.datasets import ContentImages, SequenceBatches, clip_motion
 from steadystyle.flow import warp_torch
 from steadystyle.losses import LossWeights, temporal_loss
 from steadystyle.models import load_model, save_model
 from steadystyle.networks import FAST, SLIM, Previous, TransformNet
 from steadystyle.paintings import painting_path
-from steadystyle.train import VideoTrainConfig, VideoTrainer
+from steadystyle.training import VideoTrainConfig, VideoTrainer
+from steadystyle.training._datasets import ContentImages, SequenceBatches, clip_motion
 from steadystyle.video import Encoding, VideoWriter
 
 

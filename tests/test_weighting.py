@@ -11,9 +11,9 @@ from PIL import Image
 from steadystyle.cli import main
 from steadystyle.networks import FAST
 from steadystyle.paintings import painting_path
-from steadystyle.train import TrainConfig, VideoTrainConfig
-from steadystyle.weighting import (FINE_TUNE_FACTOR, HEAD_RATIO, Evidence, fit, layout_fit, shipped_evidence,
-                                   suggest_temporal_weight, with_temporal_weight)
+from steadystyle.training import (FINE_TUNE_FACTOR, HEAD_RATIO, TrainConfig, VideoTrainConfig, layout_fit,
+                                  shipped_evidence, suggest_temporal_weight)
+from steadystyle.training._weighting import Evidence, fit, with_temporal_weight
 
 
 @pytest.fixture(scope="module")

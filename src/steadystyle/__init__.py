@@ -10,15 +10,13 @@ The public Python API; the `steadystyle` command and the studio are thin layers 
 Importing the package only imports; it loads no model and starts nothing.
 """
 
-from .analysis import AnalysisSettings, analyze
-from .evaluate import EvaluateSettings, evaluate_videos
+from .evaluation import AnalysisSettings, EvaluateSettings, analyze, evaluate_videos
 from .export import export_onnx, onnx_difference
 from .images import load_rgb, save_image
 from .models import Model, load_model, shipped_styles
 from .paintings import painting_path
 from .stylize import StylizeOptions, stylize_frames, stylize_image, stylize_video
-from .recipe import train_style
-from .train import Cancelled, TrainConfig, VideoTrainConfig
+from .training import Cancelled, TrainConfig, VideoTrainConfig, train_style
 from .version import __version__
 from .video import SAMPLE_CLIP
 

@@ -7,11 +7,9 @@ a machine without one gets an error saying so, not a silent run on the CPU.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
-
-from .losses import PerceptualLoss
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -66,9 +64,3 @@ def training_precision(device: torch.device, mixed: bool) -> Precision:
     if device.type == "cuda" and not torch.cuda.is_bf16_supported():
         return Precision(device.type, torch.float16)
     return Precision(device.type, torch.bfloat16)
-
-
-def loss_on(loss: PerceptualLoss, device: torch.device) -> PerceptualLoss:
-    """The loss network and the painting's Gram matrices moved to `device` (they are built on the CPU)."""
-    grams = {k: v.to(device) for k, v in loss.target_grams.items()}
-    return replace(loss, vgg=loss.vgg.to(device), target_grams=grams)

@@ -124,3 +124,28 @@ class PerceptualLoss:
         terms["tv"] = w.tv * tv_loss(image)
         terms["total"] = terms["style"] + terms["content"] + terms["tv"]
         return terms
+
+
+def loss_on(loss: PerceptualLoss, device: torch.device) -> PerceptualLoss:
+    """The loss network and the painting's Gram matrices moved to `device` (they are built on the CPU)."""
+    grams = {k: v.to(device) for k, v in loss.target_grams.items()}
+    return replace(loss, vgg=loss.vgg.to(device), target_grams=grams)
+
+
+# The Gram traces behind `analyze` and the temporal-weight suggestion. relu4_3 is not in the default style loss,
+# but the paper's argument holds for every layer.
+TRACE_LAYERS = (*STYLE_LAYERS, "relu4_3")
+TRACE_SIZE = 384  # longer side of a painting when its traces are taken
+
+
+def gram_traces(image: torch.Tensor, vgg: VGGFeatures) -> dict[str, float]:
+    """Trace of the Gram matrix of (3, H, W) `image` at each of `vgg`'s layers, plus their sum as 'total'.
+
+    With `gram`'s C*H*W normalisation the trace is the mean squared activation, so paintings of
+    different sizes are comparable (the size still matters: it sets the scale of the strokes).
+    """
+    with torch.no_grad():
+        feats = vgg(image[None])
+    traces = {k: float(torch.diagonal(gram(feats[k])[0]).sum()) for k in vgg.layers}
+    traces["total"] = sum(traces.values())
+    return traces

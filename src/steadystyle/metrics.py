@@ -104,3 +104,15 @@ def still_camera_motion(
         keep = _local_energy(cur - prev, window) <= factor * _local_energy(cur - warp_numpy(prev, flow), window)
         still.append((np.zeros_like(flow), mask * keep))
     return still
+
+
+def flicker_kept(stable: float, per_frame: float, source: float) -> float | None:
+    """The share of the per-frame network's flicker that the stable one keeps, from the three E_warp values:
+    (stable - source) / (per_frame - source); 0 is all flicker removed, 1 none.
+
+    The source's own E_warp is subtracted because it is what following the motion exactly scores (occlusions,
+    lighting), which no method can remove. None when the per-frame network is not above the source: there is
+    then no flicker to keep, and the ratio would be noise or a division by zero.
+    """
+    gap = per_frame - source
+    return (stable - source) / gap if gap > 0 else None

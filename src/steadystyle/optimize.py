@@ -14,15 +14,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .device import loss_on, resolve_device
+from .device import resolve_device
 from .flow import DEFAULT_PRESET, flow_and_mask, warp_torch
 from .images import keep_colours, luminance, match_luminance, resize_max_side, to_uint8
-from .losses import LossWeights, PerceptualLoss, temporal_loss
+from .losses import LossWeights, PerceptualLoss, loss_on, temporal_loss
 from .networks import Previous
-from .resume import CHECKPOINT_EVERY, file_identity, open_job, restored_state, saved_state, tensors_identity
 from .stylize import VideoSummary, as_tensor
-from .video import Encoding, open_video, write_sidecar
 from .vgg import VGGWeights
+from .video import (CHECKPOINT_EVERY, Encoding, file_identity, open_job, open_video, restored_state, saved_state,
+                    tensors_identity, write_sidecar)
 
 Objective = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
@@ -229,7 +229,7 @@ def optimize_video(source: str | Path, style: torch.Tensor, vgg: VGGWeights, out
                    checkpoint_every: float = CHECKPOINT_EVERY) -> VideoSummary:
     """`optimize_frames` on a video (frames shrunk to longer side `size`), written with its timing and audio.
 
-    A video file is written as a resumable job, as `stylize_video` does (see resume.py): at most
+    A video file is written as a resumable job, as `stylize_video` does (see video/_resume.py): at most
     `checkpoint_every` seconds, about one frame here, are lost to an interruption; `resume` continues it.
     Also writes the sidecar OUTPUT.json (see `evaluate.write_sidecar`) with the speed and settings.
     """

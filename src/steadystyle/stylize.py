@@ -17,13 +17,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .images import keep_colours, resize_max_side, to_uint8
 from .device import resolve_device
+from .images import keep_colours, resize_max_side, to_uint8
 from .models import Model
 from .networks import Previous
 from .pipeline import Background, prefetch
-from .resume import CHECKPOINT_EVERY, file_identity, open_job, restored_state, saved_state, tensors_identity
-from .video import Encoding, open_video, write_sidecar
+from .video import (CHECKPOINT_EVERY, Encoding, file_identity, open_job, open_video, restored_state, saved_state,
+                    tensors_identity, write_sidecar)
 
 MODES = ("stable", "per-frame")
 # Mean absolute difference (RGB in [0, 1]) between 64-pixel-wide thumbnails of consecutive frames above
@@ -229,7 +229,7 @@ def stylize_video(source: str | Path, model: Model, output: str | Path, opts: St
     is called after each frame (total None when unknown); an exception it raises stops the job and
     leaves no output, which is how a front end cancels.
 
-    A video file is written as a resumable job (see resume.py): every `checkpoint_every` seconds the
+    A video file is written as a resumable job (see video/_resume.py): every `checkpoint_every` seconds the
     work so far is saved beside the output, an interrupted run keeps it, `resume` continues it and
     `restart` discards it; without either, a leftover job is a JobError that says so.
 

@@ -6,11 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
-from ..analysis import PERTURBATIONS, AnalysisSettings, analyze, default_content
-from ..analysis_report import JSON_NAME, PLOT_NAME, REPORT_FILES, markdown_tables, protocol_note, write_report
+from ..evaluation import (ANALYSIS_FILES, ANALYSIS_JSON, ANALYSIS_PLOT, PERTURBATIONS, AnalysisSettings, analyze,
+                          default_content, markdown_tables, protocol_note, write_analysis_report)
 from ..models import PER_FRAME_SUFFIX, Model, shipped_styles
+from ..training import with_suggestions
 from ..vgg import find_weights
-from ..weighting import with_suggestions
 from .args import (PAINTING_HELP, REPORT_REPLACED, check_report, json_arg, loss_weight_args, loss_weights,
                    non_negative_float, painting, pixels, positive_int, quiet_arg, resolve_model, seed, vgg_arg)
 
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     networks = _networks(args.paintings, args.network)
     if args.report is not None:
         models = [m.path for kinds in networks.values() for m in kinds.values()]
-        check_report(args.report, REPORT_FILES, [*args.paintings, args.content, *models, args.vgg_weights])
+        check_report(args.report, ANALYSIS_FILES, [*args.paintings, args.content, *models, args.vgg_weights])
     settings = AnalysisSettings(trace_size=args.size, content_size=args.content_size, iters=args.iters,
                                 perturb=args.perturb, noise_std=args.noise_std, seed=args.seed,
                                 loss=loss_weights(args, AnalysisSettings().loss))
@@ -82,11 +82,11 @@ def run(args: argparse.Namespace) -> int:
     result = analyze(args.paintings, weights, content, settings, networks, progress=not args.quiet)
     if settings.trace_size == AnalysisSettings().trace_size:  # the size the suggestion's evidence is measured at
         result = with_suggestions(result, weights)
-    report = write_report(result, args.report) if args.report is not None else None
+    report = write_analysis_report(result, args.report) if args.report is not None else None
     if args.json:
         print(json.dumps(result))
         return 0
     print(f"{protocol_note(result)}\n\n{markdown_tables(result)}")
     if report is not None:
-        print(f"\nwrote {report}, {report.parent / PLOT_NAME} and {report.parent / JSON_NAME}")
+        print(f"\nwrote {report}, {report.parent / ANALYSIS_PLOT} and {report.parent / ANALYSIS_JSON}")
     return 0

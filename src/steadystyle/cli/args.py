@@ -23,8 +23,8 @@ from ..losses import LossWeights
 from ..models import Model, ModelError, load_model, shipped_styles
 from ..paintings import painting_names, painting_path
 from ..reports import check_folder
-from ..resume import CHECKPOINT, CHECKPOINT_EVERY, work_folder
-from ..video import CRF_RANGE, X264_PRESETS, Encoding, VideoReader, open_video
+from ..video import (CHECKPOINT, CHECKPOINT_EVERY, CRF_RANGE, X264_PRESETS, Encoding, VideoReader, open_video,
+                     work_folder)
 
 # For every flag that names an output.
 REPLACED = "An existing file is replaced atomically, once the new one is complete; an input is never overwritten."

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ..evaluate import EvaluateSettings, evaluate_videos, method_paths
-from ..evaluate_report import REPORT_FILES, REPORT_HTML, results_table, settings_note, write_report
+from ..evaluation import (REPORT_FILES, REPORT_HTML, EvaluateSettings, evaluate_videos, flicker_note, method_paths,
+                          results_table, settings_note, write_report)
 from ..images import load_rgb
 from ..vgg import find_weights
 from .args import (PAINTING_HELP, REPORT_REPLACED, check_report, flow_args, json_arg, non_negative_float,
@@ -26,7 +26,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("source", type=Path, metavar="SOURCE", help="the original video or frame folder")
     p.add_argument("stylized", nargs="+", metavar="STYLIZED",
                    help="stylized videos or frame folders of SOURCE, frame for frame; NAME=PATH names a method "
-                        "(default: the file name)")
+                        "(default: the file name). With two, the first is read as the stable network's and the "
+                        "second as the per-frame network's, and the flicker kept is reported: (E_warp first - "
+                        "source) / (E_warp second - source)")
     p.add_argument("--gt-flow", type=Path, metavar="FLOW",
                    help="ground-truth backward flows: a folder of backward_J_I.flo (J = I + 1, the first for "
                         "SOURCE's second frame), with reliable_J_I.pgm masks or none, or an .npz with flows "
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.as_dict()))
         return 0
-    print(f"{results_table(result)}\n\n{settings_note(result)}")
+    print("\n\n".join(part for part in (results_table(result), flicker_note(result), settings_note(result)) if part))
     if report is not None:
         print(f"\nwrote {report} and {report.parent / REPORT_HTML}")
     return 0

@@ -11,8 +11,8 @@ from ..atomic import check_not_inputs
 from ..images import check_image_output, load_rgb, save_image
 from ..losses import LossWeights
 from ..optimize import OptimizeSettings, VideoOptimizeSettings, optimize_image, optimize_video
-from ..video import check_output, sidecar_path
 from ..vgg import find_weights
+from ..video import check_output, sidecar_path
 from .args import (PAINTING_HELP, REPLACED, encoding, encoding_args, flow_args, json_arg, loss_weight_args,
                    loss_weights, non_negative_float, open_checked, painting, pixels, positive_float, positive_int,
                    quiet_arg, renamed, resume_args, resume_hint, seed, vgg_arg)

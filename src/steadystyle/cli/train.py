@@ -16,10 +16,9 @@ from ..images import load_rgb
 from ..models import PER_FRAME_SUFFIX, Model, load_model
 from ..networks import PRESETS
 from ..paintings import painting_names, painting_path
-from ..recipe import FINE_TUNE_STEPS, carried_on, per_frame_twin, train_style
-from ..train import ImageTrainer, TrainConfig, Trainer, VideoTrainConfig, VideoTrainer, work_dir_of
+from ..training import (FINE_TUNE_FACTOR, FINE_TUNE_STEPS, ImageTrainer, TrainConfig, Trainer, VideoTrainConfig,
+                        VideoTrainer, carried_on, per_frame_twin, suggest_temporal_weight, train_style, work_dir_of)
 from ..vgg import cached_weights
-from ..weighting import FINE_TUNE_FACTOR, suggest_temporal_weight
 from .args import (REPLACED, flow_args, fraction, loss_weight_args, loss_weights, non_negative_float,
                    painting_args, pixels, positive_float, positive_int, quiet_arg, resolve_model, seed, sequence_length,
                    vgg_arg)

@@ -1,5 +1,4 @@
-"""Video in and out, in one place to import from: the reader (video_reader.py), the writer
-(video_writer.py), and the sidecar that records how a stylized video was made.
+"""The sidecar that records how a stylized video was made.
 
 The sidecar is OUTPUT + ".json" (`clip.mp4` -> `clip.mp4.json`, a frame folder `frames` -> `frames.json`):
 one JSON object with at least "made_by" (steadystyle and its version), "command", "model", "mode", "fps"
@@ -13,16 +12,8 @@ import json
 import warnings
 from pathlib import Path
 
-from .atomic import atomic_output
-from .version import __version__
-from .video_reader import (DEFAULT_FOLDER_FPS, SAMPLE_CLIP, VIDEO_IN_SUFFIXES, VIDEO_OUT_SUFFIXES, Frame,
-                           TruncatedVideoWarning, VideoError, VideoReader, open_video, probe)
-from .video_writer import CRF_RANGE, X264_PRESETS, Encoding, VideoWriter, check_output, is_folder_output
-
-__all__ = ["CRF_RANGE", "DEFAULT_FOLDER_FPS", "SAMPLE_CLIP", "VIDEO_IN_SUFFIXES", "VIDEO_OUT_SUFFIXES", "X264_PRESETS",
-           "Encoding", "Frame", "TruncatedVideoWarning", "VideoError", "VideoReader", "VideoWriter", "check_output",
-           "is_folder_output", "open_video", "probe", "read_sidecar", "sidecar_path", "write_sidecar"]
-
+from ..atomic import atomic_output
+from ..version import __version__
 SIDECAR_SUFFIX = ".json"
 
 

@@ -26,9 +26,10 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from .atomic import atomic_output
-from .networks import Previous
-from .video import Encoding, VideoReader, VideoWriter, is_folder_output
+from ..atomic import atomic_output
+from ..networks import Previous
+from ._reader import VideoReader
+from ._writer import Encoding, VideoWriter, is_folder_output
 
 CHECKPOINT_EVERY = 10.0  # seconds of work a kill may cost at most (plus the frame in flight)
 CHECKPOINT = "checkpoint.safetensors"

@@ -14,15 +14,15 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from .images import IMAGE_SUFFIXES
-from .studio_base import readable_errors, studio_dir
-from .studio_jobs import Job, JobQueue
-from .studio_live import live_tab
-from .studio_measure import measure_tab
-from .studio_styles import StyleLibrary
-from .studio_stylize import MODE_CHOICES, StylizeRequest
-from .studio_train import TrainingRuns, train_tab
-from .video import SAMPLE_CLIP, VIDEO_IN_SUFFIXES
+from ..images import IMAGE_SUFFIXES
+from ..video import SAMPLE_CLIP, VIDEO_IN_SUFFIXES
+from ._base import readable_errors, studio_dir
+from ._jobs import Job, JobQueue
+from ._live import live_tab
+from ._measure import measure_tab
+from ._styles import StyleLibrary
+from ._stylize import MODE_CHOICES, StylizeRequest
+from ._train import TrainingRuns, train_tab
 
 INTRO = ("# steadystyle studio\nNeural style transfer for video that does not flicker. Stylize a clip or a "
          "picture, try a style live on your webcam, train a style from a painting, and measure how steady "

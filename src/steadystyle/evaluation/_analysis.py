@@ -7,7 +7,7 @@ lands on a different minimiser for a nearly identical frame flickers, and does s
 with a large trace. This module measures the three pieces: the traces of each painting, how far two
 optimisations on nearly identical frames land apart (and, for paintings with trained networks, how far
 those networks' outputs move: the paper's own measure), and the rotation argument on random matrices.
-The report (tables, plot) is written by analysis_report.py from the dict `analyze` returns.
+The report (tables, plot) is written by _analysis_report.py from the dict `analyze` returns.
 """
 
 from __future__ import annotations
@@ -23,15 +23,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .images import load_rgb
-from .losses import STYLE_LAYERS, LossWeights, PerceptualLoss, gram, style_loss
-from .models import Model
-from .optimize import OptimizeSettings, initial_image, minimise
-from .stylize import StylizeOptions, stylize_frames
-from .vgg import VGGFeatures, VGGWeights, cached_weights
+from ..images import load_rgb
+from ..losses import TRACE_LAYERS, TRACE_SIZE, LossWeights, PerceptualLoss, gram, gram_traces, style_loss
+from ..models import Model
+from ..optimize import OptimizeSettings, initial_image, minimise
+from ..stylize import StylizeOptions, stylize_frames
+from ..vgg import VGGFeatures, VGGWeights, cached_weights
 
-# relu4_3 is not in the default style loss, but the paper's argument holds for every layer.
-TRACE_LAYERS = (*STYLE_LAYERS, "relu4_3")
 PERTURBATIONS = ("noise", "shift")
 NETWORK_KINDS = ("per-frame", "stable")
 
@@ -40,26 +38,13 @@ NETWORK_KINDS = ("per-frame", "stable")
 class AnalysisSettings:
     """What the study depends on; stored with every result so numbers can be compared across runs."""
 
-    trace_size: int = 384  # longer side of each painting, for its traces and as the optimisation's target
+    trace_size: int = TRACE_SIZE  # longer side of each painting, for its traces and as the optimisation's target
     content_size: int = 128  # longer side of the two frames that are stylized
     iters: int = 100  # L-BFGS loss evaluations per frame
     perturb: str = "noise"  # "noise": Gaussian noise on the second frame; "shift": the second frame moved 1 px
     noise_std: float = 0.01  # in RGB [0, 1] units
     seed: int = 0  # of the shared noise initialisation and of the perturbation
     loss: LossWeights = field(default_factory=LossWeights)
-
-
-def gram_traces(image: torch.Tensor, vgg: VGGFeatures) -> dict[str, float]:
-    """Trace of the Gram matrix of (3, H, W) `image` at each of `vgg`'s layers, plus their sum as 'total'.
-
-    With `gram`'s C*H*W normalisation the trace is the mean squared activation, so paintings of
-    different sizes are comparable (the size still matters: it sets the scale of the strokes).
-    """
-    with torch.no_grad():
-        feats = vgg(image[None])
-    traces = {k: float(torch.diagonal(gram(feats[k])[0]).sum()) for k in vgg.layers}
-    traces["total"] = sum(traces.values())
-    return traces
 
 
 def pan(x: torch.Tensor, shift: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -20,7 +20,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from .device import DeviceError, resolve_device
+from ..device import DeviceError, resolve_device
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from .images import load_rgb
-from .models import PER_FRAME_SUFFIX
-from .reports import new_figure
-from .studio_base import page_error, readable_errors
-from .studio_styles import StyleLibrary
-from .recipe import train_style
-from .train import Cancelled, TrainConfig, Trainer, VideoTrainConfig, work_dir_of
+from ..images import load_rgb
+from ..models import PER_FRAME_SUFFIX
+from ..reports import new_figure
+from ..training import Cancelled, TrainConfig, Trainer, VideoTrainConfig, train_style, work_dir_of
+from ._base import page_error, readable_errors
+from ._styles import StyleLibrary
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .atomic import atomic_output
-from .images import to_uint8
-from .models import PER_FRAME_SUFFIX, ModelError, load_model, load_model_file, shipped_styles
-from .paintings import painting_names, painting_path
-from .studio_base import subfolder
-from .stylize import as_tensor, stylize_image
-from .video import SAMPLE_CLIP, open_video
+from ..atomic import atomic_output
+from ..images import to_uint8
+from ..models import PER_FRAME_SUFFIX, ModelError, load_model, load_model_file, shipped_styles
+from ..paintings import painting_names, painting_path
+from ..stylize import as_tensor, stylize_image
+from ..video import SAMPLE_CLIP, open_video
+from ._base import subfolder
 
 MODES = ("stable", "per-frame")
 THUMB_SIDE = 256  # longer side of a gallery picture

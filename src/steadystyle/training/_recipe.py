@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from pathlib import Path
 
-from .distributed import join
-from .models import PER_FRAME_SUFFIX, Model
-from .train import ImageTrainer, StepCallback, TrainConfig, VideoTrainConfig, VideoTrainer, work_dir_of
+from ..models import PER_FRAME_SUFFIX, Model
+from ._distributed import join
+from ._train import ImageTrainer, StepCallback, TrainConfig, VideoTrainConfig, VideoTrainer, work_dir_of
 
 
 def train_style(style: str | Path, out: str | Path, image: TrainConfig | None = None,

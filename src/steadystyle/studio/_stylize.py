@@ -14,12 +14,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .images import IMAGE_SUFFIXES, load_rgb, save_image, to_uint8
-from .models import load_model
-from .studio_jobs import Report
-from .studio_styles import MODES, Style
-from .stylize import StylizeOptions, as_tensor, stylize_image, stylize_video
-from .video import VideoReader, VideoWriter, open_video, probe
+from ..images import IMAGE_SUFFIXES, load_rgb, save_image, to_uint8
+from ..models import load_model
+from ..stylize import StylizeOptions, as_tensor, stylize_image, stylize_video
+from ..video import VideoReader, VideoWriter, open_video, probe
+from ._jobs import Report
+from ._styles import MODES, Style
 
 BOTH = "both"
 MODE_CHOICES = [("stable", "stable"), ("per-frame", "per-frame"), ("both, side by side", BOTH)]

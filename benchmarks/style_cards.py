@@ -9,9 +9,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from .losses import TRAIN_WEIGHTS
-from .models import PER_FRAME_SUFFIX, STYLES_DIR
-from .train import TrainConfig, VideoTrainConfig
+from steadystyle.losses import TRAIN_WEIGHTS
+from steadystyle.models import PER_FRAME_SUFFIX, STYLES_DIR
+from steadystyle.training import TrainConfig, VideoTrainConfig
 
 STATIC_CLIP = "jbart"  # the held-out static camera with sensor noise and a flat background (benchmarks/footage.py)
 PAINTINGS = {

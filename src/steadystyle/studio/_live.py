@@ -14,11 +14,11 @@ from collections.abc import Iterator
 import gradio as gr
 import numpy as np
 
-from .images import to_uint8
-from .models import load_model
-from .studio_base import readable_errors
-from .studio_styles import StyleLibrary
-from .stylize import StylizeOptions, stylize_frames
+from ..images import to_uint8
+from ..models import load_model
+from ..stylize import StylizeOptions, stylize_frames
+from ._base import readable_errors
+from ._styles import StyleLibrary
 
 LIVE_MAX_SIDE = 480  # frames are shrunk to this longer side: about real time on two cores
 STREAM_EVERY = 0.1  # seconds between frames sent by the browser

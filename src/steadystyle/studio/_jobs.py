@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .atomic import atomic_output
-from .studio_base import page_error, subfolder
+from ..atomic import atomic_output
+from ._base import page_error, subfolder
 
 FINISHED = ("done", "failed", "cancelled", "interrupted")
 Report = Callable[[float, str], None]  # (fraction done, what is happening now)

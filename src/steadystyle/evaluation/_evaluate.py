@@ -7,7 +7,7 @@ loss the networks are trained on (`NETWORK_WEIGHTS`: relative Gram errors up to 
 
 How a video was made (speed, model, mode) is recorded beside it by `stylize` and `optimize video` in
 a sidecar file (see `video.write_sidecar`); `evaluate` reports that fps when the file is there. The
-report (tables, plot, strip, animation) is written by evaluate_report.py from what this module returns.
+report (tables, plot, strip, animation) is written by _evaluate_report.py from what this module returns.
 """
 
 
@@ -25,12 +25,12 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from .flow import DEFAULT_PRESET, flow_and_mask, read_flo
-from .images import load_rgb, resize_max_side, resize_to, to_uint8
-from .losses import NETWORK_WEIGHTS, PerceptualLoss
-from .metrics import warping_error
-from .video import VideoReader, open_video, read_sidecar
-from .vgg import VGGFeatures, VGGWeights, cached_weights
+from ..flow import DEFAULT_PRESET, flow_and_mask, read_flo
+from ..images import load_rgb, resize_max_side, resize_to, to_uint8
+from ..losses import NETWORK_WEIGHTS, PerceptualLoss
+from ..metrics import flicker_kept, warping_error
+from ..vgg import VGGFeatures, VGGWeights, cached_weights
+from ..video import VideoReader, open_video, read_sidecar
 
 STRIP_FRAMES = 3  # rows of the report's side-by-side strip, spread over the clip
 GIF_FRAMES = 48  # the report's animation shows the first ~2 s: enough to see flicker, small enough to open anywhere
@@ -230,6 +230,9 @@ class Evaluation:
     source_warping_error_per_frame: list[float]
     methods: list[MethodScores]
     fps: float  # of the source, for the animation
+    # With exactly two methods, the share of the second's flicker the first keeps (`metrics.flicker_kept`):
+    # `evaluate SOURCE STABLE PER_FRAME` reads the first as the stable network and the second as per-frame.
+    flicker_kept: float | None = None
     previews: Previews | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict:
@@ -239,8 +242,10 @@ class Evaluation:
         return data
 
 
-def _loss_network(vgg: VGGWeights, style: torch.Tensor | None) -> PerceptualLoss:
-    """The networks' perceptual loss; without a painting only the content layers are built."""
+def scoring_loss(vgg: VGGWeights, style: torch.Tensor | None = None) -> PerceptualLoss:
+    """The perceptual loss `evaluate` scores style and content with: the networks' own (`NETWORK_WEIGHTS`), against
+    the (3, H, W) painting `style`; without one only the content layers are built. Public so that other
+    measurements (the benchmarks) score with exactly this loss and stay comparable with `evaluate`."""
     if style is not None:
         return PerceptualLoss.build(vgg, style[None], NETWORK_WEIGHTS)
     weights = replace(NETWORK_WEIGHTS, style_layers=())
@@ -271,7 +276,7 @@ def evaluate_videos(source: str | Path, stylized: Mapping[str, str | Path], vgg:
     source frame, both with `NETWORK_WEIGHTS` and averaged over frames. Frames are scored at the
     source's size shrunk to longer side `settings.size`; stylised frames of another size are resized to
     it. `vgg`: the loss network's weights (default: found as `steadystyle weights` finds them).
-    `previews` keeps the thumbnails that `evaluate_report.write_report` needs.
+    `previews` keeps the thumbnails that `write_report` needs.
     """
     settings = settings or EvaluateSettings()
     vgg = vgg or cached_weights()
@@ -282,7 +287,7 @@ def evaluate_videos(source: str | Path, stylized: Mapping[str, str | Path], vgg:
     flows = GroundTruthFlow.load(gt_flow) if gt_flow is not None else None
     _check_counts([src, *readers], flows)
     painting = load_rgb(style, settings.style_size or settings.size) if style is not None else None
-    loss = _loss_network(vgg, painting)
+    loss = scoring_loss(vgg, painting)
     names = list(stylized)
     expected = src.frame_count or round((src.duration or 0) * src.fps) or 1
     kept = Previews(sorted({round(i) for i in np.linspace(0, expected - 1, STRIP_FRAMES)})) if previews else None
@@ -330,6 +335,9 @@ def evaluate_videos(source: str | Path, stylized: Mapping[str, str | Path], vgg:
                                     float(content_sum[i] / frames), fps, info))
     flow_note = (f"ground truth ({flows.path})" if flows is not None
                  else f"{settings.flow_method} ({settings.flow_preset}) on the source, with the consistency mask")
+    source_error = float(np.mean(per_frame[0]))
+    kept_share = (flicker_kept(methods[0].warping_error, methods[1].warping_error, source_error)
+                  if len(methods) == 2 else None)
     return Evaluation(str(source), frames, tuple(x.shape[-2:]), flow_note, None if style is None else str(style),
-                      asdict(settings), vgg.source,
-                      float(np.mean(per_frame[0])), per_frame[0], methods, float(src.fps), kept)
+                      asdict(settings), vgg.source, source_error, per_frame[0], methods, float(src.fps), kept_share,
+                      kept)

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .atomic import atomic_output
-from .evaluate import Evaluation
-from .losses import NETWORK_WEIGHTS
-from .reports import markdown_table, new_figure, prepare_folder, save_figure, write_text
+from ..atomic import atomic_output
+from ..losses import NETWORK_WEIGHTS
+from ..reports import markdown_table, new_figure, prepare_folder, save_figure, write_text
+from ._evaluate import Evaluation
 
 REPORT_MD, REPORT_HTML = "report.md", "report.html"
 PLOT_NAME, STRIP_NAME, GIF_NAME = "warping_error.png", "frames.png", "methods.gif"
@@ -48,6 +48,18 @@ def settings_note(evaluation: Evaluation) -> str:
             f"VGG-16 ({evaluation.vgg}) terms the networks are trained on (style {w.style:g} x relative Gram "
             f"error on {', '.join(w.style_layers)}; content {w.content:g} on {', '.join(w.content_layers)}). FPS: the speed "
             f"recorded in the video's sidecar when it was made, decoding and encoding included.")
+
+
+def flicker_note(evaluation: Evaluation) -> str | None:
+    """The flicker kept, in words, when two videos were scored (the first read as stable, the second as
+    per-frame); None otherwise."""
+    if len(evaluation.methods) != 2:
+        return None
+    stable, per_frame = (m.name for m in evaluation.methods)
+    formula = f"(E_warp {stable} - source) / (E_warp {per_frame} - source); 0% is all of it removed"
+    if evaluation.flicker_kept is None:
+        return f"Flicker kept: undefined, {per_frame}'s E_warp is not above the source's ({formula})."
+    return f"Flicker kept: {stable} keeps {evaluation.flicker_kept:.0%} of {per_frame}'s flicker ({formula})."
 
 
 def results_table(evaluation: Evaluation) -> str:
@@ -104,8 +116,8 @@ def write_report(evaluation: Evaluation, folder: str | Path) -> Path:
     images = [(PLOT_NAME, "per-frame warping error of every method"),
               (STRIP_NAME, f"frames {strip_rows}: source and methods side by side"),
               (GIF_NAME, f"the first {len(gif)} frames, animated")]
-    title, note = "Stylized video comparison", settings_note(evaluation)
-    write_text(folder / REPORT_MD, "\n\n".join([f"# {title}", results_table(evaluation),
+    title, note, kept = "Stylized video comparison", settings_note(evaluation), flicker_note(evaluation)
+    write_text(folder / REPORT_MD, "\n\n".join([f"# {title}", results_table(evaluation), *([kept] if kept else []),
                                                  *(f"![{alt}]({name})" for name, alt in images),
                                                  "## How it was measured", note]) + "\n")
     header, rows = table_rows(evaluation)
@@ -117,7 +129,7 @@ def write_report(evaluation: Evaluation, folder: str | Path) -> Path:
             "td,th{border:1px solid #999;padding:.2em .6em;text-align:right}td:first-child{text-align:left}"
             "img{max-width:100%}</style></head><body>\n"
             f"<h1>{title}</h1>\n<table><tr>{''.join(f'<th>{html.escape(c)}</th>' for c in header)}</tr>\n"
-            f"{cells}</table>\n"
+            f"{cells}</table>\n{f'<p>{html.escape(kept)}</p>' if kept else ''}\n"
             f"{figures}\n<h2>How it was measured</h2>\n<p>{html.escape(note)}</p>\n</body></html>\n")
     write_text(folder / REPORT_HTML, page)
     return folder / REPORT_MD

@@ -1,5 +1,5 @@
 """The report of `analyze`: the per-style table, the rank correlations, the rotation demo and the plot of
-instability against Gram trace, written from the dict `analysis.analyze` returns.
+instability against Gram trace, written from the dict `analyze` returns.
 """
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .reports import markdown_table, new_figure, prepare_folder, save_figure, write_text
+from ..reports import markdown_table, new_figure, prepare_folder, save_figure, write_text
 
-PLOT_NAME, JSON_NAME, REPORT_NAME = "instability_vs_trace.png", "analysis.json", "report.md"
-REPORT_FILES = (REPORT_NAME, PLOT_NAME, JSON_NAME)
+ANALYSIS_PLOT, ANALYSIS_JSON, REPORT_NAME = "instability_vs_trace.png", "analysis.json", "report.md"
+ANALYSIS_FILES = (REPORT_NAME, ANALYSIS_PLOT, ANALYSIS_JSON)
 
 
 def protocol_note(result: dict) -> str:
@@ -68,7 +68,7 @@ def markdown_tables(result: dict) -> str:
         shipped = ", ".join(f"{e['style']} {e['temporal_weight']:g}" for e in fit["evidence"])
         lines += ["", f"Suggested temporal weight (what `train style` uses on the default network, "
                       f"`--arch {fit['arch']}`, unless given `--temporal-weight`): {fit['constant']:.3g} / total trace, "
-                      f"the constant fitted on the weights of {shipped} (weighting.py: each layout on its own)."]
+                      f"the constant fitted on the weights of {shipped} (training/_weighting.py: each layout on its own)."]
     return "\n".join(lines)
 
 
@@ -102,10 +102,10 @@ def plot_instability(result: dict, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def write_report(result: dict, folder: str | Path) -> Path:
+def write_analysis_report(result: dict, folder: str | Path) -> Path:
     """Write the plot, analysis.json and report.md (which links the plot) into `folder`; returns report.md."""
     folder = prepare_folder(folder, REPORT_NAME)
-    plot_instability(result, folder / PLOT_NAME)
-    write_text(folder / JSON_NAME, json.dumps(result, indent=2) + "\n")
+    plot_instability(result, folder / ANALYSIS_PLOT)
+    write_text(folder / ANALYSIS_JSON, json.dumps(result, indent=2) + "\n")
     return write_text(folder / REPORT_NAME, f"# Style instability and Gram trace\n\n{markdown_tables(result)}\n\n"
-                      f"![instability against Gram trace]({PLOT_NAME})\n\n## Protocol\n\n{protocol_note(result)}\n")
+                      f"![instability against Gram trace]({ANALYSIS_PLOT})\n\n## Protocol\n\n{protocol_note(result)}\n")

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .flow import sample_torch, warp_torch
-from .images import resize_to
+from ..flow import sample_torch, warp_torch
+from ..images import resize_to
 
 # A pixel counts as visible in frame t-1 when the bilinear lookup there takes at most this weight
 # from the wrong layer or from outside the image (float32 round-off stays far below it).

@@ -22,15 +22,14 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from .atomic import atomic_output
-from .flow import DEFAULT_PRESET, flow_and_mask, inside_image
-from .images import ImageError, list_images, load_rgb, resize_to
-from .nuisance import Nuisance
-from .synthetic import synthetic_sequence
-from .video import VIDEO_IN_SUFFIXES, open_video
+from ..atomic import atomic_output
+from ..flow import DEFAULT_PRESET, flow_and_mask, inside_image
+from ..images import ImageError, list_images, load_rgb, resize_to
+from ..video import VIDEO_IN_SUFFIXES, open_video
+from ._nuisance import Nuisance
+from ._synthetic import synthetic_sequence
 
 TRAIN_CLIPS = ("bigbuckbunny.mp4", "bikes.mp4")
-HELD_OUT_CLIP = "carphone_pristine.mp4"
 FRAME_STRIDE = 6  # consecutive frames are near duplicates; every 6th gives variety without waste
 SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "stereo_motorcycle")
 

@@ -23,9 +23,9 @@ import numpy as np
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 from PIL import Image
 
-from .atomic import atomic_output, check_writable
-from .images import list_images
-from .video_reader import (VIDEO_OUT_SUFFIXES, TruncatedVideoWarning, VideoError, VideoReader, open_container,
+from ..atomic import atomic_output, check_writable
+from ..images import list_images
+from ._reader import (VIDEO_OUT_SUFFIXES, TruncatedVideoWarning, VideoError, VideoReader, open_container,
                            open_video)
 
 _FASTSTART = {".mp4", ".m4v", ".mov"}  # index at the front, so the file plays while it downloads
@@ -203,7 +203,7 @@ class VideoWriter:
 
     def write_packets(self, packets: Iterable[av.Packet], template: av.video.stream.VideoStream) -> None:
         """Add H.264 packets encoded elsewhere, with their own pts and dts, without re-encoding: how a resumable
-        job joins its segments (see resume.py). The first call takes the stream's parameters from `template`;
+        job joins its segments (see _resume.py). The first call takes the stream's parameters from `template`;
         audio is interleaved and the file finished as for frames."""
         if self._tmp is None:
             raise RuntimeError("use VideoWriter in a with-block, so an interrupted write leaves no file")
@@ -223,7 +223,7 @@ class VideoWriter:
         if self.path.suffix.lower() in _FASTSTART:
             # The index at the front, so the file plays while it downloads; and a movie clock (default:
             # milliseconds) that also ticks in the video's time base, so that a video starting after 0 (a
-            # resumed job's segment, see resume.py) keeps its exact timestamps through the edit list, and the
+            # resumed job's segment, see _resume.py) keeps its exact timestamps through the edit list, and the
             # audio's edit list keeps its millisecond precision.
             ticks = math.lcm(self.time_base.denominator, 1000)
             options = {"movflags": "+faststart",

@@ -17,7 +17,7 @@ from typing import TypeVar
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from .errors import USER_ERRORS
+from ..errors import USER_ERRORS
 
 STUDIO_ENV = "STEADYSTYLE_STUDIO"
 DEFAULT_STUDIO = Path("~/.cache/steadystyle/studio")

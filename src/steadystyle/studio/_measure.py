@@ -11,11 +11,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from .evaluate import evaluate_videos
-from .evaluate_report import PLOT_NAME, plot_warping_error, settings_note, table_rows
-from .studio_base import readable_errors, subfolder, without_upload_paths
-from .studio_jobs import JobQueue
-from .video import VIDEO_IN_SUFFIXES
+from ..evaluation import PLOT_NAME, evaluate_videos, flicker_note, plot_warping_error, settings_note, table_rows
+from ..video import VIDEO_IN_SUFFIXES
+from ._base import readable_errors, subfolder, without_upload_paths
+from ._jobs import JobQueue
 
 VIDEO_TYPES = sorted(VIDEO_IN_SUFFIXES)
 
@@ -61,14 +60,15 @@ def measure_tab(root: Path, jobs: JobQueue) -> None:
         if not (source and first and second):
             raise ValueError("upload the source clip and two stylized results of it")
         given = [Path(source), Path(first), Path(second)]
-        if [p.name for p in given] == [p.name for p in originals]:  # still the job's files, not new uploads
-            given = originals
-        source, a, b = given
+        job_files = [p.name for p in given] == [p.name for p in originals]  # still the job's files, not new uploads
+        source, a, b = originals if job_files else given
         evaluation = evaluate_videos(source, dict(zip(method_names(a, b), (a, b))), style=painting)
         folder = subfolder(root, f"measure/{time.strftime('%Y%m%d-%H%M%S')}")
         header, rows = table_rows(evaluation)
         plot = plot_warping_error(evaluation, folder / PLOT_NAME)
-        note = without_upload_paths(settings_note(evaluation))
+        # A job's files are its stable and per-frame results, in that order; uploads could be any two.
+        kept = flicker_note(evaluation) if job_files else None
+        note = without_upload_paths("\n\n".join(part for part in (kept, settings_note(evaluation)) if part))
         return str(plot), gr.Dataframe(rows, headers=header, visible=True), note
 
     @readable_errors

@@ -16,12 +16,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from .analysis import TRACE_LAYERS, AnalysisSettings, gram_traces
-from .images import load_rgb
-from .models import PER_FRAME_SUFFIX, load_model, shipped_styles
-from .networks import DEFAULT_ARCH, PRESETS
-from .paintings import painting_names, painting_path
-from .vgg import VGGFeatures, VGGWeights, cached_weights
+from ..images import load_rgb
+from ..losses import TRACE_LAYERS, TRACE_SIZE, gram_traces
+from ..models import PER_FRAME_SUFFIX, load_model, shipped_styles
+from ..networks import DEFAULT_ARCH, PRESETS
+from ..paintings import painting_names, painting_path
+from ..vgg import VGGFeatures, VGGWeights, cached_weights
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Suggestion:
-    trace: float  # of the painting, total over TRACE_LAYERS at AnalysisSettings.trace_size
+    trace: float  # of the painting, total over TRACE_LAYERS at TRACE_SIZE
     temporal_weight: float  # rounded to two significant figures
     constant: float  # weight x trace for the network's layout (full runs', without the fine-tuning factor)
     evidence: tuple[Evidence, ...]  # the shipped styles the constant is fitted on
@@ -45,8 +45,7 @@ class Suggestion:
 def traces(paintings: list[str | Path], weights: VGGWeights | None = None) -> list[float]:
     """Total Gram trace of each painting, measured as `analyze` does."""
     vgg = VGGFeatures(weights or cached_weights(), list(TRACE_LAYERS))
-    size = AnalysisSettings().trace_size
-    return [gram_traces(load_rgb(p, size), vgg)["total"] for p in paintings]
+    return [gram_traces(load_rgb(p, TRACE_SIZE), vgg)["total"] for p in paintings]
 
 
 def shipped_evidence(weights: VGGWeights | None = None) -> list[Evidence]:
@@ -124,7 +123,7 @@ def with_temporal_weight(config: Config, head: int, vgg_weights: str | Path | No
 
 
 def with_suggestions(result: dict, weights: VGGWeights | None = None) -> dict:
-    """`analysis.analyze`'s result plus each painting's suggested temporal weight on the default network and
+    """`evaluation.analyze`'s result plus each painting's suggested temporal weight on the default network and
     the evidence behind it."""
     c, used = layout_fit(shipped_evidence(weights), PRESETS[DEFAULT_ARCH].head)
     return {**result, "styles": [{**r, "temporal_weight": round2(c / r["traces"]["total"])} for r in result["styles"]],

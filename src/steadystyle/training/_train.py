@@ -5,7 +5,7 @@ A run lives in a work folder: `checkpoint.pt` (model, optimiser, step; written a
 `checkpoint_every` steps and on Ctrl-C), `log.jsonl` (a "start" line per run with where it runs, then
 one line of loss terms per logged step) and `samples/` (a fixed image stylized now and then, to watch
 the style arrive). `resume=True` picks the run up exactly where the checkpoint left it, on any device
-and any number of processes (torchrun; see distributed.py).
+and any number of processes (torchrun; see _distributed.py).
 """
 
 from __future__ import annotations
@@ -23,17 +23,17 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .atomic import OutputError, atomic_output, check_writable
-from .datasets import ContentImages, SequenceBatches
-from .device import loss_on, training_precision
-from .distributed import join
-from .flow import DEFAULT_PRESET, warp_torch
-from .images import load_rgb, save_image
-from .losses import TRAIN_WEIGHTS, LossWeights, PerceptualLoss, temporal_loss
-from .models import load_model, save_model
-from .networks import DEFAULT_ARCH, PRESETS, Previous, TransformNet, holding, recurrent_from_image
-from .vgg import cached_weights
-from .weighting import with_temporal_weight
+from ..atomic import OutputError, atomic_output, check_writable
+from ..device import training_precision
+from ..flow import DEFAULT_PRESET, warp_torch
+from ..images import load_rgb, save_image
+from ..losses import TRAIN_WEIGHTS, LossWeights, PerceptualLoss, loss_on, temporal_loss
+from ..models import load_model, save_model
+from ..networks import DEFAULT_ARCH, PRESETS, Previous, TransformNet, holding, recurrent_from_image
+from ..vgg import cached_weights
+from ._datasets import ContentImages, SequenceBatches
+from ._distributed import join
+from ._weighting import with_temporal_weight
 
 
 @dataclass
@@ -80,13 +80,13 @@ class VideoTrainConfig(TrainConfig):
     start and the longest continuation; the frames between cost a VGG pass each and add little).
     `synthetic` is the share of sequences with synthetic motion (exact flow; tripod, hand-held or pan);
     the rest come from `clips` with DIS flow and consistency masks. `nuisance` is the share whose frames
-    get a camera's noise, compression and exposure flicker (see nuisance.py), with clean content targets.
+    get a camera's noise, compression and exposure flicker (see _nuisance.py), with clean content targets.
     """
 
     init: str = ""
     clips: str = "builtin"
     seq_len: int = 4
-    # None: the painting's suggestion from its Gram trace (weighting.py; a multiple of it when `start` fine-tunes),
+    # None: the painting's suggestion from its Gram trace (_weighting.py; a multiple of it when `start` fine-tunes),
     # fixed when the run starts
     temporal_weight: float | None = None
     synthetic: float = 0.75

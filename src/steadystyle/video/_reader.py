@@ -19,7 +19,7 @@ from typing import NamedTuple
 import av
 import numpy as np
 
-from .images import ImageError, list_images, load_rgb, to_uint8
+from ..images import ImageError, list_images, load_rgb, to_uint8
 
 VIDEO_OUT_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv"}
 # What the CLI treats as a video input (anything PyAV reads works through the API).

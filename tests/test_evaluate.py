@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -25,8 +26,8 @@ from steadystyle.training import synthetic_sequence
 from steadystyle.video import Encoding, VideoWriter, read_sidecar, sidecar_path, write_sidecar
 
 FRAMES, SHIFT = 6, 2  # the camera pans SHIFT px to the right per frame
-METHOD_KEYS = {"name", "path", "warping_error", "warping_error_per_frame", "style_loss", "content_loss", "fps",
-               "made_with"}
+METHOD_KEYS = {"name", "path", "warping_error", "warping_error_per_frame", "style_loss", "content_loss", "artifacts",
+               "fps", "made_with"}
 
 
 def _write_folder(folder: Path, frames: list[np.ndarray]) -> Path:
@@ -70,7 +71,7 @@ def test_jittery_method_ranks_worse_and_every_key_is_reported(clips, capsys):
     result = _evaluate_json(capsys, clips["source"], clips["steady"], f"noisy={clips['jittery']}",
                             "--style", clips["painting"], "--size", 64)
     assert {"source", "frames", "size", "flow", "style", "settings", "vgg", "source_warping_error",
-            "source_warping_error_per_frame", "methods", "fps"} <= set(result)
+            "source_warping_error_per_frame", "methods", "source_artifacts", "fps"} <= set(result)
     assert result["frames"] == FRAMES and result["size"] == [48, 64] and result["settings"]["size"] == 64
     steady, noisy = result["methods"]
     assert steady["name"] == "steady" and noisy["name"] == "noisy"
@@ -140,7 +141,7 @@ def test_report_writes_markdown_html_plot_strip_and_gif(clips, tmp_path, capsys)
     out = capsys.readouterr().out
     assert "| steady |" in out and "| jittery |" in out and "report.html" in out
     md, page = (report / "report.md").read_text(), (report / "report.html").read_text()
-    for text in (out, md, page):
+    for text in (out, md, html.unescape(page)):
         assert re.search(r"Flicker kept: steady keeps \d+% of jittery's flicker", text)
     for name in ("warping_error.png", "frames.png", "methods.gif"):
         assert name in md and name in page

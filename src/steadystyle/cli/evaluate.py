@@ -16,14 +16,17 @@ from .args import (PAINTING_HELP, REPORT_REPLACED, check_report, flow_args, json
 
 def register(commands: argparse._SubParsersAction) -> None:
     e = EvaluateSettings()
-    p = commands.add_parser("evaluate", help="score stylized versions of one video: flicker (E_warp), style, content, "
-                                             "speed",
+    p = commands.add_parser("evaluate", help="score stylized versions of one video or image: flicker (E_warp), style, "
+                                             "content, artifacts, speed",
                             description="Score each stylized video (or frame folder) of SOURCE: the warping error "
                                         "E_warp (mean and per frame; lower is steadier), the style loss against --painting "
-                                        "and the content loss against SOURCE (default loss weights, at --size), and "
+                                        "and the content loss against SOURCE (default loss weights, at --size), the "
+                                        "artifact score (grid or hatch 2-8 px apart: the share of fine detail in "
+                                        "spectral peaks, at full size; photos score about 0.07-0.12), and "
                                         "the speed recorded beside the video when steadystyle made it (OUT.mp4.json). "
-                                        "Frames are streamed, so videos of any length work.")
-    p.add_argument("source", type=Path, metavar="SOURCE", help="the original video or frame folder")
+                                        "Frames are streamed, so videos of any length work. Images are scored "
+                                        "the same way, without E_warp.")
+    p.add_argument("source", type=Path, metavar="SOURCE", help="the original video, frame folder or image")
     p.add_argument("stylized", nargs="+", metavar="STYLIZED",
                    help="stylized videos or frame folders of SOURCE, frame for frame; NAME=PATH names a method "
                         "(default: the file name). With two, the first is read as the stable network's and the "

@@ -25,6 +25,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from ..artifacts import artifact_score
 from ..flow import DEFAULT_PRESET, flow_and_mask, read_flo
 from ..images import load_rgb, resize_max_side, resize_to, to_uint8
 from ..losses import NETWORK_WEIGHTS, PerceptualLoss
@@ -194,10 +195,11 @@ class EvaluateSettings:
 class MethodScores:
     name: str
     path: str
-    warping_error: float
+    warping_error: float | None  # None for a single image
     warping_error_per_frame: list[float]  # frames 2..T
     style_loss: float | None  # mean over frames of NETWORK_WEIGHTS' style term; None without --painting
     content_loss: float  # mean over frames of NETWORK_WEIGHTS' content term against the source
+    artifacts: float  # mean over frames of `artifacts.artifact_score`: grid or hatch
     fps: float | None  # from the sidecar, when the video has one
     made_with: dict | None  # the whole sidecar
 
@@ -226,9 +228,10 @@ class Evaluation:
     style: str | None
     settings: dict
     vgg: str
-    source_warping_error: float  # the source's own E_warp under the same flow: what perfect tracking scores
+    source_warping_error: float | None  # the source's own E_warp under the same flow: what perfect tracking scores
     source_warping_error_per_frame: list[float]
     methods: list[MethodScores]
+    source_artifacts: float  # the source's own artifact score: what the photo's texture alone scores
     fps: float  # of the source, for the animation
     # With exactly two methods, the share of the second's flicker the first keeps (`metrics.flicker_kept`):
     # `evaluate SOURCE STABLE PER_FRAME` reads the first as the stable network and the second as per-frame.
@@ -240,6 +243,11 @@ class Evaluation:
         data = asdict(replace(self, previews=None))
         del data["previews"]
         return data
+
+
+def _mean(values: list[float]) -> float | None:
+    """The mean E_warp, None for a single image (no motion to score)."""
+    return float(np.mean(values)) if values else None
 
 
 def scoring_loss(vgg: VGGWeights, style: torch.Tensor | None = None) -> PerceptualLoss:
@@ -295,12 +303,15 @@ def evaluate_videos(source: str | Path, stylized: Mapping[str, str | Path], vgg:
     truth = iter(flows) if flows is not None else None
     per_frame: list[list[float]] = [[] for _ in range(len(names) + 1)]  # the source's own first
     style_sum, content_sum = np.zeros(len(names)), np.zeros(len(names))
+    artifact_sum = np.zeros(len(names) + 1)  # the source's own first
     previous: list[torch.Tensor] = []
     frames = 0
     with tqdm(total=src.frame_count, desc="evaluating", unit="frame", disable=not progress) as bar:
         for images in _lockstep([src, *readers]):
-            x = resize_max_side(_float_frame(images[0]), settings.size)
-            current = [x, *(resize_to(_float_frame(y), x.shape[-2:]) for y in images[1:])]
+            full = [_float_frame(image) for image in images]
+            artifact_sum += [artifact_score(f) for f in full]  # at full size: a pattern is a few pixels apart
+            x = resize_max_side(full[0], settings.size)
+            current = [x, *(resize_to(f, x.shape[-2:]) for f in full[1:])]
             if previous:
                 motion = _step_motion(x, previous[0], truth, settings)
                 if motion is None:
@@ -320,8 +331,6 @@ def evaluate_videos(source: str | Path, stylized: Mapping[str, str | Path], vgg:
                 kept.add(frames, current)
             previous, frames = current, frames + 1
             bar.update(1)
-    if frames < 2:
-        raise EvaluationError(f"{source}: E_warp needs at least two frames, it has {frames}")
     if flows is not None and len(flows) != frames - 1:
         raise EvaluationError(f"--gt-flow {gt_flow} has {len(flows)} flows but {source} has {frames} frames; "
                               "it needs one flow per frame after the first")
@@ -330,14 +339,14 @@ def evaluate_videos(source: str | Path, stylized: Mapping[str, str | Path], vgg:
         info = read_sidecar(path)
         fps = info.get("fps") if info else None
         fps = float(fps) if isinstance(fps, (int, float)) else None
-        methods.append(MethodScores(name, str(path), float(np.mean(per_frame[i + 1])), per_frame[i + 1],
+        methods.append(MethodScores(name, str(path), _mean(per_frame[i + 1]), per_frame[i + 1],
                                     float(style_sum[i] / frames) if style is not None else None,
-                                    float(content_sum[i] / frames), fps, info))
+                                    float(content_sum[i] / frames), float(artifact_sum[i + 1] / frames), fps, info))
     flow_note = (f"ground truth ({flows.path})" if flows is not None
                  else f"{settings.flow_method} ({settings.flow_preset}) on the source, with the consistency mask")
-    source_error = float(np.mean(per_frame[0]))
+    source_error = _mean(per_frame[0])
     kept_share = (flicker_kept(methods[0].warping_error, methods[1].warping_error, source_error)
-                  if len(methods) == 2 else None)
+                  if len(methods) == 2 and frames > 1 else None)
     return Evaluation(str(source), frames, tuple(x.shape[-2:]), flow_note, None if style is None else str(style),
-                      asdict(settings), vgg.source, source_error, per_frame[0], methods, float(src.fps), kept_share,
-                      kept)
+                      asdict(settings), vgg.source, source_error, per_frame[0], methods,
+                      float(artifact_sum[0] / frames), float(src.fps), kept_share, kept)

@@ -26,12 +26,13 @@ def _number(value: float | None, unknown: str = "-") -> str:
 
 def table_rows(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the comparison table, shared by the terminal, Markdown and HTML."""
-    header = ["method", "E_warp (mean)", "style loss", "content loss", "FPS when made", "made with"]
+    header = ["method", "E_warp (mean)", "style loss", "content loss", "artifacts", "FPS when made", "made with"]
     rows = [[m.name, _number(m.warping_error), _number(m.style_loss), _number(m.content_loss),
-             _number(m.fps, "unknown"),
+             f"{m.artifacts:.3f}", _number(m.fps, "unknown"),
              " ".join(str(m.made_with.get(k)) for k in ("command", "model", "mode") if m.made_with.get(k))
              if m.made_with else "-"] for m in evaluation.methods]
-    rows.append(["source (reference)", _number(evaluation.source_warping_error), "-", "-", "-", "-"])
+    rows.append(["source (reference)", _number(evaluation.source_warping_error), "-", "-",
+                 f"{evaluation.source_artifacts:.3f}", "-", "-"])
     return header, rows
 
 
@@ -46,14 +47,16 @@ def settings_note(evaluation: Evaluation) -> str:
             f"{evaluation.flow}. The source's own E_warp is the reference: what following the motion exactly "
             f"scores. Style loss ({style}) and content loss (against the source frame): means over frames of the "
             f"VGG-16 ({evaluation.vgg}) terms the networks are trained on (style {w.style:g} x relative Gram "
-            f"error on {', '.join(w.style_layers)}; content {w.content:g} on {', '.join(w.content_layers)}). FPS: the speed "
-            f"recorded in the video's sidecar when it was made, decoding and encoding included.")
+            f"error on {', '.join(w.style_layers)}; content {w.content:g} on {', '.join(w.content_layers)}). Artifacts: "
+            f"mean over frames, at each video's own size, of the share of fine (2-8 px) luminance energy in narrow spectral peaks, a grid or "
+            f"hatch; photos and paintings score about 0.07-0.12. FPS: the speed recorded in the video's sidecar when "
+            f"it was made, decoding and encoding included.")
 
 
 def flicker_note(evaluation: Evaluation) -> str | None:
     """The flicker kept, in words, when two videos were scored (the first read as stable, the second as
     per-frame); None otherwise."""
-    if len(evaluation.methods) != 2:
+    if len(evaluation.methods) != 2 or evaluation.frames < 2:
         return None
     stable, per_frame = (m.name for m in evaluation.methods)
     formula = f"(E_warp {stable} - source) / (E_warp {per_frame} - source); 0% is all of it removed"
@@ -77,7 +80,7 @@ def plot_warping_error(evaluation: Evaluation, path: Path) -> Path:
         ax.plot(frames, m.warping_error_per_frame, marker=".", label=m.name)
     ax.plot(frames, evaluation.source_warping_error_per_frame, "k--", label="source (reference)")
     values = [v for m in evaluation.methods for v in m.warping_error_per_frame]
-    if min(values + evaluation.source_warping_error_per_frame) > 0:
+    if values and min(values + evaluation.source_warping_error_per_frame) > 0:
         ax.set_yscale("log")
     ax.set(xlabel="frame", ylabel="warping error (MSE, RGB in [0, 1])", title="Temporal stability: lower is steadier")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -220,7 +220,11 @@ def serve(host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | Non
     """Serve the studio until Ctrl-C. Only this machine can reach it unless `host` is 0.0.0.0 (or another
     address of the machine): then anyone on the network can use it, upload files and start jobs here,
     unless `auth` asks for a user name and password."""
-    app = start(host, port, auth=auth, max_upload_mb=max_upload_mb)
+    try:
+        app = start(host, port, auth=auth, max_upload_mb=max_upload_mb)
+    except OSError as e:  # Gradio's message speaks of launch() and its own environment variable
+        raise ValueError(f"cannot listen on {host}:{port}: the port is taken (another studio?) or the address "
+                         "is not this machine's; choose another with --port or --host") from e
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(f"steadystyle studio: http://{shown}:{port}/ (Ctrl-C stops it)", flush=True)
     app.block_thread()

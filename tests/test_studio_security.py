@@ -170,3 +170,14 @@ def test_door_reads_host_headers():
     assert not everywhere.accepts_host("evil.example:7860") and not everywhere.accepts_host("192.168.1.20:7861")
     one = Door("192.168.1.20", 7860)
     assert one.accepts_host("192.168.1.20:7860") and not one.accepts_host("10.0.0.1:7860")
+
+
+def test_auth_on_the_command_line_needs_a_user_and_a_password(monkeypatch):
+    from steadystyle.cli import build_parser
+
+    monkeypatch.delenv("STEADYSTYLE_STUDIO_AUTH", raising=False)
+    assert build_parser().parse_args(["studio", "--auth", "ann:a:b"]).auth == ("ann", "a:b")
+    assert build_parser().parse_args(["studio"]).auth is None
+    for bad in ("ann", ":pw", "ann:"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["studio", "--auth", bad])

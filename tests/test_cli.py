@@ -294,7 +294,7 @@ def test_a_required_painting_is_asked_for_by_its_glossary_name(capsys):
 def test_studio_serves_on_the_address_given(monkeypatch):
     served = []
     studio = types.ModuleType("steadystyle.studio")
-    studio.serve = lambda host, port: served.append((host, port))
+    studio.serve = lambda host, port, **options: served.append((host, port))
     monkeypatch.setitem(sys.modules, "steadystyle.studio", studio)  # the real one needs a browser to test
     assert run("studio") == 0 and run("studio", "--host", "0.0.0.0", "--port", "8000") == 0
     assert served == [("127.0.0.1", 7860), ("0.0.0.0", 8000)]

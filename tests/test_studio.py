@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from steadystyle.images import to_uint8
 from steadystyle.models import PER_FRAME_SUFFIX, load_model, shipped_styles
+from steadystyle.paintings import painting_path
 from steadystyle.studio import start
 from steadystyle.studio._jobs import JobQueue, Report
 from steadystyle.studio._live import LiveSession
@@ -121,26 +122,86 @@ def test_bad_upload_shows_a_readable_error(page: Page, tmp_path: Path):
     assert "/gradio/" not in text, "the message shows the server's upload folder instead of the file's name"
 
 
-def test_measure_takes_the_files_of_a_both_job(page: Page, tmp_path: Path):
-    clip = make_clip(tmp_path / "walk.mp4", frames=8)
+def test_measure_takes_the_files_of_a_trimmed_both_job(page: Page, tmp_path: Path):
+    """A "both" job of the first second of a 2-second clip is measured over that second, A and B apart."""
+    clip = make_clip(tmp_path / "walk.mp4", frames=16, fps=8)
     upload(page, "source", clip)
     page.locator("#styles button", has_text="udnie").click()
     page.locator("#mode").get_by_label("both, side by side").check()
+    page.locator("#seconds input").fill("1")
     page.locator("#stylize-button").click()
     expect(page.locator("#downloads").get_by_label("walk-udnie-both.mp4")).to_be_visible()
 
     page.get_by_role("tab", name="Measure").click()
     page.locator("#measure-job input").click()
-    page.get_by_role("option", name=re.compile(r"walk\.mp4 · udnie · both")).click()
+    page.get_by_role("option", name=re.compile(r"walk\.mp4 · udnie · both · first 1 s")).click()
     expect(page.locator("#measure-a").get_by_label("walk-udnie-stable.mp4")).to_be_visible()
     expect(page.locator("#measure-b").get_by_label("walk-udnie-per-frame.mp4")).to_be_visible()
     page.locator("#measure-button").click()
 
     table = page.locator("#measure-table")
     expect(table).to_contain_text("source (reference)")
+    expect(table).to_contain_text("A: stable")
+    expect(table).to_contain_text("B: per-frame")
     # How each result was made is in its sidecar, beside the job's own file: the job's files were measured.
     expect(table).to_contain_text("stylize udnie-per-frame.safetensors per-frame")
-    assert "/gradio/" not in page.locator("body").inner_text()
+    expect(page.get_by_text("8 frames of source.mp4")).to_be_visible()
+    text = page.locator("body").inner_text()
+    assert "/gradio/" not in text and "/jobs/" not in text
+
+
+def test_measure_speaks_to_the_user_about_uploads(page: Page, tmp_path: Path):
+    """Uploads of other lengths get a message without server paths or command flags, which goes away;
+    uploads that fit are measured, without the speed and origin columns they have no values for."""
+    source = make_clip(tmp_path / "holiday.mp4", frames=8)
+    short = make_clip(tmp_path / "holiday-starry-per-frame.mp4", frames=6)
+    page.get_by_role("tab", name="Measure").click()
+    upload(page, "measure-source", source)
+    upload(page, "measure-a", make_clip(tmp_path / "holiday-starry-stable.mp4", frames=8))
+    upload(page, "measure-b", short)
+    page.locator("#measure-button").click()
+    message = page.get_by_text("the source has 8 frames, A has 8 and B 6")
+    expect(message).to_be_visible()
+    toast = page.locator(".toast-body").inner_text()
+    assert "--" not in toast and "/tmp" not in toast
+    expect(message).to_be_hidden(timeout=60_000)  # it closes by itself
+
+    page.locator("#measure-b button[aria-label='Clear']").click()
+    upload(page, "measure-b", make_clip(short, frames=8))
+    page.locator("#measure-button").click()
+    table = page.locator("#measure-table")
+    expect(table).to_contain_text("A: stable")
+    expect(table).to_contain_text("B: per-frame")
+    assert "FPS when made" not in table.inner_text() and "unknown" not in table.inner_text()
+
+
+def test_cancel_stops_the_job_just_started_without_error_badges(page: Page, tmp_path: Path):
+    upload(page, "source", make_clip(tmp_path / "long.mp4", frames=400, width=320, height=240))
+    page.locator("#styles button", has_text="udnie").click()
+    page.locator("#stylize-button").click()
+    expect(page.locator("#job-id input")).to_have_value(re.compile(r"^\d{8}-\d{6}-"))
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#status")).to_contain_text("was cancelled")
+    expect(page.locator("#jobs")).to_contain_text("cancelled; nothing was written")
+    assert page.get_by_text("Error", exact=True).count() == 0
+    assert "no job" not in page.locator("body").inner_text()
+
+
+def test_train_tab_says_when_the_curve_comes_and_how_long_is_left(page: Page):
+    page.get_by_role("tab", name="Train").click()
+    page.locator("#painting input[type=file]").set_input_files(painting_path("wave"))
+    page.get_by_label("Style name").fill("quick")
+    page.get_by_text("Training length").click()
+    page.get_by_label("Stage 1 steps (per-frame network)").fill("30")
+    page.get_by_role("button", name="Start training").click()
+    status = page.locator("#train-status")
+    expect(status).to_contain_text("The loss curve appears at step 20")
+    expect(page.locator("#loss")).to_be_hidden()
+    expect(status).to_contain_text(re.compile(r"step \d+ of 30; (about \d+ min|less than a minute) left"))
+    expect(page.locator("#loss")).to_be_visible()
+    expect(status).not_to_contain_text("The loss curve appears")
+    page.get_by_role("button", name="Stop (keeps a checkpoint)").click()
+    expect(status).to_contain_text(re.compile("stopped|finished"))
 
 
 @pytest.mark.parametrize("tab, control", [("Live", "#camera"), ("Train", "#painting"), ("Measure", "#measure-button")])

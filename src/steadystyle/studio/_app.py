@@ -2,8 +2,9 @@
 
 Tabs: Stylize (a video or image, as a background job), Live (the browser's webcam), Train (a style from
 a painting) and Measure (the stability of two results). Everything the studio makes lives in one folder
-(`$STEADYSTYLE_STUDIO`, default ~/.cache/steadystyle/studio), which the page may read from.
-Install with `pip install "steadystyle[studio]"`.
+(`$STEADYSTYLE_STUDIO`, default ~/.cache/steadystyle/studio); of it, the page may download only job
+results (`results/ID/NAME`) and what Gradio copied into its cache to show. Who may ask is `_guard`'s
+business. Install with `pip install "steadystyle[studio]"`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 import gradio as gr
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Route
 
 from ..images import IMAGE_SUFFIXES
 from ..video import SAMPLE_CLIP, VIDEO_IN_SUFFIXES
-from ._base import readable_errors, studio_dir
+from ._base import error_notice, readable_errors, studio_dir
+from ._guard import Door, Guard
 from ._jobs import Job, JobQueue
 from ._live import live_tab
 from ._measure import measure_tab
@@ -27,14 +33,14 @@ from ._train import TrainingRuns, train_tab
 INTRO = ("# steadystyle studio\nNeural style transfer for video that does not flicker. Stylize a clip or a "
          "picture, try a style live on your webcam, train a style from a painting, and measure how steady "
          "the results are.")
+RESULTS_ROUTE = "results"
 CSS = "#styles .caption-label {font-size: 0.9em} .job-table td {padding: 0.2em 0.6em}"
+MAX_UPLOAD_MB = 2048  # a few minutes of phone video; bigger uploads are refused before they reach the disk
 
 
-def build_app(folder: str | Path | None = None) -> gr.Blocks:
-    """The whole studio as a Gradio app; launch it with `start` (or `serve`), which lets the page read the
-    studio's folder."""
-    root = studio_dir(folder)
-    library, jobs = StyleLibrary(root), JobQueue(root)
+def build_app(root: Path, jobs: JobQueue) -> gr.Blocks:
+    """The whole studio as a Gradio app over the studio folder `root`; `start` (or `serve`) launches it."""
+    library = StyleLibrary(root)
     with gr.Blocks(title="steadystyle studio", analytics_enabled=False, delete_cache=(3600, 24 * 3600)) as app:
         gr.Markdown(INTRO)
         with gr.Tabs():
@@ -115,24 +121,25 @@ def _stylize_tab(library: StyleLibrary, jobs: JobQueue) -> tuple[gr.Gallery, gr.
                 gr.Video(value=str(main) if is_video else None, visible=is_video),
                 gr.Image(value=str(main) if not is_video else None, visible=not is_video), job.results]
 
-    def follow(job_id: str, progress: gr.Progress) -> list:
-        job = jobs.wait(job_id, lambda j: progress(j.progress, desc=j.note or j.status))
+    @readable_errors
+    def follow(job_id: str | None, progress=gr.Progress()) -> list:
+        """Progress until the job ends, then its result; a cancel the user asked for is no error."""
+        job = jobs.wait(jobs.get(job_id).id, lambda j: progress(j.progress, desc=j.note or j.status))
+        if job.status == "cancelled":
+            return [f"Job {job.id} was cancelled.", None, None, None]
         if job.status != "done":
-            raise gr.Error(f"Job {job.id} {job.status}: {job.note}", duration=None, print_exception=False)
+            raise error_notice(f"Job {job.id} {job.status}: {job.note}")
         return result_view(job)
 
     @readable_errors
-    def stylize(file: str | None, style: str | None, mode: str, strength: float, keep: bool, seconds: float | None,
-                progress=gr.Progress()):
+    def stylize(file: str | None, style: str | None, mode: str, strength: float, keep: bool, seconds: float | None):
+        """Submit the job and select it in the job list (so that Cancel means it); `follow` then shows it."""
         if not file:
             raise ValueError("upload a video or an image first (or use the sample clip)")
         request = StylizeRequest(Path(file), library.get(style), mode, strength, keep, seconds or None)
         request.check()
-        return follow(jobs.submit(request.title, request.run).id, progress)
-
-    @readable_errors
-    def pick_up(job_id: str | None, progress=gr.Progress()):
-        return follow(jobs.get(job_id).id, progress)
+        job = jobs.submit(request.title, request.run, source_seconds=request.seconds)
+        return gr.Dropdown(choices=[j.id for j in jobs.jobs()], value=job.id)
 
     @readable_errors
     def cancel_job(job_id: str | None):
@@ -149,8 +156,9 @@ def _stylize_tab(library: StyleLibrary, jobs: JobQueue) -> tuple[gr.Gallery, gr.
     sample.click(lambda: str(SAMPLE_CLIP), outputs=source)
     gallery.select(choose, outputs=[chosen, chosen_text, gallery])
     own.upload(add_models, inputs=[own, chosen], outputs=[gallery, own])
-    go.click(stylize, inputs=[source, chosen, mode, strength, keep, seconds], outputs=results, concurrency_limit=None)
-    show.click(pick_up, inputs=job_id, outputs=results, concurrency_limit=None)
+    go.click(stylize, inputs=[source, chosen, mode, strength, keep, seconds], outputs=job_id).success(
+        follow, inputs=job_id, outputs=results, concurrency_limit=None)
+    show.click(follow, inputs=job_id, outputs=results, concurrency_limit=None)
     cancel.click(cancel_job, inputs=job_id)
     timer.tick(refresh, inputs=[shown, job_id], outputs=[table, job_id, shown], show_progress="hidden")
     return gallery, chosen
@@ -166,8 +174,8 @@ def _job_table(jobs: list[Job]) -> str:
         return "<p>No jobs yet.</p>"
 
     def links(job: Job) -> str:
-        return " ".join(f'<a href="gradio_api/file={html.escape(quote(r))}" download>{html.escape(Path(r).name)}</a>'
-                        for r in job.results)
+        return " ".join(f'<a href="{RESULTS_ROUTE}/{quote(job.id)}/{quote(Path(r).name)}" download>'
+                        f'{html.escape(Path(r).name)}</a>' for r in job.results)
 
     def state(job: Job) -> str:
         if job.status == "running":
@@ -179,15 +187,44 @@ def _job_table(jobs: list[Job]) -> str:
     return f'<table class="job-table"><tr><th>id</th><th>job</th><th>status</th><th>result</th></tr>{rows}</table>'
 
 
-def start(host: str = "127.0.0.1", port: int = 7860, folder: str | Path | None = None) -> gr.Blocks:
-    """Build the studio and serve it in background threads; returns the running app (`.close()` stops it)."""
-    app = build_app(folder)
-    app.launch(server_name=host, server_port=port, prevent_thread_lock=True, css=CSS, ssr_mode=False,
-               allowed_paths=[str(studio_dir(folder)), str(SAMPLE_CLIP)], footer_links=["gradio"])
+def results_route(jobs: JobQueue) -> Route:
+    """RESULTS_ROUTE/ID/NAME: a finished job's result file as a download, and nothing else of the folder."""
+    def download(request: Request) -> Response:
+        path = jobs.result_file(request.path_params["job_id"], request.path_params["name"])
+        if path is None:
+            return PlainTextResponse("No such result: it may have been deleted; see the job list.", 404)
+        return FileResponse(path, filename=path.name)
+
+    return Route(f"/{RESULTS_ROUTE}/{{job_id}}/{{name}}", download, methods=["GET", "HEAD"])
+
+
+def start(host: str = "127.0.0.1", port: int = 7860, folder: str | Path | None = None,
+          auth: tuple[str, str] | None = None, max_upload_mb: int = MAX_UPLOAD_MB) -> gr.Blocks:
+    """Build the studio and serve it in background threads; returns the running app (`.close()` stops it).
+
+    Requests must name `host`:`port` (see `_guard`); `auth` (user, password) asks every visitor for them.
+    """
+    root = studio_dir(folder)
+    jobs = JobQueue(root)
+    app = build_app(root, jobs)
+    guard = Middleware(Guard, door=Door(host, port, auth))
+    app.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, css=CSS, ssr_mode=False,
+               allowed_paths=[str(root), str(SAMPLE_CLIP)], footer_links=["gradio"], enable_monitoring=False,
+               run_history=False, max_file_size=max_upload_mb * 2**20,
+               app_kwargs={"middleware": [guard], "routes": [results_route(jobs)]})
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860) -> None:
+def serve(host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
+          max_upload_mb: int = MAX_UPLOAD_MB) -> None:
     """Serve the studio until Ctrl-C. Only this machine can reach it unless `host` is 0.0.0.0 (or another
-    address of the machine): then anyone on the network can use it, upload files and start jobs here."""
-    start(host, port).block_thread()
+    address of the machine): then anyone on the network can use it, upload files and start jobs here,
+    unless `auth` asks for a user name and password."""
+    try:
+        app = start(host, port, auth=auth, max_upload_mb=max_upload_mb)
+    except OSError as e:  # Gradio's message speaks of launch() and its own environment variable
+        raise ValueError(f"cannot listen on {host}:{port}: the port is taken (another studio?) or the address "
+                         "is not this machine's; choose another with --port or --host") from e
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(f"steadystyle studio: http://{shown}:{port}/ (Ctrl-C stops it)", flush=True)
+    app.block_thread()

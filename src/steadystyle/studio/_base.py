@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import gradio as gr
-from gradio.utils import get_upload_folder
 
 from ..errors import USER_ERRORS
 
 STUDIO_ENV = "STEADYSTYLE_STUDIO"
 DEFAULT_STUDIO = Path("~/.cache/steadystyle/studio")
+ERROR_SECONDS = 20
 log = logging.getLogger("steadystyle.studio")
 F = TypeVar("F", bound=Callable)
 
@@ -36,10 +36,19 @@ def subfolder(root: Path, name: str) -> Path:
     return folder
 
 
-def without_upload_paths(message: str) -> str:
-    """Gradio stores each upload as UPLOADS/HASH/NAME; the user knows the file as NAME."""
-    uploads = re.escape(str(Path(get_upload_folder())))
-    return re.sub(uploads + r"/[^/\s]+/", "", message)
+# An absolute path: a slash not inside a word or URL, then folders, then the name (group 1).
+SERVER_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s/'\"]+/)+([^\s/'\"]+)")
+
+
+def without_paths(message: str) -> str:
+    """Server paths mean nothing to a browser user (and show others where things live): a file is named
+    by its name only, e.g. an upload (UPLOADS/HASH/NAME) is NAME, as the user knows it."""
+    return SERVER_PATH.sub(r"\1", message)
+
+
+def error_notice(message: str) -> gr.Error:
+    """A notice in the page that goes away by itself, long enough to read."""
+    return gr.Error(message, duration=ERROR_SECONDS, print_exception=False)
 
 
 def page_error(error: Exception) -> gr.Error:
@@ -47,11 +56,10 @@ def page_error(error: Exception) -> gr.Error:
     if isinstance(error, gr.Error):
         return error
     if isinstance(error, USER_ERRORS):
-        return gr.Error(without_upload_paths(str(error)), duration=None, print_exception=False)
+        return error_notice(without_paths(str(error)))
     log.exception("unexpected error in the studio")
-    return gr.Error(f"Something went wrong ({type(error).__name__}: {without_upload_paths(str(error))}). "
-                    "The details are in the terminal that runs `steadystyle studio`.", duration=None,
-                    print_exception=False)
+    return error_notice(f"Something went wrong ({type(error).__name__}: {without_paths(str(error))}). "
+                        "The details are in the terminal that runs `steadystyle studio`.")
 
 
 def readable_errors(fn: F) -> F:

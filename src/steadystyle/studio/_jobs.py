@@ -40,6 +40,7 @@ class Job:
     results: list[str] = field(default_factory=list)
     created: float = field(default_factory=time.time)
     seconds: float = 0.0
+    source_seconds: float | None = None  # the results cover only the source's first seconds (None: all of it)
 
     @property
     def finished(self) -> bool:
@@ -68,9 +69,9 @@ class JobQueue:
         with atomic_output(self.root / job.id / "job.json") as tmp:
             tmp.write_text(json.dumps(asdict(job)))
 
-    def submit(self, title: str, work: Work) -> Job:
+    def submit(self, title: str, work: Work, source_seconds: float | None = None) -> Job:
         job = Job(f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}", title,
-                  note="waiting for the jobs before it to finish")
+                  note="waiting for the jobs before it to finish", source_seconds=source_seconds)
         (self.root / job.id).mkdir()
         with self._lock:
             self._jobs[job.id] = job
@@ -79,10 +80,19 @@ class JobQueue:
         return job
 
     def get(self, job_id: str | None) -> Job:
-        job = self._jobs.get(job_id or "")
+        if not job_id:
+            raise ValueError("pick a job in the list first")
+        job = self._jobs.get(job_id)
         if job is None:
-            raise ValueError(f"no job with the id {job_id!r}; pick one from the job list")
+            raise ValueError(f"there is no job {job_id}; pick one in the list")
         return job
+
+    def result_file(self, job_id: str, name: str) -> Path | None:
+        """The result `name` of the finished job `job_id`, if it has one by that name: the only files of the
+        studio's folder that a page may download."""
+        job = self._jobs.get(job_id)
+        files = [Path(r) for r in job.results] if job and job.status == "done" else []
+        return next((f for f in files if f.name == name and f.is_file()), None)
 
     def jobs(self) -> list[Job]:
         """Newest first."""

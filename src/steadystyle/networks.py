@@ -1,19 +1,21 @@
 """Transform networks: Johnson et al. 2016 ("classic", the `full` preset) and a faster, steadier layout
-("fast"), each with a recurrent form (Gupta et al. 2017) that also sees the previous frame and its stylized
-output.
+("fast2", the `fast` preset; "fast" is its predecessor, kept so that its model files load), each with a
+recurrent form (Gupta et al. 2017) that also sees the previous frame and its stylized output.
 
-Both use reflection padding (no border artefacts), instance norm (a look independent of the frame's
-contrast) and nearest-neighbour upsampling + conv (no checkerboard of transposed convolutions).
+All use instance norm (a look independent of the frame's contrast) and resize + conv upsampling rather than
+transposed convolutions (no checkerboard).
 
-"fast" runs its trunk below full resolution: a stride-2 conv in, the residual blocks at 1/8 scale (a
-receptive field wide enough for large brush structures) and encoder-to-decoder skips (so people and
-objects stay recognisable), then a sub-pixel conv back to full size and a 9x9 conv there on 8 channels
-that paints the strokes (`Arch.head`; without it the output is a fine regular texture rather than brush
-strokes). Its recurrent form ends in a per-pixel gate that blends
-the new output with the previous one: where the scene has not changed (the network sees the previous frame
-too), it can keep what it showed, so sensor noise does not boil flat regions. A fresh start (first
-frame, shot cut) closes the gate. New recurrent "fast" networks also hold (`Arch.hold`, `still`): where
-the frame is unchanged up to sensor noise they keep their output whatever the trained gate says.
+The fast layouts run their trunk below full resolution: a stride-2 conv in, the residual blocks at 1/8 scale
+(a receptive field wide enough for large brush structures) and encoder-to-decoder skips (so people and
+objects stay recognisable), then back to full size. "fast2" upsamples bilinearly everywhere, ending in a conv
+at 1/2 scale into `Arch.head` channels, bilinear to full size and a 3x3 conv there: nearest-neighbour and
+sub-pixel upsampling (the "fast" layout) leave a regular grid or hatch 2-4 px apart over the whole frame that
+every viewer sees (benchmarks/look.py, `steadystyle.artifacts`), and a 3x3 conv at full size costs a third of
+the 9x9 one "fast" ended in. Their recurrent form ends in a per-pixel gate that blends the new output with the
+previous one: where the scene has not changed (the network sees the previous frame too), it can keep what it
+showed, so sensor noise does not boil flat regions. A fresh start (first frame, shot cut) closes the gate.
+New recurrent fast networks also hold (`Arch.hold`, `still`): where the frame is unchanged up to sensor noise
+they keep their output whatever the trained gate says.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class Arch:
     recurrent: bool = False
     layout: str = "classic"
     hold: bool = False  # gated nets only: also keep the previous output where the frame is still (False where a file does not record it)
-    head: int = 0  # "fast" only: channels of a full-resolution 9x9 output conv that paints strokes (0 where a file does not record it)
+    head: int = 0  # fast layouts only: channels of the last full-resolution conv (0 where a file does not record it)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -43,7 +45,7 @@ class Arch:
 
 FULL = Arch(32, 5)
 SLIM = Arch(16, 3)
-FAST = Arch(16, 5, layout="fast", head=8)
+FAST = Arch(16, 5, layout="fast2", head=8)
 PRESETS = {"fast": FAST, "full": FULL, "slim": SLIM}
 DEFAULT_ARCH = "fast"  # what training builds unless told otherwise
 GATE_BIAS = -4.0  # a new recurrent net keeps ~2% of its previous output: nearly its image net, yet trainable
@@ -206,7 +208,30 @@ class FastTrunk(nn.Module):
         return self.out(h)
 
 
-TRUNKS = {"classic": ClassicTrunk, "fast": FastTrunk}
+class _Bilinear(nn.Module):
+    """2x bilinear upsampling: unlike nearest-neighbour or sub-pixel, it cannot make a 2-px pattern."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+
+
+class Fast2Trunk(FastTrunk):
+    """The fast trunk with a 3x3 stride-2 conv in (a 4x4 one samples the frame unevenly), bilinear resize-convs
+    back up, and out through a conv at 1/2 scale, bilinear 2x and a 3x3 conv at full resolution."""
+
+    def __init__(self, arch: Arch, cin: int, cout: int):
+        if not arch.head:
+            raise ValueError("the fast2 layout needs head channels (Arch.head > 0)")
+        super().__init__(arch, cin, cout)
+        w = arch.width
+        self.enc[0] = _conv(cin, w, 3, 2)
+        self.dec = nn.ModuleList([nn.Sequential(_Bilinear(), _conv(4 * w, 2 * w)),
+                                  nn.Sequential(_Bilinear(), _conv(2 * w, w))])
+        self.out = nn.Sequential(_conv(w, arch.head), _Bilinear(), nn.Conv2d(arch.head, cout, 3, padding=1))
+
+
+TRUNKS = {"classic": ClassicTrunk, "fast": FastTrunk, "fast2": Fast2Trunk}
+GATED = ("fast", "fast2")  # the layouts whose recurrent form ends in a gate (and may hold)
 
 
 class TransformNet(nn.Module):
@@ -220,10 +245,10 @@ class TransformNet(nn.Module):
         super().__init__()
         if arch.layout not in TRUNKS:
             raise ValueError(f"unknown network layout {arch.layout!r}; choose from {sorted(TRUNKS)}")
-        if arch.head and arch.layout != "fast":
-            raise ValueError(f"a 9x9 head (head={arch.head}) exists only for the fast layout, not {arch.layout!r}")
+        if arch.head and arch.layout not in GATED:
+            raise ValueError(f"a head (head={arch.head}) exists only for the fast layouts, not {arch.layout!r}")
         self.arch = arch
-        self.gated = arch.recurrent and arch.layout == "fast"
+        self.gated = arch.recurrent and arch.layout in GATED
         cin = 3 + (3 if arch.recurrent else 0) + (3 if self.gated else 0)
         self.trunk = TRUNKS[arch.layout](arch, cin, 4 if self.gated else 3)
 
@@ -266,7 +291,7 @@ class TransformNet(nn.Module):
 
 def holding(arch: Arch) -> Arch:
     """`arch` with the hold where it applies (gated nets): every stable net trained from now on has it."""
-    return replace(arch, hold=arch.recurrent and arch.layout == "fast")
+    return replace(arch, hold=arch.recurrent and arch.layout in GATED)
 
 
 def recurrent_from_image(image_net: TransformNet, template: TransformNet | None = None) -> TransformNet:

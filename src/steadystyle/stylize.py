@@ -20,6 +20,7 @@ from tqdm import tqdm
 from .device import resolve_device
 from .images import keep_colours, resize_max_side, to_uint8
 from .models import Model
+from .motion import MOTIONS, follow
 from .networks import Previous
 from .pipeline import Background, prefetch
 from .video import (CHECKPOINT_EVERY, Encoding, file_identity, open_job, open_video, restored_state, saved_state,
@@ -35,6 +36,7 @@ CUT_THRESHOLD = 0.2
 @dataclass
 class StylizeOptions:
     mode: str | None = None  # None: "stable" for a recurrent model, else "per-frame"
+    motion: str = "flow"  # stable mode: the history warped along the motion first ("flow", see motion.py) or not
     strength: float = 1.0  # 1 = the network's output, 0 = the original
     preserve_color: bool = False
     max_side: int | None = None
@@ -55,6 +57,8 @@ class StylizeOptions:
                              "(shipped styles: NAME-per-frame)")
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"--strength must be between 0 and 1, got {self.strength}")
+        if self.motion not in MOTIONS:
+            raise ValueError(f"unknown motion {self.motion!r}; use one of {MOTIONS}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}; use one of {PRECISIONS}")
         return mode
@@ -179,6 +183,8 @@ def stylize_frames(frames: Iterable[np.ndarray | torch.Tensor], model: Model,
                 if previous is not None and (previous.frame.shape != xin.shape or (
                         thumb is not None and _differ(last, thumb, opts.cut_threshold))):
                     previous = None  # a new shot (or frame size) starts fresh
+                if previous is not None and opts.motion == "flow":
+                    previous = follow(previous, xin)
                 y = net(xin, previous).clamp(0, 1)
                 previous = Previous(xin, y)
             result = _finish(y[0].float().cpu(), x, opts)
@@ -210,7 +216,7 @@ def _fingerprint(source: str | Path, model: Model, opts: StylizeOptions, start: 
                  duration: float | None) -> dict[str, str]:
     """What the frames depend on, by the flag that sets it: a job is resumed only with the same."""
     values = {"input": file_identity(source), "style": tensors_identity(model.net.state_dict()),
-              "--mode": opts.resolved_mode(model), "--strength": opts.strength,
+              "--mode": opts.resolved_mode(model), "--motion": opts.motion, "--strength": opts.strength,
               "--preserve-color": opts.preserve_color, "--max-side": opts.max_side,
               "--cut-threshold": opts.cut_threshold, "--precision": opts.dtype, "--start": start,
               "--duration": duration}

@@ -14,6 +14,7 @@ from ..atomic import OutputError, check_not_inputs, check_writable
 from ..images import IMAGE_SUFFIXES, load_image, save_image
 from ..live import parse_webcam, run_live
 from ..models import PER_FRAME_SUFFIX, Model, load_model, shipped_styles
+from ..motion import MOTIONS
 from ..stylize import CUT_THRESHOLD, PRECISIONS, StylizeOptions, native_bf16, stylize_image, stylize_video
 from ..video import SAMPLE_CLIP, VIDEO_IN_SUFFIXES, check_output, sidecar_path
 from .args import (REPLACED, encoding, encoding_args, fraction, json_arg, non_negative_float, open_checked, pixels,
@@ -36,6 +37,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                         f"not for webcam. {REPLACED}")
     p.add_argument("--mode", choices=["stable", "per-frame"],
                    help="stable: the recurrent network (default for recurrent models); per-frame: an image model")
+    p.add_argument("--motion", choices=MOTIONS, default=DEFAULTS.motion,
+                   help="stable mode: flow warps the previous frame and output along the motion (DIS optical flow, "
+                        "a few ms per frame) so that what merely moved stays; none shows them as they were "
+                        "(default: %(default)s)")
     p.add_argument("--max-side", type=pixels, metavar="PX", help="shrink inputs so the longer side is at most PX")
     p.add_argument("--preserve-color", action="store_true", help="keep the input's colours, take the style's strokes")
     p.add_argument("--strength", type=fraction, default=DEFAULTS.strength,
@@ -72,8 +77,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def options(args: argparse.Namespace) -> StylizeOptions:
-    return StylizeOptions(mode=args.mode, strength=args.strength, preserve_color=args.preserve_color,
-                          max_side=args.max_side, cut_threshold=None if args.no_cut_detect else args.cut_threshold,
+    return StylizeOptions(mode=args.mode, motion=args.motion, strength=args.strength,
+                          preserve_color=args.preserve_color, max_side=args.max_side,
+                          cut_threshold=None if args.no_cut_detect else args.cut_threshold,
                           precision=args.precision, compile=args.compile, device=args.device)
 
 

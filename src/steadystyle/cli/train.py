@@ -14,6 +14,7 @@ from pathlib import Path
 from ..atomic import check_not_inputs
 from ..images import load_rgb
 from ..models import PER_FRAME_SUFFIX, Model, load_model
+from ..motion import MOTIONS
 from ..networks import PRESETS
 from ..paintings import painting_names, painting_path
 from ..training import (FINE_TUNE_FACTOR, FINE_TUNE_STEPS, ImageTrainer, TrainConfig, Trainer, VideoTrainConfig,
@@ -87,6 +88,9 @@ def _motion_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nuisance", type=fraction, default=VIDEO.nuisance,
                    help="share of sequences whose frames get a camera's noise, compression and exposure flicker, "
                         "so the network learns to ignore them (default: %(default)s)")
+    p.add_argument("--motion", choices=MOTIONS, default=VIDEO.motion,
+                   help="flow: the network sees its previous frame and output warped along the motion, as "
+                        "`stylize` shows them; none: as they were (default: %(default)s)")
 
 
 def _register_image(what: argparse._SubParsersAction) -> None:
@@ -103,7 +107,8 @@ def _register_video(what: argparse._SubParsersAction) -> None:
     p = what.add_parser("video", help="stage 2: the stable (recurrent) network (Gupta et al. 2017)",
                         description="Train the stable network from a stage-1 per-frame model: unrolled sequences, "
                                     "each frame seeing the previous output, with a temporal loss on optical flow "
-                                    "(flow is used only here, never when stylizing).")
+                                    "(and, with --motion flow, its history warped along the motion, as when "
+                                    "stylizing).")
     p.add_argument("--init", required=True, metavar="PER_FRAME_MODEL",
                    help="the stage-1 model to start from: a file, or a shipped NAME-per-frame style")
     painting_args(p, help="default: the painting the per-frame model was trained on",
@@ -248,7 +253,7 @@ def run_video(args: argparse.Namespace) -> int:
     config = VideoTrainConfig(style=str(style), style_size=args.style_size or stage1.style_size, arch=stage1.arch,
                               weights=loss_weights(args, stage1.weights), init=str(image.path), clips=str(args.clips),
                               seq_len=args.seq_len, synthetic=args.synthetic, nuisance=args.nuisance,
-                              temporal_weight=_temporal_weight(args.temporal_weight, style, image.net.arch.head, args,
+                              motion=args.motion, temporal_weight=_temporal_weight(args.temporal_weight, style, image.net.arch.head, args,
                                                               not args.resume),
                               flow_method=args.flow, flow_preset=args.flow_preset,
                               **_stage_settings(args))
@@ -276,7 +281,7 @@ def run_style(args: argparse.Namespace) -> int:
     video = VideoTrainConfig(style=str(args.style), clips=str(args.clips), steps=args.video_steps or steps[1],
                              temporal_weight=_temporal_weight(args.temporal_weight, args.style, head, args, fresh,
                                                               fine_tune=bool(args.start_from)),
-                             nuisance=args.nuisance, **_run_settings(args))
+                             nuisance=args.nuisance, motion=args.motion, **_run_settings(args))
     latest: dict[str, Trainer] = {}  # the trainer running now, for the message on an interrupt
 
     def on_step(trainer: Trainer, terms: dict[str, float]) -> None:

@@ -29,6 +29,7 @@ from ..flow import DEFAULT_PRESET, warp_torch
 from ..images import load_rgb, save_image
 from ..losses import TRAIN_WEIGHTS, LossWeights, PerceptualLoss, loss_on, temporal_loss
 from ..models import load_model, save_model
+from ..motion import follow
 from ..networks import DEFAULT_ARCH, PRESETS, Previous, TransformNet, holding, recurrent_from_image
 from ..vgg import cached_weights
 from ._datasets import ContentImages, SequenceBatches
@@ -89,6 +90,8 @@ class VideoTrainConfig(TrainConfig):
     # None: the painting's suggestion from its Gram trace (_weighting.py; a multiple of it when `start` fine-tunes),
     # fixed when the run starts
     temporal_weight: float | None = None
+    # "flow": the network sees its history warped along the motion (`motion.follow`), as `stylize` shows it
+    motion: str = "flow"
     synthetic: float = 0.75
     nuisance: float = 0.75
     flow_method: str = "dis"
@@ -97,6 +100,11 @@ class VideoTrainConfig(TrainConfig):
     steps: int = 1600
     lr: float = 1e-4  # a fresh Adam at 1e-3 knocks a trained network far off its style in a few steps
     carry_on: str = ""  # a stable model whose whole network trains on from its recorded steps (`train more`)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VideoTrainConfig":
+        """Runs recorded before `motion` existed saw their history as it was."""
+        return super().from_dict({"motion": "none", **d})
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -363,6 +371,8 @@ class VideoTrainer(Trainer):
         with self.precision.autocast():
             for t in range(cfg.seq_len):
                 x = seq.frames[:, t]
+                if previous is not None and cfg.motion == "flow":
+                    previous = follow(previous, x)
                 y = self.train_net(x, previous).float()
                 if t in (0, cfg.seq_len - 1):
                     frame_terms.append(self.loss(y, self.loss.content_targets(seq.clean[:, t])))

@@ -1,0 +1,66 @@
+"""Test-time motion: the flow finds a camera's shift, the history lines up, and a shipped stable style
+flickers less under camera motion with it than without."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skimage.data
+import torch
+
+from steadystyle.images import to_uint8
+from steadystyle.metrics import warping_error
+from steadystyle.models import load_model
+from steadystyle.motion import follow, history_flow
+from steadystyle.networks import Previous
+from steadystyle.stylize import StylizeOptions, stylize_frames
+from steadystyle.training import VideoTrainConfig, synthetic_sequence
+
+
+@pytest.fixture(scope="module")
+def photo() -> torch.Tensor:
+    return torch.from_numpy(skimage.data.astronaut()).permute(2, 0, 1).float()[None] / 255
+
+
+def test_the_flow_finds_a_pan(photo):
+    panned = torch.roll(photo, shifts=(2, -5), dims=(-2, -1))  # the scene moves 5 px left and 2 px down
+    flow = history_flow(panned, photo)
+    assert flow.shape == (1, 2, *photo.shape[-2:])
+    interior = flow[0, :, 40:-40, 40:-40]
+    assert interior[0].median() == pytest.approx(5, abs=0.5)
+    assert interior[1].median() == pytest.approx(-2, abs=0.5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_following_lines_the_history_up_in_its_own_precision_and_layout(photo, dtype):
+    layout = torch.channels_last if dtype == torch.bfloat16 else torch.contiguous_format
+    before = photo.to(dtype).contiguous(memory_format=layout)
+    after = torch.roll(photo, shifts=4, dims=-1).to(dtype).contiguous(memory_format=layout)
+    moved = follow(Previous(before, before * 0.5), after)
+    assert moved.frame.dtype == dtype and moved.frame.is_contiguous(memory_format=layout)
+    inner = (..., slice(40, -40), slice(40, -40))
+    error_as_was = (before.float() - after.float())[inner].abs().mean()
+    error_followed = (moved.frame.float() - after.float())[inner].abs().mean()
+    assert error_followed < error_as_was / 5
+    assert torch.allclose(moved.output.float(), moved.frame.float() * 0.5, atol=0.02)  # the output moved alike
+
+
+def test_a_shipped_stable_style_keeps_more_under_camera_motion_with_flow(photo):
+    clip = synthetic_sequence(photo[0], (160, 208), 8, torch.Generator().manual_seed(1))
+    frames = [to_uint8(f) for f in clip.frames]
+    model = load_model("starry_night")
+
+    def flicker(motion: str) -> float:
+        ys = [to_uint8(y) for y in stylize_frames(frames, model, StylizeOptions(motion=motion))]
+        return warping_error(ys, flows=list(clip.flows), masks=list(clip.masks)).mean
+
+    assert flicker("flow") < 0.7 * flicker("none")
+
+
+def test_bad_motion_is_refused_and_old_runs_resume_without_it():
+    with pytest.raises(ValueError, match="unknown motion 'optical'"):
+        list(stylize_frames([np.zeros((32, 32, 3), np.uint8)], load_model("udnie"), StylizeOptions(motion="optical")))
+    recorded = VideoTrainConfig(style="wave").as_dict()
+    del recorded["motion"]
+    assert VideoTrainConfig.from_dict(recorded).motion == "none"
+    assert VideoTrainConfig(style="wave").motion == "flow"

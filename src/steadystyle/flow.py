@@ -95,8 +95,9 @@ def estimate_flow(
     return flow.astype(np.float32, copy=False)
 
 
-def sample_torch(img: torch.Tensor, points: torch.Tensor, padding: str = "zeros") -> torch.Tensor:
-    """Bilinear lookup of img (B, C, H0, W0) at absolute pixel positions points (B, H, W, 2) as (x, y).
+def sample_torch(img: torch.Tensor, points: torch.Tensor, padding: str = "zeros", mode: str = "bilinear") -> torch.Tensor:
+    """Lookup of img (B, C, H0, W0) at absolute pixel positions points (B, H, W, 2) as (x, y), bilinear unless
+    `mode` says otherwise (grid_sample's "nearest", "bicubic").
 
     The one place that converts pixel coordinates to grid_sample's [-1, 1], where -1 and 1 are the
     centres of the outer pixels (align_corners=True). Lookups outside the image read 0, or the nearest
@@ -105,7 +106,7 @@ def sample_torch(img: torch.Tensor, points: torch.Tensor, padding: str = "zeros"
     h, w = img.shape[-2:]
     scale = points.new_tensor([2 / max(w - 1, 1), 2 / max(h - 1, 1)])
     grid = (points * scale - 1).to(img.dtype)
-    return F.grid_sample(img, grid, mode="bilinear", padding_mode=padding, align_corners=True)
+    return F.grid_sample(img, grid, mode=mode, padding_mode=padding, align_corners=True)
 
 
 def warp_torch(img: torch.Tensor, flow: torch.Tensor, padding: str = "zeros") -> torch.Tensor:
@@ -114,13 +115,18 @@ def warp_torch(img: torch.Tensor, flow: torch.Tensor, padding: str = "zeros") ->
     Differentiable in both arguments, so training losses can use it; lookups outside the image read 0
     (or the edge: `padding`, see `sample_torch`).
     """
-    _, _, h, w = img.shape
+    return sample_torch(img, lookup_points(flow), padding)
+
+
+def lookup_points(flow: torch.Tensor) -> torch.Tensor:
+    """Where each pixel of a backward flow (B, 2, H, W) looks in the previous frame: (B, H, W, 2) as (x, y)."""
+    _, _, h, w = flow.shape
     ys, xs = torch.meshgrid(
         torch.arange(h, dtype=flow.dtype, device=flow.device),
         torch.arange(w, dtype=flow.dtype, device=flow.device),
         indexing="ij",
     )
-    return sample_torch(img, torch.stack((xs, ys), dim=-1) + flow.permute(0, 2, 3, 1), padding)
+    return torch.stack((xs, ys), dim=-1) + flow.permute(0, 2, 3, 1)
 
 
 def _lookup_positions(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .flow import DIS_PRESETS, warp_torch
+from .flow import DIS_PRESETS, lookup_points, sample_torch
 from .networks import Previous
 
 MOTIONS = ("flow", "none")  # "none": the history as it was, the paper's design
@@ -47,14 +47,30 @@ def history_flow(x: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
     return flow * flow.new_tensor([w / size[1], h / size[0]])[None, :, None, None]
 
 
+def _resample(images: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Backward-warp (B, C, H, W) float32 by `flow` without wearing the picture down over hundreds of frames.
+
+    A kept output is resampled again every frame. Bilinear lookups blur it a little each time (starry_night's
+    output lost a third of its sharpness over 150 frames of a slow pan), bicubic ones sharpen and ring (its
+    sharpness grew 1.9x); bicubic clamped to the four pixels around each lookup does neither. Past the edge
+    the history repeats its edge: black there would read as a dark history.
+    """
+    points = lookup_points(flow)
+    cubic = sample_torch(images, points, "border", "bicubic")
+    padded = F.pad(images, (0, 1, 0, 1), mode="replicate")
+    corner = points.floor()  # each 2x2 pool below is anchored at its top-left pixel
+    high = sample_torch(F.max_pool2d(padded, 2, 1), corner, "border", "nearest")
+    low = -sample_torch(F.max_pool2d(-padded, 2, 1), corner, "border", "nearest")
+    return torch.minimum(torch.maximum(cubic, low), high)
+
+
 def follow(previous: Previous, x: torch.Tensor) -> Previous:
     """The history `previous` moved onto the frames `x`: its frame and output warped by the flow from x back
     to its frame, in their own precision, dtype and memory layout. Differentiable in the output (training
     unrolls through it), not in the flow."""
     with torch.no_grad():
-        flow = history_flow(x, previous.frame)
-    # Past the edge the history repeats its edge: black there would read as a dark history.
-    both = warp_torch(torch.cat([previous.frame.float(), previous.output.float()], 1), flow.to(x.device), "border")
+        flow = history_flow(x, previous.frame).to(x.device)
+    both = _resample(torch.cat([previous.frame.float(), previous.output.float()], 1), flow)
     frame, output = both[:, :3], both[:, 3:]
     layout = (torch.channels_last if previous.frame.is_contiguous(memory_format=torch.channels_last)
               and not previous.frame.is_contiguous() else torch.contiguous_format)

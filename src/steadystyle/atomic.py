@@ -46,11 +46,13 @@ def check_writable(path: str | Path) -> Path:
 def check_free_space(path: str | Path, needed: int, what: str) -> None:
     """Refuse long work up front when the disk of `path` has less free space than `needed` bytes (an estimate
     of `what` the work writes), rather than fail when it fills."""
-    parent = Path(path).parent
-    free = shutil.disk_usage(parent if str(parent) else ".").free
+    folder = Path(path).absolute().parent
+    while not folder.is_dir():  # a folder the work will create: the disk it will be on
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
     if free < needed:
-        raise OutputError(f"cannot write {path}: {free / 1e6:.0f} MB free in {parent or '.'}, and {what} needs "
-                          f"about {needed / 1e6:.0f} MB; free some space or write elsewhere")
+        raise OutputError(f"cannot write {path}: {free / 1e6:.1f} MB free in {folder}, and {what} needs about "
+                          f"{needed / 1e6:.1f} MB; free some space or write elsewhere")
 
 
 def disk_full(error: BaseException, path: str | Path) -> OutputError | None:
@@ -60,8 +62,8 @@ def disk_full(error: BaseException, path: str | Path) -> OutputError | None:
     """
     while error is not None:
         if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
-            return OutputError(f"cannot write {path}: the disk is full ({error.strerror}); nothing was written under "
-                               "that name. Free some space and run again")
+            return OutputError(f"cannot write {path}: the disk is full ({error.strerror}); free some space and run "
+                               "again (no half-written file is left under a final name)")
         error = error.__cause__ or error.__context__
     return None
 

@@ -24,8 +24,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ..atomic import OutputError, check_writable
+from ..atomic import OutputError, check_free_space, check_writable, disk_full
 from ..device import training_precision
+from ..errors import interrupt
 from ..flow import DEFAULT_PRESET, warp_torch
 from ..images import load_rgb, save_image
 from ..locks import Lock
@@ -154,6 +155,9 @@ class Trainer:
         self.sample = max((self.stills.image(i) for i in range(min(len(self.stills), 64))),
                           key=lambda im: im.float().std()).float()[None] / 255.0
         self.step, self.seconds = 0, 0.0
+        # A checkpoint (the weights and Adam's two moments, in float32) beside the one it replaces, and the model.
+        params = sum(p.numel() for p in self.net.parameters())
+        check_free_space(self.checkpoint_path, 4 * params * (2 * 3 + 1), "training's checkpoints and model")
         self.work.mkdir(parents=True, exist_ok=True)
         if resume:
             self._resume()
@@ -257,6 +261,8 @@ class Trainer:
         """Train to `config.steps` and write the model; the work folder's lock is released however it ends."""
         try:
             return self._run()
+        except OSError as e:  # the log or a sample on a full disk (checkpoints and the model report their own)
+            raise disk_full(e, self.work) or e
         finally:
             self.release()
 
@@ -266,7 +272,7 @@ class Trainer:
         bar = tqdm(total=cfg.steps, initial=self.step, desc=f"training ({self.stage})", unit="step",
                    disable=not (self.progress and main))
         main_thread = threading.current_thread() is threading.main_thread()  # only it may handle signals
-        previous_term = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None  # `kill` saves too
+        previous_term = signal.signal(signal.SIGTERM, interrupt) if main_thread else None  # `kill` saves too
         saved = time.monotonic()
         try:
             # Rank 0 logs the global batch's terms; the other processes log to nowhere.
@@ -306,10 +312,6 @@ class Trainer:
             save_model(self.net, self.out, Path(cfg.style).stem, training)
         self.cluster.barrier()  # the model is there for every process (stage 2 starts from stage 1's)
         return self.out
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 class Cancelled(KeyboardInterrupt):

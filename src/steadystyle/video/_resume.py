@@ -32,7 +32,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
-from ..atomic import atomic_output, check_free_space, remove_leftovers
+from ..atomic import atomic_output, check_free_space, check_writable, remove_leftovers
 from ..locks import Lock
 from ..networks import Previous
 from ._reader import VideoReader
@@ -125,6 +125,7 @@ def open_job(output: str | Path, reader: VideoReader, fingerprint: dict[str, str
 def _open(output: Path, reader: VideoReader, fingerprint: dict[str, str], encoding: Encoding, resume: bool,
           restart: bool, every: float) -> VideoJob:
     """open_job's work, while it holds the output's lock."""
+    check_writable(sidecar_path(output))  # written last, so checked first
     for path in (output, sidecar_path(output)):
         remove_leftovers(path)  # of runs killed while writing these
     # The encoding too: the joined file keeps the first segment's stream parameters for all of them.

@@ -68,9 +68,9 @@ def load_model_file(path: str | Path) -> Model:
         raise ModelError(f"{path}: a safetensors file without steadystyle metadata; not a steadystyle model")
     try:
         meta = json.loads(header["steadystyle"])
-        arch = Arch(**meta["arch"])
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise ModelError(f"{path}: damaged metadata ({e})") from e
+        arch = Arch(**meta["arch"])  # checked against sane bounds before any network is built
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise ModelError(f"{path}: damaged or hostile metadata ({e}); not a model this version can use") from e
     if meta.get("format") != FORMAT or meta.get("version", 0) > VERSION:
         raise ModelError(f"{path}: format {meta.get('format')} v{meta.get('version')} is not one this version reads")
     net = TransformNet(arch)

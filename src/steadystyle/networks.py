@@ -37,8 +37,28 @@ class Arch:
     hold: bool = False  # gated nets only: also keep the previous output where the frame is still (False where a file does not record it)
     head: int = 0  # "fast" only: channels of a full-resolution 9x9 output conv that paints strokes (0 where a file does not record it)
 
+    def __post_init__(self) -> None:
+        """Refuse what no network here needs before anything is allocated: a model file's metadata is
+        untrusted, and a width of 10^6 or 4000 blocks would take gigabytes before any other check."""
+        for name, (low, high) in ARCH_BOUNDS.items():
+            value = getattr(self, name)
+            if type(value) is not int or not low <= value <= high:
+                raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        for name in ("recurrent", "hold"):
+            if type(getattr(self, name)) is not bool:
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"unknown network layout {self.layout!r}; choose from {', '.join(LAYOUTS)}")
+        if self.head and self.layout != "fast":
+            raise ValueError(f"a 9x9 head (head={self.head}) exists only for the fast layout, not {self.layout!r}")
+
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+LAYOUTS = ("classic", "fast")
+# Eight times what the presets use: room for larger networks, none for a file that would exhaust memory.
+ARCH_BOUNDS = {"width": (1, 256), "res_blocks": (0, 40), "head": (0, 64)}
 
 
 FULL = Arch(32, 5)
@@ -218,11 +238,7 @@ class TransformNet(nn.Module):
 
     def __init__(self, arch: Arch = FAST):
         super().__init__()
-        if arch.layout not in TRUNKS:
-            raise ValueError(f"unknown network layout {arch.layout!r}; choose from {sorted(TRUNKS)}")
-        if arch.head and arch.layout != "fast":
-            raise ValueError(f"a 9x9 head (head={arch.head}) exists only for the fast layout, not {arch.layout!r}")
-        self.arch = arch
+        self.arch = arch  # checked when it was made (Arch.__post_init__)
         self.gated = arch.recurrent and arch.layout == "fast"
         cin = 3 + (3 if arch.recurrent else 0) + (3 if self.gated else 0)
         self.trunk = TRUNKS[arch.layout](arch, cin, 4 if self.gated else 3)

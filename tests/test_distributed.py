@@ -123,7 +123,7 @@ def test_two_processes_train_what_one_does_and_resume_on_one(content, vgg_weight
     assert set(per_frame["final_losses"]) == {"style", "content", "tv", "total"}
 
     # The stage-2 checkpoint continues in one process, two more steps.
-    state = torch.load(stable_work / "checkpoint.pt", weights_only=False)
+    state = torch.load(stable_work / "checkpoint.pt", weights_only=True)
     stage2 = replace(VideoTrainConfig.from_dict(state["config"]), steps=4)
     VideoTrainer(stage2, out, vgg_weights=vgg, resume=True, progress=False).run()
     assert [s["world_size"] for s in _starts(stable_work)] == [2, 1]

@@ -113,7 +113,7 @@ def test_kill_during_training_saves_a_checkpoint(content_dir, tmp_path):
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "--resume" in err
-    state = torch.load(tmp_path / "k-train" / "checkpoint.pt", weights_only=False)
+    state = torch.load(tmp_path / "k-train" / "checkpoint.pt", weights_only=True)
     assert state["step"] >= 20 and not out.exists()
     log = tmp_path / "k-train" / "log.jsonl"
     assert json.loads(log.read_text().splitlines()[-1])["step"] <= state["step"]
@@ -127,7 +127,7 @@ def test_a_killed_run_keeps_a_recent_checkpoint(content_dir, tmp_path):
     proc = _train_until_logged(content_dir, out, "--checkpoint-minutes", "0.0001")
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)
-    state = torch.load(tmp_path / "k9-train" / "checkpoint.pt", weights_only=False)
+    state = torch.load(tmp_path / "k9-train" / "checkpoint.pt", weights_only=True)
     assert state["step"] >= 19 and not out.exists()
 
 

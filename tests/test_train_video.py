@@ -108,6 +108,7 @@ def test_a_resumed_run_keeps_its_temporal_weight_whatever_is_suggested_now(still
     resumed = VideoTrainer(open_weight, tmp_path / "more.safetensors", tmp_path / "stable-train", resume=True,
                            progress=False)
     assert resumed.step == 1 and resumed.config.temporal_weight == 123e6
+    resumed.release()  # a trainer holds its work folder until it has run, or until released
     with pytest.raises(ValueError, match=r"other settings \(temporal_weight\)"):
         VideoTrainer(replace(config, temporal_weight=2e8), tmp_path / "other.safetensors", tmp_path / "stable-train",
                      resume=True, progress=False)

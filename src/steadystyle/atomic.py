@@ -1,20 +1,32 @@
-"""Outputs appear under their final name only when complete: an interrupted run leaves nothing half-written."""
+"""Outputs appear under their final name only when complete: an interrupted run leaves nothing half-written,
+and a full disk is a message naming the file, not a traceback."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
 class OutputError(OSError):
-    """An output path that cannot be written; raised before any work is done."""
+    """An output path that cannot be written (raised before any work is done), or a disk that filled up."""
+
+
+# What the longest name made from an output's adds to it: the temporary file of atomic_output
+# (".NAME.XXXXXXXX.part" around the stem); the lock file (".NAME.lock") and a job's work folder
+# (".NAME.resume") add less.
+NAME_EXTRA = len("..XXXXXXXX.part")
+_RANDOM = "[a-z0-9_]{8}"  # the part tempfile picks
 
 
 def check_writable(path: str | Path) -> Path:
-    """Fail fast (before minutes of work) when `path` cannot be created."""
+    """Fail fast (before minutes of work) when `path` cannot be created, or the names made from it at the end
+    (its temporary file) would be too long for the file system."""
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
@@ -23,7 +35,52 @@ def check_writable(path: str | Path) -> Path:
         raise OutputError(f"cannot write {path}: folder {parent} does not exist (create it first)")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"cannot write {path}: folder {parent} is not writable")
+    limit = os.pathconf(parent, "PC_NAME_MAX")
+    if len(os.fsencode(path.name)) + NAME_EXTRA > limit:
+        raise OutputError(f"cannot write {path}: its name is {len(os.fsencode(path.name))} bytes, and with the "
+                          f"{NAME_EXTRA} its temporary file adds it exceeds this file system's {limit}; "
+                          "give a shorter name")
     return path
+
+
+def check_free_space(path: str | Path, needed: int, what: str) -> None:
+    """Refuse long work up front when the disk of `path` has less free space than `needed` bytes (an estimate
+    of `what` the work writes), rather than fail when it fills."""
+    folder = Path(path).absolute().parent
+    while not folder.is_dir():  # a folder the work will create: the disk it will be on
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise OutputError(f"cannot write {path}: {free / 1e6:.1f} MB free in {folder}, and {what} needs about "
+                          f"{needed / 1e6:.1f} MB; free some space or write elsewhere")
+
+
+def disk_full(error: BaseException, path: str | Path) -> OutputError | None:
+    """The user's error for a write to `path` that failed because its disk (or quota) is full, else None.
+
+    The OS's error may be the cause or context of another (torch.save reports "unexpected pos" on top of it).
+    """
+    while error is not None:
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return OutputError(f"cannot write {path}: the disk is full ({error.strerror}); free some space and run "
+                               "again (no half-written file is left under a final name)")
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def remove_leftovers(path: str | Path) -> None:
+    """Delete the temporary files and folders that writes of `path` left when their process was killed (no
+    handler ran). Only for the holder of `path`'s lock (see locks.py): others' writes in flight look the same."""
+    path = Path(path)
+    own = re.compile(rf"\.{re.escape(path.stem)}\.{_RANDOM}\.part{re.escape(path.suffix)}"
+                     rf"|\.{re.escape(path.name)}\.{_RANDOM}\.part")
+    parent = path.parent if str(path.parent) else Path(".")
+    for leftover in parent.iterdir():
+        if own.fullmatch(leftover.name):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
 
 
 def check_not_inputs(outputs: Iterable[str | Path], inputs: Iterable[str | Path | None]) -> None:
@@ -54,13 +111,19 @@ def _umask() -> int:
 def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path` (same suffix, so writers pick the same format); rename on success."""
     path = check_writable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent or ".")
+    except OSError as e:
+        raise disk_full(e, path) or e
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes files owner-only; outputs are ordinary files
         os.replace(tmp_path, path)
+    except Exception as e:
+        tmp_path.unlink(missing_ok=True)
+        raise disk_full(e, path) or e
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise

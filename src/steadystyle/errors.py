@@ -12,3 +12,8 @@ from .models import ModelError
 from .vgg import VGGWeightsError
 
 USER_ERRORS = (ImageError, ModelError, VGGWeightsError, OutputError, FileNotFoundError, ValueError)
+
+
+def interrupt(signum: int, frame: object) -> None:
+    """A SIGTERM handler: `kill` stops a run as Ctrl-C does, so its cleanup and checkpointing run."""
+    raise KeyboardInterrupt

@@ -8,6 +8,10 @@ Height and width are dynamic. The output is `stylized`, to be clamped to [0, 1].
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +36,22 @@ class _Step(nn.Module):
         return self.net.step(frame, prev_frame, prev_output, history)
 
 
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """The exporter's notes concern its own internals (torchvision's operators, which no style uses; how it
+    names axes; a deprecation inside torch): nothing whoever exports a style can act on. Its errors still show."""
+    log = logging.getLogger("torch.onnx")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", r"# The axis name: .* will not be used", UserWarning)
+            warnings.filterwarnings("ignore", r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning)
+            yield
+    finally:
+        log.setLevel(level)
+
+
 def export_onnx(model: Model, path: str | Path) -> Path:
     """Write `model` as ONNX (opset 18, dynamic height and width), atomically, and a card beside it."""
     net = model.net.eval().float()
@@ -44,7 +64,7 @@ def export_onnx(model: Model, path: str | Path) -> Path:
         shapes = (image, image, image, None)
     else:
         module, args, names, shapes = net, (frame,), ["frame"], (image,)
-    with atomic_output(path) as tmp, torch.no_grad():
+    with atomic_output(path) as tmp, torch.no_grad(), _quiet_exporter():
         program = torch.onnx.export(module, args, input_names=names, output_names=["stylized"],
                                     dynamic_shapes=shapes, opset_version=18, dynamo=True, verbose=False)
         program.save(str(tmp))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,11 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".p
 # layout below 9 px, VGG-16 (optimisation, training) below 4 px; 16 keeps a margin, and a smaller
 # picture shows no style anyway.
 MIN_SIDE = 16
+# The largest picture read (150 megapixels: above a 100-megapixel camera's, and ~0.5 GB decoded, which shrinking
+# on load then frees); Pillow's own limit lies above it (179 megapixels; it only warns from 89). Larger ones
+# are refused, named.
+MAX_PIXELS = 150_000_000
+_REDUCIBLE = {"L", "LA", "RGB", "RGBA", "RGBX", "I", "F", "CMYK"}  # modes Image.reduce takes
 
 
 class ImageError(ValueError):
@@ -35,9 +41,14 @@ def load_image(path: str | Path, max_side: int | None = None) -> tuple[torch.Ten
     if path.is_dir():
         raise ImageError(f"{path}: is a folder, expected an image file")
     try:
-        with Image.open(path) as im:
-            im.load()
-            im = ImageOps.exif_transpose(im)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked below, against ours
+            opened = Image.open(path)
+        with opened as im:
+            _check_pixels(path, im.width, im.height)
+            im = _decoded(im, max_side)
+    except Image.DecompressionBombError as e:  # past Pillow's own limit, which lies above ours
+        raise ImageError(f"{path}: {e}; more than the {MAX_PIXELS / 1e6:.0f} megapixels read here") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ImageError(f"{path}: not a readable image ({e}); use PNG, JPEG, BMP, TIFF or WebP") from e
     check_size(path, im.height, im.width, max_side)
@@ -57,6 +68,28 @@ def load_image(path: str | Path, max_side: int | None = None) -> tuple[torch.Ten
         if alpha is not None:
             alpha = resize_max_side(alpha, max_side)
     return rgb, alpha
+
+
+def _check_pixels(path: Path, width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"{path}: {width}x{height} px is {width * height / 1e6:.0f} megapixels, more than the "
+                         f"{MAX_PIXELS / 1e6:.0f} read here (a decompression bomb, or a picture to shrink first)")
+
+
+def _decoded(im: Image.Image, max_side: int | None) -> Image.Image:
+    """Decode, upright, shrunk on the way in when it will be shrunk anyway: a JPEG decoded at 1/2 to 1/8 scale,
+    any other picture reduced by a whole factor, each to no less than `max_side` (the final resize is smooth).
+    Memory then follows the size wanted, not the file's: an 8000x8000 painting costs ~0.2 GB, not 2.3."""
+    if max_side:
+        im.draft(im.mode, fit_size(im.height, im.width, max_side)[::-1])
+    im.load()
+    factor = max(1, max(im.size) // max_side) if max_side else 1
+    if factor > 1:
+        if im.mode not in _REDUCIBLE:  # palette, 1-bit and 16-bit pictures: to a mode that reduces, as read below
+            alpha = "A" in im.getbands() or "transparency" in im.info
+            im = im.convert("I" if im.mode.startswith("I;16") else "RGBA" if alpha else "RGB")
+        im = im.reduce(factor)
+    return ImageOps.exif_transpose(im)
 
 
 def load_rgb(path: str | Path, max_side: int | None = None) -> torch.Tensor:

@@ -40,9 +40,21 @@ def parse_webcam(spec: str) -> int | None:
     return None
 
 
+@contextlib.contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """OpenCV logs a warning for each capture backend that fails to open; the CameraError after says what matters."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
 def capture_frames(source: int | str | Path, max_frames: int | None = None) -> Iterator[np.ndarray]:
     """RGB uint8 frames from an OpenCV capture device index or a video file, until it ends or `max_frames`."""
-    cap = cv2.VideoCapture(str(source) if isinstance(source, Path) else source)
+    with _quiet_opencv():
+        cap = cv2.VideoCapture(str(source) if isinstance(source, Path) else source)
     if not cap.isOpened():
         what = f"camera {source}" if isinstance(source, int) else f"file {source}"
         raise CameraError(f"cannot open {what}; check it is connected and not in use "

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from .atomic import atomic_output
 from .networks import Arch, TransformNet
@@ -49,8 +49,8 @@ def save_model(net: TransformNet, path: str | Path, style: str, training: dict |
         "training": training or {},
     }
     tensors = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
-    with atomic_output(path) as tmp:
-        save_file(tensors, str(tmp), metadata={"steadystyle": json.dumps(meta)})
+    with atomic_output(path) as tmp:  # bytes written by Python: a full disk is an OSError, reported as such
+        tmp.write_bytes(save(tensors, metadata={"steadystyle": json.dumps(meta)}))
     return Path(path)
 
 
@@ -68,9 +68,9 @@ def load_model_file(path: str | Path) -> Model:
         raise ModelError(f"{path}: a safetensors file without steadystyle metadata; not a steadystyle model")
     try:
         meta = json.loads(header["steadystyle"])
-        arch = Arch(**meta["arch"])
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise ModelError(f"{path}: damaged metadata ({e})") from e
+        arch = Arch(**meta["arch"])  # checked against sane bounds before any network is built
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise ModelError(f"{path}: damaged or hostile metadata ({e}); not a model this version can use") from e
     if meta.get("format") != FORMAT or meta.get("version", 0) > VERSION:
         raise ModelError(f"{path}: format {meta.get('format')} v{meta.get('version')} is not one this version reads")
     net = TransformNet(arch)

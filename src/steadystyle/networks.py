@@ -39,8 +39,31 @@ class Arch:
     hold: bool = False  # gated nets only: also keep the previous output where the frame is still (False where a file does not record it)
     head: int = 0  # fast layouts only: channels of the last full-resolution conv (0 where a file does not record it)
 
+    def __post_init__(self) -> None:
+        """Refuse what no network here needs before anything is allocated: a model file's metadata is
+        untrusted, and a width of 10^6 or 4000 blocks would take gigabytes before any other check."""
+        for name, (low, high) in ARCH_BOUNDS.items():
+            value = getattr(self, name)
+            if type(value) is not int or not low <= value <= high:
+                raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        for name in ("recurrent", "hold"):
+            if type(getattr(self, name)) is not bool:
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"unknown network layout {self.layout!r}; choose from {', '.join(LAYOUTS)}")
+        if self.head and self.layout not in GATED:
+            raise ValueError(f"a head (head={self.head}) exists only for the fast layouts, not {self.layout!r}")
+        if self.layout == "fast2" and not self.head:
+            raise ValueError("the fast2 layout needs head channels (head > 0)")
+
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+LAYOUTS = ("classic", "fast", "fast2")
+GATED = ("fast", "fast2")  # the layouts whose recurrent form ends in a gate (and may hold)
+# Eight times what the presets use: room for larger networks, none for a file that would exhaust memory.
+ARCH_BOUNDS = {"width": (1, 256), "res_blocks": (0, 40), "head": (0, 64)}
 
 
 FULL = Arch(32, 5)
@@ -220,8 +243,6 @@ class Fast2Trunk(FastTrunk):
     back up, and out through a conv at 1/2 scale, bilinear 2x and a 3x3 conv at full resolution."""
 
     def __init__(self, arch: Arch, cin: int, cout: int):
-        if not arch.head:
-            raise ValueError("the fast2 layout needs head channels (Arch.head > 0)")
         super().__init__(arch, cin, cout)
         w = arch.width
         self.enc[0] = _conv(cin, w, 3, 2)
@@ -231,7 +252,6 @@ class Fast2Trunk(FastTrunk):
 
 
 TRUNKS = {"classic": ClassicTrunk, "fast": FastTrunk, "fast2": Fast2Trunk}
-GATED = ("fast", "fast2")  # the layouts whose recurrent form ends in a gate (and may hold)
 
 
 class TransformNet(nn.Module):
@@ -243,11 +263,7 @@ class TransformNet(nn.Module):
 
     def __init__(self, arch: Arch = FAST):
         super().__init__()
-        if arch.layout not in TRUNKS:
-            raise ValueError(f"unknown network layout {arch.layout!r}; choose from {sorted(TRUNKS)}")
-        if arch.head and arch.layout not in GATED:
-            raise ValueError(f"a head (head={arch.head}) exists only for the fast layouts, not {arch.layout!r}")
-        self.arch = arch
+        self.arch = arch  # checked when it was made (Arch.__post_init__)
         self.gated = arch.recurrent and arch.layout in GATED
         cin = 3 + (3 if arch.recurrent else 0) + (3 if self.gated else 0)
         self.trunk = TRUNKS[arch.layout](arch, cin, 4 if self.gated else 3)

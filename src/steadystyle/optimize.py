@@ -252,9 +252,9 @@ def optimize_video(source: str | Path, style: torch.Tensor, vgg: VGGWeights, out
             bar.update(1)
             bar.set_postfix({"s/frame": f"{result.seconds:.1f}"})
         job.finish()
-    summary = VideoSummary(job.frames, job.seconds, Path(output))
-    mode = "ruder" if settings.temporal else "per-frame-optimisation"
-    write_sidecar(output, {"command": "optimize video", "model": style_name, "mode": mode, "fps": summary.fps,
-                           "frames": summary.frames, "seconds": summary.seconds, "size": size,
-                           "settings": vars(settings)})
+        summary = VideoSummary(job.frames, job.seconds, Path(output))
+        mode = "ruder" if settings.temporal else "per-frame-optimisation"
+        write_sidecar(output, {"command": "optimize video", "model": style_name, "mode": mode, "fps": summary.fps,
+                               "frames": summary.frames, "seconds": summary.seconds, "size": size,
+                               "settings": vars(settings)})
     return summary

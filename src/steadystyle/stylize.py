@@ -240,7 +240,8 @@ def stylize_video(source: str | Path, model: Model, output: str | Path, opts: St
     `restart` discards it; without either, a leftover job is a JobError that says so.
 
     The output appears under its final name only when the whole video is written; then the sidecar
-    OUTPUT.json records the speed, model and mode for `evaluate` (see `evaluate.write_sidecar`).
+    OUTPUT.json records the speed, model and mode for `evaluate` (see `evaluate.write_sidecar`). A second
+    run on the same output meanwhile is refused at once (a LockedError naming this one's process).
     """
     opts = opts or StylizeOptions()
     mode = opts.resolved_mode(model)
@@ -269,8 +270,8 @@ def stylize_video(source: str | Path, model: Model, output: str | Path, opts: St
                 if on_frame:
                     on_frame(frames, total)
         job.finish()
-    summary = VideoSummary(frames, job.seconds, Path(output))
-    name = model.path.name if model.path else model.style
-    write_sidecar(output, {"command": "stylize", "model": name, "mode": mode, "fps": summary.fps, "frames": frames,
-                           "seconds": summary.seconds})
+        summary = VideoSummary(frames, job.seconds, Path(output))
+        name = model.path.name if model.path else model.style
+        write_sidecar(output, {"command": "stylize", "model": name, "mode": mode, "fps": summary.fps,
+                               "frames": frames, "seconds": summary.seconds})
     return summary

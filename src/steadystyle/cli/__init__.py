@@ -7,9 +7,10 @@ one's `run(args)`; `run` turns the arguments into the API's option objects, call
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
-from ..errors import USER_ERRORS
+from ..errors import USER_ERRORS, interrupt
 from ..version import __version__
 from . import analyze, evaluate, export, optimize, studio, stylize, train, weights
 
@@ -33,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # `kill` (SIGTERM) ends a command as Ctrl-C does: temporary files removed, a video job's work kept for --resume.
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         return args.run(args)
     except USER_ERRORS as e:

@@ -26,8 +26,8 @@ def run(args: argparse.Namespace) -> int:
     w = find_weights(args.vgg_weights)
     if args.export:
         check_not_inputs([args.export], [w.path, args.vgg_weights])
-        with atomic_output(args.export) as tmp:
-            torch.save(to_torchvision_state(w), tmp)
+        with atomic_output(args.export) as tmp, tmp.open("wb") as f:  # a file object: a full disk is reported
+            torch.save(to_torchvision_state(w), f)
         print(f"wrote {args.export}: a torchvision-format vgg16 state dict (features only) of these weights")
     info = {"source": w.source, "path": str(w.path), "normalisation": w.norm.name,
             "conv1_1": list(w.tensors["features.0.weight"].shape),

@@ -1,11 +1,12 @@
 """Training a style in two stages: a per-frame image network (Johnson et al. 2016), then its recurrent
 form trained for stability with a temporal loss on optical flow (Gupta et al. 2017).
 
-A run lives in a work folder: `checkpoint.pt` (model, optimiser, step; written atomically every
-`checkpoint_every` steps and on Ctrl-C), `log.jsonl` (a "start" line per run with where it runs, then
+A run lives in a work folder: `checkpoint.pt` (model, optimiser, step, as plain data that cannot run code:
+see _checkpoint.py; written atomically every `checkpoint_every` steps and on Ctrl-C), `log.jsonl` (a "start" line per run with where it runs, then
 one line of loss terms per logged step) and `samples/` (a fixed image stylized now and then, to watch
 the style arrive). `resume=True` picks the run up exactly where the checkpoint left it, on any device
-and any number of processes (torchrun; see _distributed.py).
+and any number of processes (torchrun; see _distributed.py). A second run on the same work folder is
+refused at once by an OS file lock beside it (see locks.py), which a crashed run's end releases.
 """
 
 from __future__ import annotations
@@ -23,15 +24,18 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ..atomic import OutputError, atomic_output, check_writable
+from ..atomic import OutputError, check_free_space, check_writable, disk_full
 from ..device import training_precision
+from ..errors import interrupt
 from ..flow import DEFAULT_PRESET, warp_torch
 from ..images import load_rgb, save_image
+from ..locks import Lock
 from ..losses import TRAIN_WEIGHTS, LossWeights, PerceptualLoss, loss_on, temporal_loss
 from ..models import load_model, save_model
 from ..motion import follow
 from ..networks import DEFAULT_ARCH, PRESETS, Previous, TransformNet, holding, recurrent_from_image
 from ..vgg import cached_weights
+from ._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ._datasets import ContentImages, SequenceBatches
 from ._distributed import join
 from ._weighting import with_temporal_weight
@@ -107,11 +111,6 @@ class VideoTrainConfig(TrainConfig):
         return super().from_dict({"motion": "none", **d})
 
 
-def save_checkpoint(path: Path, state: dict) -> None:
-    with atomic_output(path) as tmp:
-        torch.save(state, tmp)
-
-
 # How long to train, how often to save, log and sample, and where: a resumed run may change these, not the
 # rest (a run checkpointed on the CPU may continue on a GPU).
 BOOKKEEPING = ("steps", "checkpoint_every", "checkpoint_minutes", "log_every", "sample_every", "device")
@@ -131,12 +130,24 @@ class Trainer:
                  on_step: StepCallback | None = None):
         self.config, self.out = config, check_writable(out)
         self.work = Path(work_dir) if work_dir else work_dir_of(self.out)
+        self.cluster = join(config.device)
+        self._lock: Lock | None = None
+        if self.cluster.main:  # one run per work folder; the other processes of this run share it
+            self.work.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = Lock(self.work, f"training in {self.work}")
+        try:
+            self._setup(vgg_weights, resume, progress, on_step)
+        except BaseException:
+            self.release()
+            raise
+
+    def _setup(self, vgg_weights: str | Path | None, resume: bool, progress: bool,
+               on_step: StepCallback | None) -> None:
+        config = self.config
         if not resume and self.checkpoint_path.is_file():  # a fresh start would overwrite that run's checkpoint
             raise OutputError(f"{self.checkpoint_path} holds an earlier run: add --resume to continue it (or to "
-                              f"train it on with more --steps), or delete {self.work} (or give another --work-dir) "
-                              f"to start afresh")
+                              f"train it on with more --steps), or {self._afresh}")
         self.progress, self.on_step = progress, on_step
-        self.cluster = join(config.device)
         self.device, self.items = self.cluster.device, self.cluster.shard(config.batch)
         self.precision = training_precision(self.device, config.bf16)
         torch.manual_seed(config.seed)
@@ -152,6 +163,9 @@ class Trainer:
         self.sample = max((self.stills.image(i) for i in range(min(len(self.stills), 64))),
                           key=lambda im: im.float().std()).float()[None] / 255.0
         self.step, self.seconds = 0, 0.0
+        # A checkpoint (the weights and Adam's two moments, in float32) beside the one it replaces, and the model.
+        params = sum(p.numel() for p in self.net.parameters())
+        check_free_space(self.checkpoint_path, 4 * params * (2 * 3 + 1), "training's checkpoints and model")
         self.work.mkdir(parents=True, exist_ok=True)
         if resume:
             self._resume()
@@ -182,8 +196,12 @@ class Trainer:
     def _resume(self) -> None:
         if not self.checkpoint_path.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {self.checkpoint_path}; start without --resume")
-        state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
-        saved = type(self.config).from_dict(state["config"]).as_dict()  # settings added since take their defaults
+        state = load_checkpoint(self.checkpoint_path, f"To start afresh, {self._afresh}.")
+        try:
+            saved = type(self.config).from_dict(state["config"]).as_dict()  # settings added since take their defaults
+        except (KeyError, TypeError, AttributeError) as e:
+            raise CheckpointError(f"--resume: {self.checkpoint_path} holds settings this version does not know "
+                                  f"({type(e).__name__}: {e}); {self._afresh}") from None
         if getattr(self.config, "temporal_weight", 0.0) is None:  # left open: the run's own, whatever is suggested now
             self.config = replace(self.config, temporal_weight=saved["temporal_weight"])
         was, now = _learning_settings(saved), _learning_settings(self.config.as_dict())
@@ -198,18 +216,30 @@ class Trainer:
             raise ValueError(f"--resume: {self.checkpoint_path} holds another network than this version builds for "
                              f"these settings (a run started before `fast` got its 9x9 head?); finish it with the "
                              f"version that started it, or start again in another work folder") from e
-        self.opt.load_state_dict(state["opt"])  # moves the moments to the parameters' device
-        if self.scaler.is_enabled() and state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
+        try:
+            self.opt.load_state_dict(state["opt"])  # moves the moments to the parameters' device
+            if self.scaler.is_enabled() and state["scaler"]:
+                self.scaler.load_state_dict(state["scaler"])
+        except (KeyError, ValueError, TypeError, RuntimeError) as e:
+            raise CheckpointError(f"--resume: {self.checkpoint_path} holds a damaged optimiser state "
+                                  f"({type(e).__name__}: {e}); {self._afresh}") from None
         self.step, self.seconds = state["step"], state["seconds"]
+
+    @property
+    def _afresh(self) -> str:
+        return f"delete {self.work} (or give another --work-dir) to start afresh"
+
+    def release(self) -> None:
+        """Give up the work folder's lock: `run` does at its end; a trainer that never runs holds it until this
+        or until its process ends (the OS releases it then, whatever the way; see locks.py)."""
+        if self._lock is not None:
+            self._lock.release()
 
     def checkpoint(self, wait: bool = True) -> None:
         """Rank 0 writes; with `wait` the others wait for it (not on an interrupt, when they may never come)."""
         if self.cluster.main:
-            save_checkpoint(self.checkpoint_path, {
-                "stage": self.stage, "config": self.config.as_dict(), "net": self.net.state_dict(),
-                "opt": self.opt.state_dict(), "scaler": self.scaler.state_dict(), "step": self.step,
-                "seconds": self.seconds})
+            save_checkpoint(self.checkpoint_path, self.stage, self.config.as_dict(), self.net.state_dict(),
+                            self.opt.state_dict(), self.scaler.state_dict(), self.step, self.seconds)
         if wait:
             self.cluster.barrier()
 
@@ -236,12 +266,21 @@ class Trainer:
         save_image(y[0], self.work / "samples" / f"step_{self.step:06d}.jpg")
 
     def run(self) -> Path:
+        """Train to `config.steps` and write the model; the work folder's lock is released however it ends."""
+        try:
+            return self._run()
+        except OSError as e:  # the log or a sample on a full disk (checkpoints and the model report their own)
+            raise disk_full(e, self.work) or e
+        finally:
+            self.release()
+
+    def _run(self) -> Path:
         cfg, main = self.config, self.cluster.main
         log_path = self.work / "log.jsonl"
         bar = tqdm(total=cfg.steps, initial=self.step, desc=f"training ({self.stage})", unit="step",
                    disable=not (self.progress and main))
         main_thread = threading.current_thread() is threading.main_thread()  # only it may handle signals
-        previous_term = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None  # `kill` saves too
+        previous_term = signal.signal(signal.SIGTERM, interrupt) if main_thread else None  # `kill` saves too
         saved = time.monotonic()
         try:
             # Rank 0 logs the global batch's terms; the other processes log to nowhere.
@@ -281,10 +320,6 @@ class Trainer:
             save_model(self.net, self.out, Path(cfg.style).stem, training)
         self.cluster.barrier()  # the model is there for every process (stage 2 starts from stage 1's)
         return self.out
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 class Cancelled(KeyboardInterrupt):

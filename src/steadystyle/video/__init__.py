@@ -2,7 +2,7 @@
 resumable jobs that let a long run survive an interruption.
 
 It sits under the core's stylize and optimize (they read and write video through it) and imports only
-`atomic`, `images`, `networks` and `version`, never the core's other modules.
+`atomic`, `images`, `locks`, `networks` and `version`, never the core's other modules.
 """
 
 from ._reader import (DEFAULT_FOLDER_FPS, SAMPLE_CLIP, VIDEO_IN_SUFFIXES, VIDEO_OUT_SUFFIXES, Frame,

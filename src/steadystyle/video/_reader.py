@@ -27,7 +27,7 @@ VIDEO_IN_SUFFIXES = VIDEO_OUT_SUFFIXES | {".avi", ".webm", ".mpg", ".mpeg", ".ts
 DEFAULT_FOLDER_FPS = Fraction(25)
 # A 5 s clip with sound shipped in the package (Big Buck Bunny, CC BY 3.0; see data/README.md), so a
 # fresh installation can stylize a video straight away: `steadystyle stylize sample ...`.
-SAMPLE_CLIP = Path(__file__).parents[1] / "data" / "sample.mp4"
+SAMPLE_CLIP = Path(__file__).parents[1] / "data" / "sample.mp4"  # the package's data folder
 
 
 class VideoError(ValueError):

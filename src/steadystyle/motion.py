@@ -7,7 +7,7 @@ network (trained so, see `VideoTrainConfig.motion`) and the hold can keep what m
 shipped stable networks kept 14-18% of their per-frame networks' flicker on a synthetic pan with zoom and
 roll; with it, untrained for it, 5-9% (docs/evaluation.md).
 
-The flow is DIS at its ultrafast preset on grey frames shrunk to longer side FLOW_SIDE: a few milliseconds
+The flow is DIS at its ultrafast preset on grey frames shrunk to longer side FLOW_SIDE (256 px): a few milliseconds
 per frame, coarse but enough to line strokes up; where it is wrong (occlusions) the frames disagree, the
 gate and the hold let go and the network paints afresh.
 """
@@ -23,7 +23,7 @@ from .flow import DIS_PRESETS, lookup_points, sample_torch
 from .networks import Previous
 
 MOTIONS = ("flow", "none")  # "none": the history as it was, the paper's design
-FLOW_SIDE = 320  # longer side of the frames the flow is estimated on
+FLOW_SIDE = 256  # longer side of the frames the flow is estimated on
 FLOW_PRESET = "ultrafast"
 
 
@@ -47,21 +47,27 @@ def history_flow(x: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
     return flow * flow.new_tensor([w / size[1], h / size[0]])[None, :, None, None]
 
 
-def _resample(images: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Backward-warp (B, C, H, W) float32 by `flow` without wearing the picture down over hundreds of frames.
+def _extremes(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per pixel, the largest and smallest value of the 2x2 block it is the top-left of (the edge repeated)."""
+    padded = F.pad(images, (0, 1, 0, 1), mode="replicate")
+    corners = [padded[..., :-1, :-1], padded[..., 1:, :-1], padded[..., :-1, 1:], padded[..., 1:, 1:]]
+    high = torch.maximum(torch.maximum(corners[0], corners[1]), torch.maximum(corners[2], corners[3]))
+    low = torch.minimum(torch.minimum(corners[0], corners[1]), torch.minimum(corners[2], corners[3]))
+    return high, low
+
+
+def _resample_kept(output: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """The output looked up at `points` without wearing it down over hundreds of frames.
 
     A kept output is resampled again every frame. Bilinear lookups blur it a little each time (starry_night's
     output lost a third of its sharpness over 150 frames of a slow pan), bicubic ones sharpen and ring (its
-    sharpness grew 1.9x); bicubic clamped to the four pixels around each lookup does neither. Past the edge
-    the history repeats its edge: black there would read as a dark history.
+    sharpness grew 1.9x); bicubic clamped to the four pixels around each lookup does neither. (The frame needs
+    none of this: it is the last input, looked up once.)
     """
-    points = lookup_points(flow)
-    cubic = sample_torch(images, points, "border", "bicubic")
-    padded = F.pad(images, (0, 1, 0, 1), mode="replicate")
-    corner = points.floor()  # each 2x2 pool below is anchored at its top-left pixel
-    high = sample_torch(F.max_pool2d(padded, 2, 1), corner, "border", "nearest")
-    low = -sample_torch(F.max_pool2d(-padded, 2, 1), corner, "border", "nearest")
-    return torch.minimum(torch.maximum(cubic, low), high)
+    cubic = sample_torch(output, points, "border", "bicubic")
+    high, low = _extremes(output)
+    corner = points.floor()
+    return cubic.clamp_(sample_torch(low, corner, "border", "nearest"), sample_torch(high, corner, "border", "nearest"))
 
 
 def follow(previous: Previous, x: torch.Tensor) -> Previous:
@@ -69,9 +75,10 @@ def follow(previous: Previous, x: torch.Tensor) -> Previous:
     to its frame, in their own precision, dtype and memory layout. Differentiable in the output (training
     unrolls through it), not in the flow."""
     with torch.no_grad():
-        flow = history_flow(x, previous.frame).to(x.device)
-    both = _resample(torch.cat([previous.frame.float(), previous.output.float()], 1), flow)
-    frame, output = both[:, :3], both[:, 3:]
+        points = lookup_points(history_flow(x, previous.frame).to(x.device))
+    # Past the edge the history repeats its edge: black there would read as a dark history.
+    frame = sample_torch(previous.frame.float(), points, "border")
+    output = _resample_kept(previous.output.float(), points)
     layout = (torch.channels_last if previous.frame.is_contiguous(memory_format=torch.channels_last)
               and not previous.frame.is_contiguous() else torch.contiguous_format)
     return Previous(frame.to(previous.frame.dtype).contiguous(memory_format=layout),

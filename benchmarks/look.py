@@ -3,6 +3,7 @@
     python benchmarks/look.py [--out DIR] [--blind DIR [--key FILE]]   # stylize, score, keep; pictures, pairs
     python benchmarks/look.py --docs                                     # only rewrite the docs table
     python benchmarks/look.py --tally DIR/judgments.json [--key FILE]   # count a judge's verdicts on the pairs
+    python benchmarks/look.py --models DIR [--blind DIR2] [--out DIR3]   # candidate networks instead of the shipped
 
 For each shipped style, on chicago and on one frame of each clip in CLIP_FRAMES (footage.py's frames, at
 MAX_SIDE), the results a user would compare: ours as `steadystyle stylize photo.jpg -s STYLE` gives it (the
@@ -21,6 +22,7 @@ Johnson's results stay outside the project (--out, --blind).
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -113,11 +115,14 @@ class Scorer:
                 "content_loss": float(terms["content"]), "artifacts": artifact_score(result)}
 
 
-def stylize_style(style: str, frames: dict[str, torch.Tensor], peer: Peer) -> dict[str, dict[str, torch.Tensor]]:
-    """Every result of one style by content, the photo first under CONTENT."""
+def stylize_style(style: str, frames: dict[str, torch.Tensor], peer: Peer,
+                  models: Path | None = None) -> dict[str, dict[str, torch.Tensor]]:
+    """Every result of one style by content, the photo first under CONTENT; the shipped networks, or those in
+    `models` (STYLE.safetensors and STYLE-per-frame.safetensors, as `train style` writes them)."""
     theirs = load_rgb(research_file(DATA / "reference" / "johnson" / PUBLISHED[style]))
     chicago = resize_to(load_rgb(research_file(DATA / "content" / "chicago.jpg")), tuple(theirs.shape[-2:]))
-    stable, per_frame = load_model(style), load_model(style + PER_FRAME_SUFFIX)
+    names = [style, style + PER_FRAME_SUFFIX]
+    stable, per_frame = (load_model(models / f"{n}.safetensors" if models else n) for n in names)
     results = {}
     for name, photo in {CHICAGO: chicago, **frames}.items():
         results[name] = {CONTENT: photo, STABLE: stylize_image(stable, photo, StylizeOptions()),
@@ -169,9 +174,12 @@ def table_body() -> str:
         f"`{saved['command']}` on {saved['cpus']} CPU cores.")
 
 
-def measure(out: Path, blind: Path | None, key: Path | None, seed: int) -> None:
-    """Stylize and score every style; keep the figures and write the pictures (and the blind pairs)."""
+def measure(out: Path, blind: Path | None, key: Path | None, seed: int, models: Path | None = None) -> None:
+    """Stylize and score every style; keep the figures and write the pictures (and the blind pairs). With
+    `models`, the candidates there instead of the shipped networks: figures and pictures go to `out` only."""
     styles = [s for s in shipped_styles() if not s.endswith(PER_FRAME_SUFFIX)]
+    if models:
+        styles = [s for s in styles if (models / f"{s}.safetensors").is_file()]
     missing = sorted(set(styles) - set(PUBLISHED))
     if missing:
         raise SystemExit(f"no published Johnson result is mapped for {', '.join(missing)}: add it to PUBLISHED")
@@ -179,7 +187,7 @@ def measure(out: Path, blind: Path | None, key: Path | None, seed: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     rows, pairs = [], []
     for style in styles:
-        results = stylize_style(style, frames, peer)
+        results = stylize_style(style, frames, peer, models)
         scored = score_style(style, results, vgg)
         for r in scored:
             print(f"{style}, {r['content']}, {r['result']}: style {r['style_loss']:.3g}, content "
@@ -188,16 +196,20 @@ def measure(out: Path, blind: Path | None, key: Path | None, seed: int) -> None:
         rows += scored
         columns = [CONTENT, STABLE, PER_FRAME, PEER]
         clips = [[shown[n] for n in columns] for content, shown in results.items() if content != CHICAGO]
-        save_sheet(clips, columns, DOCS / f"look_{style}.jpg", width=1400)
+        save_sheet(clips, columns, (out if models else DOCS) / f"look_{style}.jpg", width=1400)
         chicago = results[CHICAGO]
         save_sheet([list(chicago.values())], list(chicago), out / f"chicago_{style}.jpg")
         painting = load_rgb(painting_path(style))
         pairs += [(style, content, painting, shown[CONTENT], shown[STABLE], opponent, shown[opponent])
                   for content, shown in results.items() for opponent in OPPONENTS if opponent in shown]
-    save_results(RESULTS, "python benchmarks/look.py", {"contents": [CHICAGO, *frames], "rows": rows})
-    print(f"\n{table_body()}\n\nkept in results/{RESULTS}.json; pictures of the clip frames: "
-          f"{DOCS.relative_to(ROOT)}/look_STYLE.jpg; of chicago with Johnson's (research data, not to be "
-          f"committed): {out}")
+    if models:
+        (out / "look.json").write_text(json.dumps({"models": str(models), "rows": rows}, indent=1))
+        print(f"candidates' figures in {out / 'look.json'}, pictures in {out}")
+    else:
+        save_results(RESULTS, "python benchmarks/look.py", {"contents": [CHICAGO, *frames], "rows": rows})
+        print(f"\n{table_body()}\n\nkept in results/{RESULTS}.json; pictures of the clip frames: "
+              f"{DOCS.relative_to(ROOT)}/look_STYLE.jpg; of chicago with Johnson's (research data, not to be "
+              f"committed): {out}")
     if blind is not None:
         blind_pairs(pairs, blind, key, seed)
         print(f"{len(pairs)} blind pairs in {blind} (show the judge only that folder); the key: {key}")
@@ -211,6 +223,9 @@ def main() -> None:
     p.add_argument("--blind", type=Path, metavar="DIR", help="also write unlabeled A/B pairs for a judge into DIR")
     p.add_argument("--key", type=Path, help="the pairs' key (default: DIR/../key-DIR.json, outside DIR)")
     p.add_argument("--seed", type=int, default=31, help="the seed that orders the pairs and their sides")
+    p.add_argument("--models", type=Path, metavar="DIR",
+                   help="judge candidate networks instead of the shipped ones: DIR/STYLE.safetensors and "
+                        "DIR/STYLE-per-frame.safetensors (as scripts/train_shipped.py writes them)")
     p.add_argument("--tally", type=Path, metavar="JUDGMENTS", help="count the verdicts in a judged judgments.json")
     docs_flag(p, PAGE, f"only rewrite the table from results/{RESULTS}.json")
     args = p.parse_args()
@@ -223,7 +238,7 @@ def main() -> None:
         key = args.key or (default_key(args.blind) if args.blind else None)
         if args.blind:
             check_blind(outside_project(args.blind), key)
-        measure(outside_project(args.out), args.blind, key, args.seed)
+        measure(outside_project(args.out), args.blind, key, args.seed, args.models)
 
 
 if __name__ == "__main__":

@@ -33,15 +33,18 @@ ROWS = [
     ("bench_studio", "", "seconds from `steadystyle studio` to a page that loads, a fresh process each run"),
     ("flow_presets", "", "DIS presets and Farneback: speed and endpoint error"),
     ("evaluate_styles", "NAME... [--cards] [--docs]",
-     "stable vs per-frame on held-out real footage, the static shot under the camera's own motion, the noise and "
-     "drift probes; writes `styles/NAME.json`, model cards, pictures and the styles table"),
+     "stable vs per-frame on held-out real footage and on the held-out motion clips (the stable network with flow "
+     "and without), the static shot under the camera's own motion, the noise and drift probes; writes "
+     "`styles/NAME.json`, model cards, pictures and the styles table"),
     ("selection", "NAME PER_FRAME STABLE...", "candidates of one style on the clips decisions may look at (carphone, "
                                               "the sample clip), the noise probe and a tripod proxy (a dark still "
                                               "with camera noise through H.264): flicker kept, style ratio, "
                                               "E_warp over the source's"),
-    ("real_footage", "[--clips ... synthetic] [--keep]", "the same measures for any styles (names or model files) and "
-                                                         "clips, as Markdown or JSON; `synthetic` is clean camera and "
-                                                         "object motion with exact flow"),
+    ("real_footage", "[--clips ... held-out-motion synthetic] [--keep]",
+     "the same measures for any styles (names or model files) and clips, as Markdown or JSON, the stable network "
+     "with flow and without; `held-out-motion` is footage.py's hand-held, pan, zoom, roll and fast-subject clips "
+     "(worst per style over them), `synthetic` clean camera and object motion with exact flow; the drift probes "
+     "(a noisy still, and the hand-held diver clip played back and forth: docs/images/drift_handheld.jpg)"),
     ("peer_masks", "[SHARED]", "agreement of our consistency masks with the peer's DeepFlow masks (research data in "
                                "`../shared`)"),
     ("precision_check", "[NAME...]", "bf16 auto against fp32 per shipped style on carphone: E_warp and style loss "

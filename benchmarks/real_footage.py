@@ -2,23 +2,33 @@
 
     bash benchmarks/install_footage.sh                       # once: the packages that ship the clips
     OMP_NUM_THREADS=1 python benchmarks/real_footage.py --styles starry_night udnie --clips vtest cup
+    OMP_NUM_THREADS=1 python benchmarks/real_footage.py --clips held-out-motion --no-drift --json motion.json
     python benchmarks/real_footage.py --probe-only --no-drift --json probes.json
 
-For every style (shipped NAME and NAME-per-frame, or --styles) on every clip of footage.py plus the
-existing held-out carphone_pristine.mp4 (and, on request, `--clips synthetic`: clean camera motion and a
-moving object over scikit-image's astronaut, with exact flow and masks instead of DIS): E_warp of the
-source, the per-frame and the stable outputs (`metrics.warping_error`, DIS flow and consistency mask on
-the source, computed once per clip and kept in memory for all styles), the kept-flicker fraction
-(E_st - E_src) / (E_pf - E_src) (0: all the per-frame net's flicker removed, 1: none) and the style-loss
-ratio stable / per-frame (the loss of `evaluate`, painting at the frames' longer side). Stylized frames
-are scored as 8-bit, like a video.
+For every style (shipped NAME and NAME-per-frame, or --styles) on every clip of footage.py's CLIPS plus the
+existing held-out carphone_pristine.mp4 (or on request `--clips held-out-motion`, footage.py's
+HELD_OUT_MOTION: real hand-held, pan, dolly, zoom, roll and fast-subject clips no decision may look at; and
+`--clips synthetic`: clean camera motion and a moving object over scikit-image's astronaut, with exact flow
+and masks instead of DIS): E_warp of the source, the per-frame and the stable outputs
+(`metrics.warping_error`, DIS flow and consistency mask on the source, computed once per clip and kept in
+memory for all styles), the kept-flicker fraction (E_st - E_src) / (E_pf - E_src) (0: all the per-frame
+net's flicker removed, 1: none) and the style-loss ratio stable / per-frame (the loss of `evaluate`,
+painting at the frames' longer side). The stable net runs twice, its history warped by optical flow (the
+default path) and not warped (`StylizeOptions(motion="none")`), so what the flow buys shows beside it
+(`--flow-only`: the default path alone). Stylized frames are scored as 8-bit, like a video.
 
 Probes: (i) noise: a still photo with fresh Gaussian noise (std 2/255) in each of 20 frames, mean
 |y_t - y_t-1| x 255 over t = 10..19, for the source and each net (float outputs, no rounding);
-(ii) drift: 720 frames (30 s at 24 fps) of the same noisy photo through each stable net, mean RGB
-and style loss of output frames 10 and 700. The photo is scikit-image's `coffee` (600x400, shown at
-480x320); the drift probe uses it rather than a looped real clip because no clip here is both static
-and free of moving subjects, which would change colour and style loss by themselves.
+(ii) drift on a noisy still: 720 frames (30 s at 24 fps) of the same noisy photo through each stable net,
+mean RGB and style loss of output frames 10 and 700. The photo is scikit-image's `coffee` (600x400, shown
+at 480x320): no clip here is both static and free of moving subjects, which would change colour and style
+loss by themselves. (iii) hand-held drift: no packaged hand-held clip is 30 s long, so the hand-held drift
+clip is the diver clip (HELD_OUT_MOTION, 351 frames, hand-held underwater) played forward, then backward,
+then forward again: 720 frames of real hand-held motion, not a real 30 s take. Sharpness (mean gradient
+magnitude of the luminance, which accumulated blur lowers) and mean colour of the stable output at frames
+10 and 700, with and without flow, beside the source's own at those frames. Frame 700 shows source frame 0
+and frame 10 source frame 10, so frame 690, which shows frame 10's content again, is compared with frame 10
+too: drift without the content's own change. Frames 10 | 700 of each go to docs/images/drift_handheld.jpg.
 """
 
 from __future__ import annotations
@@ -27,31 +37,36 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from footage import CLIPS, HELD_OUT_CLIP, MAX_SIDE, clip_frames, installed_version, read_frames
-from readme_tables import save_results
+from footage import (ALL_CLIPS, CLIPS, HELD_OUT_CLIP, HELD_OUT_MOTION, MAX_SIDE, clip_frames, installed_version,
+                     locate, read_frames)
+from footage_report import STABLE_RUNS, markdown, table_cell  # table_cell: the benchmarks table's row
+from readme_tables import DOCS, ROOT, save_results
 from steadystyle.evaluation import scoring_loss  # the evaluate command's own loss network
 from steadystyle.flow import flow_and_mask
 from steadystyle.images import load_rgb, resize_to, to_uint8
 from steadystyle.metrics import flicker_kept, still_camera_motion, warping_error
 from steadystyle.models import PER_FRAME_SUFFIX, load_model, shipped_styles
 from steadystyle.paintings import painting_path
-from steadystyle.stylize import StylizeOptions, stylize_frames
+from steadystyle.stylize import StylizeOptions, as_tensor, stylize_frames
 from steadystyle.training import per_frame_twin, synthetic_sequence, wheel_clip
 from steadystyle.vgg import cached_weights
 from style_cards import STATIC_CLIP
 
-CARPHONE, SYNTHETIC = "carphone", "synthetic"
+CARPHONE, SYNTHETIC, MOTION_SET = "carphone", "synthetic", "held-out-motion"
 RESULTS = "real_footage"
 SYNTHETIC_SIZE, SYNTHETIC_FRAMES = (360, 480), 48
 NOISE_STD, NOISE_FRAMES, NOISE_FROM = 2 / 255, 20, 10
 DRIFT_FRAMES, DRIFT_AT = 720, (10, 700)
 PROBE_SIZE = (320, 480)  # (H, W)
+DRIFT_CLIP = "diver"  # hand-held, 351 frames, played forward and back: the hand-held drift clip
+DRIFT_PICTURE = DOCS / "drift_handheld.jpg"
 
 
 def painting(style: str) -> Path | None:
@@ -80,10 +95,10 @@ class StyleLoss:
             return float(self.nets[style, side](x[None], None)["style"])
 
 
-def stylized(frames, model, mode: str) -> list[np.ndarray]:
+def stylized(frames, model, mode: str, motion: str = "flow") -> list[np.ndarray]:
     """The public loop, outputs as the 8-bit frames a video would hold, at the source's size."""
     out = []
-    for x, y in zip(frames, stylize_frames(frames, model, StylizeOptions(mode=mode))):
+    for x, y in zip(frames, stylize_frames(frames, model, StylizeOptions(mode=mode, motion=motion))):
         out.append(to_uint8(y if y.shape[-2:] == x.shape[:2] else resize_to(y, x.shape[:2])))
     return out
 
@@ -93,21 +108,32 @@ def motion_error(frames, motion) -> float:
     return warping_error(frames, flows=[f for f, _ in motion], masks=[m for _, m in motion]).mean
 
 
-def clip_scores(frames, motion, style: str, loss: StyleLoss, style_every: int, still=None) -> dict:
-    """E_warp and style loss of one style's per-frame and stable nets on one clip (motion precomputed);
-    with `still` (the camera's motion of a static shot, `metrics.still_camera_motion`) also their E_warp
-    under it and the DIS-based E_warp of a perfectly steady output (the stable net's first frame, repeated).
-    `style`: a shipped style's name, or a stable model file with its NAME-per-frame beside it."""
+def against_per_frame(stable: dict, per_frame: dict, source: float) -> dict:
+    """A stable run's flicker kept and style-loss ratio against the per-frame network's, on one clip."""
+    return {"kept_flicker": flicker_kept(stable["warping_error"], per_frame["warping_error"], source),
+            "style_ratio": (stable["style_loss"] / per_frame["style_loss"]
+                            if per_frame["style_loss"] and stable["style_loss"] is not None else None)}
+
+
+def clip_scores(frames, motion, style: str, loss: StyleLoss, style_every: int, still=None,
+                motions: tuple[str, ...] = ("flow",)) -> dict:
+    """E_warp and style loss of one style's per-frame and stable nets on one clip (motion precomputed), the
+    stable one with each of `motions` (under STABLE_RUNS' keys); with `still` (the camera's motion of a static
+    shot, `metrics.still_camera_motion`) also their E_warp under it and the DIS-based E_warp of a perfectly
+    steady output (the stable net's first frame, repeated). `style`: a shipped style's name, or a stable model
+    file with its NAME-per-frame beside it."""
     row, outputs, stable = {}, {}, load_model(style)
-    for mode, model in (("per-frame", load_model(per_frame_twin(style))), ("stable", stable)):
-        ys = stylized(frames, model, mode)
+    runs = [("per-frame", load_model(per_frame_twin(style)), "per-frame", "flow")]
+    runs += [(STABLE_RUNS[m], stable, "stable", m) for m in motions]
+    for key, model, mode, how in runs:
+        ys = stylized(frames, model, mode, how)
         if still is not None:
-            outputs[mode] = ys
+            outputs[key] = ys
         losses = [loss(stable.style, y) for y in ys[::style_every]]
-        row[mode] = {"warping_error": motion_error(ys, motion),
-                     "style_loss": None if None in losses else float(np.mean(losses))}
+        row[key] = {"warping_error": motion_error(ys, motion),
+                    "style_loss": None if None in losses else float(np.mean(losses))}
     if still is not None:
-        row["static"] = {mode: motion_error(ys, still) for mode, ys in outputs.items()} | {
+        row["static"] = {key: motion_error(ys, still) for key, ys in outputs.items()} | {
             "frozen_dis": motion_error([outputs["stable"][0]] * len(frames), motion)}
     return row
 
@@ -124,8 +150,9 @@ def synthetic_clip(count: int) -> tuple[list[np.ndarray], list[tuple[np.ndarray,
 
 
 def run_clips(names: list[str], styles: list[str], max_frames: int | None, style_every: int,
-              save=lambda results: None) -> dict:
-    """Scores per clip; `save(results so far)` runs after each clip, so a long run keeps what it finished."""
+              save=lambda results: None, motions: tuple[str, ...] = ("flow",)) -> dict:
+    """Scores per clip, the stable net with each of `motions` ("flow" first: the default path's figures sit at
+    the top of each row); `save(results so far)` runs after each clip, so a long run keeps what it finished."""
     loss, results = StyleLoss(), {}
     for name in names:
         t0 = time.perf_counter()
@@ -144,11 +171,10 @@ def run_clips(names: list[str], styles: list[str], max_frames: int | None, style
                                "still_share": float(np.mean([m.mean() for _, m in still])),
                                "source": motion_error(frames, still), "source_dis": source}
         for style in styles:
-            row = clip_scores(frames, motion, style, loss, style_every, still)
-            pf, st = row["per-frame"], row["stable"]
-            row["kept_flicker"] = flicker_kept(st["warping_error"], pf["warping_error"], source)
-            row["style_ratio"] = (st["style_loss"] / pf["style_loss"]
-                                  if pf["style_loss"] and st["style_loss"] is not None else None)
+            row = clip_scores(frames, motion, style, loss, style_every, still, motions)
+            for how in motions:  # the default path's figures at the top of the row, as the styles table reads them
+                run = row if how == "flow" else row[STABLE_RUNS[how]]
+                run |= against_per_frame(row[STABLE_RUNS[how]], row["per-frame"], source)
             entry["styles"][style] = row
             print(f"{name} {style}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         entry["seconds"] = time.perf_counter() - t0
@@ -208,38 +234,72 @@ def drift_probe(styles: list[str]) -> dict:
     return result
 
 
-def _f(v: float | None, fmt: str = ".3g") -> str:
-    return "-" if v is None else format(v, fmt)
+def bounce(t: int, n: int) -> int:
+    """The source frame shown at time t when n frames play forward, backward, forward...: 0..n-1, n-2..0, 1.."""
+    k = t % (2 * (n - 1))
+    return min(k, 2 * (n - 1) - k)
 
 
-def markdown(results: dict) -> str:
-    out, clips, probe = [], results.get("clips", {}), results.get("noise_probe")
-    styles = results["styles"]
-    tables = [("E_warp x 1e3, per-frame -> stable (source in the 2nd column)",
-               lambda r: f"{r['per-frame']['warping_error'] * 1e3:.3f} -> {r['stable']['warping_error'] * 1e3:.3f}"),
-              ("kept flicker (E_st - E_src) / (E_pf - E_src): 0 = all removed", lambda r: _f(r["kept_flicker"], ".2f")),
-              ("style loss ratio stable / per-frame", lambda r: _f(r["style_ratio"], ".2f"))]
-    for title, cell in (tables if clips else []):
-        out += [f"### {title}", "", "| clip | frames | E_src x 1e3 | " + " | ".join(styles) + " |",
-                "|---" * (len(styles) + 3) + "|"]
-        out += [f"| {n} | {c['frames']} ({c['size'][1]}x{c['size'][0]}) | {c['source_warping_error'] * 1e3:.3f} | "
-                + " | ".join(cell(c["styles"][s]) for s in styles) + " |" for n, c in clips.items()]
-        out.append("")
-    if probe:
-        out += [f"### noise probe: mean |y_t - y_t-1| x 255, t = {NOISE_FROM}..{NOISE_FRAMES - 1} "
-                f"(source: {probe['source']:.3f})", "", "| style | per-frame | stable |", "|---|---|---|"]
-        out += [f"| {s} | {probe[s]['per-frame']:.3f} | {probe[s]['stable']:.3f} |" for s in styles]
-        out.append("")
-    if results.get("drift_probe"):
-        a, b = DRIFT_AT
-        out += [f"### drift probe: stable output, frame {a} vs {b} of {DRIFT_FRAMES}", "",
-                f"| style | mean RGB {a} | mean RGB {b} | style loss {a} | style loss {b} | mean abs change x 255 |",
-                "|---|---|---|---|---|---|"]
-        for s, d in results["drift_probe"].items():
-            fa, fb = d[f"frame_{a}"], d[f"frame_{b}"]
-            out.append(f"| {s} | {fa['mean_rgb']} | {fb['mean_rgb']} | {_f(fa['style_loss'])} | "
-                       f"{_f(fb['style_loss'])} | {d['mean_abs_change']:.3f} |")
-    return "\n".join(out)
+def sharpness(x: torch.Tensor) -> float:
+    """Mean gradient magnitude of the luminance x 255 of a (3, H, W) frame: blur accumulating lowers it."""
+    luma = torch.einsum("chw,c->hw", x.float(), torch.tensor([0.299, 0.587, 0.114]))
+    dx, dy = luma[:-1, 1:] - luma[:-1, :-1], luma[1:, :-1] - luma[:-1, :-1]
+    return float((dx**2 + dy**2).sqrt().mean() * 255)
+
+
+def looks(x: torch.Tensor) -> dict:
+    return {"sharpness": sharpness(x), "mean_rgb": [round(v * 255, 2) for v in x.float().mean((1, 2)).tolist()]}
+
+
+def change(first: dict, later: dict) -> dict:
+    """Relative change of sharpness and of the mean colour channel that moved most, from `looks` figures."""
+    return {"sharpness_change": later["sharpness"] / first["sharpness"] - 1,
+            "colour_change": max((y / x - 1 for x, y in zip(first["mean_rgb"], later["mean_rgb"])), key=abs)}
+
+
+def handheld_drift(styles: list[str], motions: tuple[str, ...], picture: Path = DRIFT_PICTURE) -> dict:
+    """Sharpness and mean colour of frames DRIFT_AT of the stable outputs over DRIFT_FRAMES frames of the diver
+    clip played back and forth, the source's own beside them, and the picture of those frames. Frame 700 shows
+    other content than frame 10, so the frame near it that shows frame 10's content again (690) is compared
+    with frame 10 too: that change is drift alone."""
+    frames = list(read_frames(locate(DRIFT_CLIP), turn=HELD_OUT_MOTION[DRIFT_CLIP].turn))
+    a, b = DRIFT_AT
+    again = 2 * (len(frames) - 1) - a  # the next frame that shows frame a's source frame
+    at = (a, again, b)
+    shown = {"source": {t: as_tensor(frames[bounce(t, len(frames))]) for t in at}}
+    for style in styles:
+        model = load_model(style)
+        for how in motions:
+            take: Iterator = (frames[bounce(t, len(frames))] for t in range(DRIFT_FRAMES))
+            ys = stylize_frames(take, model, StylizeOptions(mode="stable", motion=how))
+            shown[f"{style}, {'flow' if how == 'flow' else 'no flow'}"] = {t: y.float() for t, y in enumerate(ys)
+                                                                           if t in at}
+    drift_picture(shown, picture)
+    result = {"clip": DRIFT_CLIP, "frames": DRIFT_FRAMES, "at": list(DRIFT_AT), "same_content": again,
+              "picture": str(picture.resolve().relative_to(ROOT)), "outputs": {}}
+    for label, kept in shown.items():
+        figures = {t: looks(kept[t]) for t in at}
+        result["outputs"][label] = ({f"frame_{t}": f for t, f in figures.items()} | change(figures[a], figures[b])
+                                    | {"same_content": change(figures[a], figures[again])})
+    return result
+
+
+def drift_picture(shown: dict[str, dict[int, torch.Tensor]], path: Path, width: int = 320) -> None:
+    """One row per output: its frames DRIFT_AT side by side, each `width` px wide, labelled in the corner."""
+    from PIL import Image, ImageDraw
+
+    rows = [torch.cat([kept[t].clamp(0, 1) for t in DRIFT_AT], -1) for kept in shown.values()]
+    rows = [resize_to(r, (round(r.shape[-2] * len(DRIFT_AT) * width / r.shape[-1]), len(DRIFT_AT) * width))
+            for r in rows]
+    image = Image.fromarray(to_uint8(torch.cat(rows, -2)))
+    draw, top = ImageDraw.Draw(image), 0
+    for label, row in zip(shown, rows):
+        text = f"{label}: frame {' | frame '.join(map(str, DRIFT_AT))}"
+        draw.rectangle(draw.textbbox((4, top + 4), text), fill="black")
+        draw.text((4, top + 4), text, fill="white")
+        top += row.shape[-2]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, quality=85)
 
 
 def main() -> None:
@@ -248,49 +308,44 @@ def main() -> None:
     p.add_argument("--styles", nargs="+", default=shipped,
                    help=f"style names, or stable model files with their -per-frame twin beside them "
                         f"(default: {' '.join(shipped)})")
-    p.add_argument("--clips", nargs="+", default=[*CLIPS, CARPHONE], choices=[*CLIPS, CARPHONE, SYNTHETIC])
-    p.add_argument("--max-frames", type=int, help="use at most this many frames of each clip")
+    p.add_argument("--clips", nargs="+", default=[*CLIPS, CARPHONE], choices=[*ALL_CLIPS, CARPHONE, SYNTHETIC, MOTION_SET],
+                   help=f"default: {' '.join(CLIPS)} {CARPHONE}; {MOTION_SET}: all of footage.HELD_OUT_MOTION")
+    p.add_argument("--max-frames", type=int, help="use at most this many frames of each clip (default: the "
+                   "clip's own range, 48 for the held-out motion clips)")
     p.add_argument("--style-every", type=int, default=4, help="style loss on every Nth frame (VGG is slow)")
+    p.add_argument("--flow-only", action="store_true", help="score the stable net only with its history warped "
+                   "by flow (the default path), not also without")
     p.add_argument("--probe-only", action="store_true", help="skip the clips, run only the probes")
-    p.add_argument("--no-drift", action="store_true", help="skip the 720-frame drift probe")
+    p.add_argument("--no-drift", action="store_true", help="skip the two 720-frame drift probes")
     p.add_argument("--json", type=Path, help="write every figure (and the clips' provenance) here")
     p.add_argument("--keep", action="store_true", help=f"also keep them in results/{RESULTS}.json, the benchmarks table's row")
     args = p.parse_args()
+    clips = list(dict.fromkeys(c for name in args.clips for c in (HELD_OUT_MOTION if name == MOTION_SET else [name])))
+    motions = ("flow",) if args.flow_only else tuple(STABLE_RUNS)
     t0 = time.perf_counter()
     results: dict = {"styles": args.styles, "max_side": MAX_SIDE, "threads": torch.get_num_threads(),
-                     "provenance": {n: {**c.__dict__, "installed": installed_version(c.package)}
-                                    for n, c in CLIPS.items() if n in args.clips and not args.probe_only}}
+                     "motions": motions, "provenance": {n: {**c.__dict__, "installed": installed_version(c.package)}
+                                                        for n, c in ALL_CLIPS.items() if n in clips and not args.probe_only}}
 
-    def save(clips: dict | None = None) -> None:  # after every stage: a slow run keeps what it finished
-        if clips is not None:
-            results["clips"] = clips
+    def save(scores: dict | None = None) -> None:  # after every stage: a slow run keeps what it finished
+        if scores is not None:
+            results["clips"] = scores
         results["seconds"] = time.perf_counter() - t0
         if args.json:
             args.json.write_text(json.dumps(results, indent=1))
 
     if not args.probe_only:
-        run_clips(args.clips, args.styles, args.max_frames, args.style_every, save)
-    results["noise_probe"] = noise_probe(args.styles)
+        run_clips(clips, args.styles, args.max_frames, args.style_every, save, motions)
+    results["noise_probe"] = {"from": NOISE_FROM, "frames": NOISE_FRAMES, **noise_probe(args.styles)}
     save()
     if not args.no_drift:
-        results["drift_probe"] = drift_probe(args.styles)
+        results["drift_probe"] = {"frames": DRIFT_FRAMES, "at": DRIFT_AT, "styles": drift_probe(args.styles)}
+        save()
+        results["drift_handheld"] = handheld_drift(args.styles, motions)
         save()
     print(markdown(results))
     if args.keep:
         save_results(RESULTS, "python benchmarks/real_footage.py " + " ".join(sys.argv[1:]), results)
-
-
-def table_cell(results: dict) -> str:
-    """Per clip: how many times lower the stable networks' E_warp is than their per-frame twins', and the most
-    flicker any of them keeps."""
-    parts = []
-    for clip, entry in results["clips"].items():
-        scores = entry["styles"].values()
-        ratios = [s["per-frame"]["warping_error"] / s["stable"]["warping_error"] for s in scores]
-        parts.append(f"{clip}: per-frame E_warp {min(ratios):.1f}-{max(ratios):.1f}x the stable network's, at most "
-                     f"{max((s['kept_flicker'] for s in scores if s['kept_flicker'] is not None), default=0):.0%} of the "
-                     f"flicker kept")
-    return f"`{results['command']}`, {len(results['styles'])} styles: " + "; ".join(parts)
 
 
 if __name__ == "__main__":

@@ -91,3 +91,52 @@ def test_blind_pairs_hide_the_key_from_the_judge_and_the_tally_undoes_the_shuffl
     counted = tally(folder / "judgments.json", key, "ours")
     assert "| peer | all styles | 3 | 3 (100%) | 6.0 / 8.0 / 4.0 | 2.0 / - / 10.0 |" in counted
     assert "| Johnson | all styles | 3 | 0 (0%) |" in counted and "6 of 6 pairs judged" in counted
+
+
+def test_the_held_out_motion_set_is_apart_from_the_clips_decisions_use():
+    """No tuning script may reach the held-out motion clips: they are not in CLIPS, which fine_tune.py and the
+    styles' old column read, and each says where it ships and under what licence."""
+    from footage import CLIPS, HELD_OUT_MOTION, STILL_CONTRAST
+
+    assert set(CLIPS).isdisjoint(HELD_OUT_MOTION) and set(STILL_CONTRAST) < set(HELD_OUT_MOTION)
+    assert len(set(HELD_OUT_MOTION) - set(STILL_CONTRAST)) >= 8
+    assert all(c.licence and c.count <= 48 for c in HELD_OUT_MOTION.values())
+    for script in ("fine_tune", "selection"):
+        assert "HELD_OUT_MOTION" not in (BENCHMARKS / f"{script}.py").read_text()
+
+
+def test_a_recording_s_jpeg_frames_are_cut_out_byte_for_byte(tmp_path):
+    import json
+    import struct
+
+    from fetch_footage import cut_recording
+
+    jpegs = [b"\xff\xd8\xff\xe0frame%d\xff\xd9" % i for i in range(3)]
+    blob, index = b"", []
+    for seq, jpeg in enumerate(jpegs):
+        header = json.dumps({"rgb_format": "jpeg"}).encode()
+        record = struct.pack("<I", len(header)) + header + b"depth\x00" + jpeg + b"\x00pad"
+        index.append(json.dumps({"seq": seq, "offset": len(blob), "length": len(record)}))
+        blob += record
+    (tmp_path / "messages.bin").write_bytes(blob)
+    (tmp_path / "index.jsonl").write_text("\n".join(index) + "\n")
+    assert cut_recording(tmp_path, tmp_path / "frames") == 3
+    assert [p.read_bytes() for p in sorted((tmp_path / "frames").iterdir())] == jpegs
+
+
+def test_the_hand_held_drift_clip_plays_forward_then_back():
+    from real_footage import bounce
+
+    assert [bounce(t, 3) for t in range(7)] == [0, 1, 2, 1, 0, 1, 2]
+    assert bounce(10, 351) == bounce(690, 351) == 10 and bounce(700, 351) == 0
+
+
+def test_the_motion_figure_is_the_worst_moving_clip_with_flow_and_without():
+    from footage_report import worst
+
+    def row(flow: float, none: float) -> dict:
+        return {"kept_flicker": flow, "stable-none": {"kept_flicker": none}}
+
+    rows = {"diver": row(0.2, 0.5), "rocket": row(0.3, 0.4), "fastball": row(0.9, 0.9)}  # fastball: static contrast
+    assert (worst(rows, "flow", "kept_flicker"), worst(rows, "none", "kept_flicker")) == (0.3, 0.5)
+    assert worst({"diver": {"kept_flicker": 0.2}}, "none", "kept_flicker") is None

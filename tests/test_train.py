@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from PIL import Image
 from steadystyle.atomic import OutputError
 from steadystyle.losses import LossWeights
 from steadystyle.models import load_model
+from steadystyle.networks import TransformNet
 from steadystyle.paintings import painting_path
 from steadystyle.training import ImageTrainer, TrainConfig, VideoTrainConfig, train_style
 
@@ -225,3 +227,28 @@ def test_content_images_keep_memory_bounded_and_serve_the_same_crops(content_dir
     for step, batch in enumerate(expected):
         assert torch.equal(bounded.batch(step, range(2)), batch)
         assert len(bounded._decoded) <= 2
+
+
+def test_a_fast_run_begun_with_the_earlier_layout_resumes_with_it(tmp_path):
+    """`--arch fast` built the earlier fast layout before fast2: such a run's checkpoint goes on with its own network."""
+    import skimage.data
+
+    from steadystyle.networks import EARLIER_FAST
+
+    content = tmp_path / "content"
+    content.mkdir()
+    Image.fromarray(skimage.data.coffee()).resize((96, 64)).save(content / "coffee.png")
+    config = TrainConfig(style=str(painting_path("wave")), content=str(content), size=32, style_size=32, steps=2,
+                         arch="fast",
+                         checkpoint_every=1, sample_every=1000)
+    out = tmp_path / "earlier.safetensors"
+
+    class Earlier(ImageTrainer):
+        def build_net(self) -> TransformNet:
+            return TransformNet(EARLIER_FAST)
+
+    Earlier(replace(config, steps=1), out, progress=False).run()
+    out.unlink()
+    resumed = ImageTrainer(config, out, resume=True, progress=False)
+    assert resumed.net.arch == EARLIER_FAST and resumed.step == 1
+    assert load_model(resumed.run()).net.arch.layout == "fast"

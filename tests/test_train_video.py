@@ -138,3 +138,24 @@ def test_train_more_carries_a_stable_model_on_with_the_hold(stills, tmp_path, ca
     assert main(["train", "more", str(first), "-o", str(tmp_path / "none.safetensors"), "--steps", "2", "-q"]) == 2
     assert "has had 2 stage-2 steps already" in capsys.readouterr().err
     assert not (tmp_path / "none.safetensors").exists()
+
+
+def test_the_temporal_term_compares_with_the_history_warped_once(stills, tmp_path):
+    """With the history shown moved along the motion (--motion flow), the temporal loss still warps the output
+    as it was: a 'network' that returns its frame is perfectly consistent on exact synthetic motion."""
+
+    class Frame(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.unused = torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, x: torch.Tensor, previous: Previous | None = None) -> torch.Tensor:
+            return x + 0 * self.unused
+
+    init = save_model(TransformNet(SLIM), tmp_path / "image.safetensors", "test")
+    config = VideoTrainConfig(style=str(painting_path("wave")), content=str(stills), size=64, style_size=64,
+                              batch=2, steps=1, init=str(init), clips="none", nuisance=0.0, temporal_weight=1.0,
+                              motion="flow", checkpoint_every=1000, sample_every=1000)
+    trainer = VideoTrainer(config, tmp_path / "stable.safetensors", progress=False)
+    trainer.train_net = Frame()
+    assert trainer.train_step()["temporal"] < 1e-3

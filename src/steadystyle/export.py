@@ -110,7 +110,10 @@ def write_card(model: Model, path: str | Path, difference: float) -> Path:
             f"- Inputs: {inputs}. Height and width are free (32-8192).\n- Output: `stylized` (1, 3, H, W); clamp "
             f"to [0, 1].\n- Checked with onnxruntime against PyTorch on real frames: largest difference "
             f"{difference * 255:.3f}/255.\n- Architecture: {arch.layout} layout, width {arch.width}, {arch.res_blocks} "
-            f"residual blocks{f', a 9x9 head on {arch.head} channels' if arch.head else ''}.\n")
+            f"residual blocks{f', a head on {arch.head} channels' if arch.head else ''}.\n" + (
+                "- The previous frame and output are taken as given: `stylize` first warps them along the optical "
+                "flow onto the new frame (`--motion flow`, steadystyle.motion.follow); feeding them unwarped is "
+                "`--motion none`.\n" if model.recurrent else ""))
     with atomic_output(card) as tmp:
         Path(tmp).write_text(text)
     return card

@@ -21,6 +21,9 @@ MIN_SIDE = 16
 # on load then frees); Pillow's own limit lies above it (179 megapixels; it only warns from 89). Larger ones
 # are refused, named.
 MAX_PIXELS = 150_000_000
+# Above this many pixels a picture is shrunk while it is read (bounded memory); smaller ones are read whole, so
+# the paintings' style targets, and every figure measured with them, stay as they were.
+SHRINK_ON_LOAD = 16_000_000
 _REDUCIBLE = {"L", "LA", "RGB", "RGBA", "RGBX", "I", "F", "CMYK"}  # modes Image.reduce takes
 
 
@@ -46,12 +49,13 @@ def load_image(path: str | Path, max_side: int | None = None) -> tuple[torch.Ten
             opened = Image.open(path)
         with opened as im:
             _check_pixels(path, im.width, im.height)
-            im = _decoded(im, max_side)
+            im, full = _decoded(im, max_side)
     except Image.DecompressionBombError as e:  # past Pillow's own limit, which lies above ours
         raise ImageError(f"{path}: {e}; more than the {MAX_PIXELS / 1e6:.0f} megapixels read here") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ImageError(f"{path}: not a readable image ({e}); use PNG, JPEG, BMP, TIFF or WebP") from e
-    check_size(path, im.height, im.width, max_side)
+    check_size(path, *full, max_side)
+    target = fit_size(*full, max_side)
     alpha = None
     if im.mode.startswith("I"):  # 16-bit grayscale; Pillow itself reduces 16-bit RGB to 8 bits
         gray = np.asarray(im).astype(np.float32) / 65535.0
@@ -63,10 +67,10 @@ def load_image(path: str | Path, max_side: int | None = None) -> tuple[torch.Ten
             im = rgba
         arr = np.asarray(im.convert("RGB")).astype(np.float32) / 255.0
     rgb = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).clamp(0, 1)
-    if max_side:
-        rgb = resize_max_side(rgb, max_side)
+    if tuple(rgb.shape[-2:]) != target:
+        rgb = resize_to(rgb, target)
         if alpha is not None:
-            alpha = resize_max_side(alpha, max_side)
+            alpha = resize_to(alpha, target)
     return rgb, alpha
 
 
@@ -76,20 +80,25 @@ def _check_pixels(path: Path, width: int, height: int) -> None:
                          f"{MAX_PIXELS / 1e6:.0f} read here (a decompression bomb, or a picture to shrink first)")
 
 
-def _decoded(im: Image.Image, max_side: int | None) -> Image.Image:
-    """Decode, upright, shrunk on the way in when it will be shrunk anyway: a JPEG decoded at 1/2 to 1/8 scale,
-    any other picture reduced by a whole factor, each to no less than `max_side` (the final resize is smooth).
-    Memory then follows the size wanted, not the file's: an 8000x8000 painting costs ~0.2 GB, not 2.3."""
-    if max_side:
+def _decoded(im: Image.Image, max_side: int | None) -> tuple[Image.Image, tuple[int, int]]:
+    """Decode, upright; a picture over SHRINK_ON_LOAD pixels that will be shrunk anyway is shrunk on the way in:
+    a JPEG decoded at 1/2 to 1/8 scale, any other picture reduced by a whole factor, each to no less than
+    `max_side` (the final resize is smooth). Memory then follows the size wanted, not the file's: an 8000x8000 painting costs ~0.2 GB, not 2.3.
+    Also returns the upright picture's full (H, W): the final size follows from it, whatever the shrinking on
+    the way in rounded to."""
+    sideways = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientations that swap width and height
+    full = (im.width, im.height) if sideways else (im.height, im.width)
+    shrink = bool(max_side) and im.width * im.height > SHRINK_ON_LOAD
+    if shrink:
         im.draft(im.mode, fit_size(im.height, im.width, max_side)[::-1])
     im.load()
-    factor = max(1, max(im.size) // max_side) if max_side else 1
+    factor = max(1, max(im.size) // max_side) if shrink else 1
     if factor > 1:
         if im.mode not in _REDUCIBLE:  # palette, 1-bit and 16-bit pictures: to a mode that reduces, as read below
             alpha = "A" in im.getbands() or "transparency" in im.info
             im = im.convert("I" if im.mode.startswith("I;16") else "RGBA" if alpha else "RGB")
         im = im.reduce(factor)
-    return ImageOps.exif_transpose(im)
+    return ImageOps.exif_transpose(im), full
 
 
 def load_rgb(path: str | Path, max_side: int | None = None) -> torch.Tensor:

@@ -80,7 +80,7 @@ class LossWeights:
 # temporal weights tuned for it). Style 3e6 rather than 1e6: in two 250-step pilots on starry_night both
 # reached the same content loss.
 NETWORK_WEIGHTS = LossWeights(content=1.0, style=3e6, tv=1e3, style_layers=NETWORK_STYLE_LAYERS, relative_style=True)
-# What networks are trained with: those terms at content weight 3. With the fast layout's 9x9 head, weight 1
+# What networks are trained with: those terms at content weight 3. With a fast layout's head, weight 1
 # dissolves a city skyline and faces into strokes; 3 keeps them recognisable under the painting's strokes
 # (docs/training.md, "Which network"). Evaluation keeps weight 1, so that its content figures compare across recipes.
 TRAIN_WEIGHTS = replace(NETWORK_WEIGHTS, content=3.0)

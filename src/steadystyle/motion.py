@@ -31,7 +31,7 @@ def _grey(x: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
     """(3, H, W) in [0, 1], any dtype -> (h, w) uint8 grey at `size`, what DIS takes."""
     small = F.interpolate(x[None].float(), size=size, mode="area")[0]
     grey = 0.299 * small[0] + 0.587 * small[1] + 0.114 * small[2]
-    return (grey.clamp(0, 1) * 255 + 0.5).to(torch.uint8).numpy()
+    return (grey.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()  # DIS runs on the CPU
 
 
 def history_flow(x: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:

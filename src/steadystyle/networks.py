@@ -69,6 +69,7 @@ ARCH_BOUNDS = {"width": (1, 256), "res_blocks": (0, 40), "head": (0, 64)}
 FULL = Arch(32, 5)
 SLIM = Arch(16, 3)
 FAST = Arch(16, 5, layout="fast2", head=8)
+EARLIER_FAST = Arch(16, 5, layout="fast", head=8)  # what the fast preset built before fast2: its runs still resume
 PRESETS = {"fast": FAST, "full": FULL, "slim": SLIM}
 DEFAULT_ARCH = "fast"  # what training builds unless told otherwise
 GATE_BIAS = -4.0  # a new recurrent net keeps ~2% of its previous output: nearly its image net, yet trainable

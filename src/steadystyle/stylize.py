@@ -215,8 +215,9 @@ def _expected_frames(reader) -> int | None:
 def _fingerprint(source: str | Path, model: Model, opts: StylizeOptions, start: float | None,
                  duration: float | None) -> dict[str, str]:
     """What the frames depend on, by the flag that sets it: a job is resumed only with the same."""
+    mode = opts.resolved_mode(model)
     values = {"input": file_identity(source), "style": tensors_identity(model.net.state_dict()),
-              "--mode": opts.resolved_mode(model), "--motion": opts.motion, "--strength": opts.strength,
+              "--mode": mode, "--motion": opts.motion if mode == "stable" else "none", "--strength": opts.strength,
               "--preserve-color": opts.preserve_color, "--max-side": opts.max_side,
               "--cut-threshold": opts.cut_threshold, "--precision": opts.dtype, "--start": start,
               "--duration": duration}

@@ -43,8 +43,8 @@ def _style_args(p: argparse.ArgumentParser) -> None:
     painting_args(p, required=True, size_default=IMAGE.style_size,
                   size_help="longer side of the painting: sets the size of the strokes (default: %(default)s)")
     p.add_argument("--arch", choices=sorted(PRESETS), default=IMAGE.arch,
-                   help="fast: trunk at 1/8 scale with skips, a 9x9 conv at full size for the strokes; slim: 16 channels, "
-                        "3 residual blocks (real time on CPU); full: Johnson et al.'s 32/5 (default: %(default)s)")
+                   help="fast: trunk at 1/8 scale with skips, bilinear upsampling and a 3x3 conv at full size; slim: 16 "
+                        "channels, 3 residual blocks; full: Johnson et al.'s 32/5 (default: %(default)s)")
 
 
 def _run_args(p: argparse.ArgumentParser, c: TrainConfig) -> None:
@@ -88,9 +88,10 @@ def _motion_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nuisance", type=fraction, default=VIDEO.nuisance,
                    help="share of sequences whose frames get a camera's noise, compression and exposure flicker, "
                         "so the network learns to ignore them (default: %(default)s)")
-    p.add_argument("--motion", choices=MOTIONS, default=VIDEO.motion,
-                   help="flow: the network sees its previous frame and output warped along the motion, as "
-                        "`stylize` shows them; none: as they were (default: %(default)s)")
+    p.add_argument("--motion", choices=MOTIONS,
+                   help=f"flow: the network sees its previous frame and output warped along the motion, as "
+                        f"`stylize` shows them; none: as they were (default: {VIDEO.motion}; a resumed run keeps "
+                        f"its own)")
 
 
 def _register_image(what: argparse._SubParsersAction) -> None:
@@ -195,7 +196,7 @@ def _temporal_weight(given: float | None, style: str | Path, head: int, args: ar
         layout = "with" if head else "without"
         borrowed = " and scaled by weighting.HEAD_RATIO" if any(bool(e.head) != bool(head) for e in s.evidence) else ""
         _say(f"temporal weight {s.temporal_weight:g}, suggested for a painting of Gram trace {s.trace:.3g} on a "
-             f"network {layout} the 9x9 head (weight x trace is about {s.constant:.2g}, fitted on "
+             f"network {layout} a head (weight x trace is about {s.constant:.2g}, fitted on "
              f"{', '.join(e.style for e in s.evidence)}{borrowed}{factor}); --temporal-weight sets another")
     return s.temporal_weight
 
@@ -253,7 +254,7 @@ def run_video(args: argparse.Namespace) -> int:
     config = VideoTrainConfig(style=str(style), style_size=args.style_size or stage1.style_size, arch=stage1.arch,
                               weights=loss_weights(args, stage1.weights), init=str(image.path), clips=str(args.clips),
                               seq_len=args.seq_len, synthetic=args.synthetic, nuisance=args.nuisance,
-                              motion=args.motion, temporal_weight=_temporal_weight(args.temporal_weight, style, image.net.arch.head, args,
+                              motion=args.motion or (None if args.resume else VIDEO.motion), temporal_weight=_temporal_weight(args.temporal_weight, style, image.net.arch.head, args,
                                                               not args.resume),
                               flow_method=args.flow, flow_preset=args.flow_preset,
                               **_stage_settings(args))
@@ -281,7 +282,8 @@ def run_style(args: argparse.Namespace) -> int:
     video = VideoTrainConfig(style=str(args.style), clips=str(args.clips), steps=args.video_steps or steps[1],
                              temporal_weight=_temporal_weight(args.temporal_weight, args.style, head, args, fresh,
                                                               fine_tune=bool(args.start_from)),
-                             nuisance=args.nuisance, motion=args.motion, **_run_settings(args))
+                             nuisance=args.nuisance,
+                             motion=args.motion or (VIDEO.motion if fresh else None), **_run_settings(args))
     latest: dict[str, Trainer] = {}  # the trainer running now, for the message on an interrupt
 
     def on_step(trainer: Trainer, terms: dict[str, float]) -> None:

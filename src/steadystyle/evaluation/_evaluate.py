@@ -1,9 +1,11 @@
-"""Scoring stylised versions of one video side by side: stability, style, content and speed.
+"""Scoring stylised versions of one video (or image) side by side: stability, style, content, artifacts, speed.
 
 Every stylised video is read in lockstep with the source, so the flow is computed once, on the source,
 for all of them, and only the current and previous frame of each video are held, however long it is.
 Scores are comparable across runs and methods because they are taken at one stated size, with the
 loss the networks are trained on (`NETWORK_WEIGHTS`: relative Gram errors up to relu4_3) and the same flow.
+The artifact score (`artifacts.artifact_score`, grid or hatch) is taken at each video's own size on a few
+frames spread over the clip. A single image is scored alike, with no E_warp.
 
 How a video was made (speed, model, mode) is recorded beside it by `stylize` and `optimize video` in
 a sidecar file (see `video.write_sidecar`); `evaluate` reports that fps when the file is there. The
@@ -34,6 +36,7 @@ from ..vgg import VGGFeatures, VGGWeights, cached_weights
 from ..video import VideoReader, open_video, read_sidecar
 
 STRIP_FRAMES = 3  # rows of the report's side-by-side strip, spread over the clip
+ARTIFACT_FRAMES = 8  # frames spread over the clip whose artifact score is taken (a pattern shows on every frame)
 GIF_FRAMES = 48  # the report's animation shows the first ~2 s: enough to see flicker, small enough to open anywhere
 GIF_SIDE = 160  # longer side of each panel of the animation
 # Ground-truth flow folders use the peer's (Ruder et al.'s) names: backward_J_I.flo is the backward flow of
@@ -199,7 +202,7 @@ class MethodScores:
     warping_error_per_frame: list[float]  # frames 2..T
     style_loss: float | None  # mean over frames of NETWORK_WEIGHTS' style term; None without --painting
     content_loss: float  # mean over frames of NETWORK_WEIGHTS' content term against the source
-    artifacts: float  # mean over frames of `artifacts.artifact_score`: grid or hatch
+    artifacts: float  # mean of `artifacts.artifact_score` (grid or hatch) over ARTIFACT_FRAMES frames
     fps: float | None  # from the sidecar, when the video has one
     made_with: dict | None  # the whole sidecar
 
@@ -304,12 +307,14 @@ def evaluate_videos(source: str | Path, stylized: Mapping[str, str | Path], vgg:
     per_frame: list[list[float]] = [[] for _ in range(len(names) + 1)]  # the source's own first
     style_sum, content_sum = np.zeros(len(names)), np.zeros(len(names))
     artifact_sum = np.zeros(len(names) + 1)  # the source's own first
+    artifact_at = {round(i) for i in np.linspace(0, expected - 1, ARTIFACT_FRAMES)}  # a 1080p frame takes seconds
     previous: list[torch.Tensor] = []
     frames = 0
     with tqdm(total=src.frame_count, desc="evaluating", unit="frame", disable=not progress) as bar:
         for images in _lockstep([src, *readers]):
             full = [_float_frame(image) for image in images]
-            artifact_sum += [artifact_score(f) for f in full]  # at full size: a pattern is a few pixels apart
+            if frames in artifact_at:  # at full size: a pattern is a few pixels apart
+                artifact_sum += [artifact_score(f) for f in full]
             x = resize_max_side(full[0], settings.size)
             current = [x, *(resize_to(f, x.shape[-2:]) for f in full[1:])]
             if previous:
@@ -334,6 +339,7 @@ def evaluate_videos(source: str | Path, stylized: Mapping[str, str | Path], vgg:
     if flows is not None and len(flows) != frames - 1:
         raise EvaluationError(f"--gt-flow {gt_flow} has {len(flows)} flows but {source} has {frames} frames; "
                               "it needs one flow per frame after the first")
+    scored = len(artifact_at & set(range(frames)))
     methods = []
     for i, (name, path) in enumerate(stylized.items()):
         info = read_sidecar(path)
@@ -341,7 +347,7 @@ def evaluate_videos(source: str | Path, stylized: Mapping[str, str | Path], vgg:
         fps = float(fps) if isinstance(fps, (int, float)) else None
         methods.append(MethodScores(name, str(path), _mean(per_frame[i + 1]), per_frame[i + 1],
                                     float(style_sum[i] / frames) if style is not None else None,
-                                    float(content_sum[i] / frames), float(artifact_sum[i + 1] / frames), fps, info))
+                                    float(content_sum[i] / frames), float(artifact_sum[i + 1] / scored), fps, info))
     flow_note = (f"ground truth ({flows.path})" if flows is not None
                  else f"{settings.flow_method} ({settings.flow_preset}) on the source, with the consistency mask")
     source_error = _mean(per_frame[0])
@@ -349,4 +355,4 @@ def evaluate_videos(source: str | Path, stylized: Mapping[str, str | Path], vgg:
                   if len(methods) == 2 and frames > 1 else None)
     return Evaluation(str(source), frames, tuple(x.shape[-2:]), flow_note, None if style is None else str(style),
                       asdict(settings), vgg.source, source_error, per_frame[0], methods,
-                      float(artifact_sum[0] / frames), float(src.fps), kept_share, kept)
+                      float(artifact_sum[0] / scored), float(src.fps), kept_share, kept)

@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 from ..atomic import atomic_output
 from ..losses import NETWORK_WEIGHTS
 from ..reports import markdown_table, new_figure, prepare_folder, save_figure, write_text
-from ._evaluate import Evaluation
+from ._evaluate import ARTIFACT_FRAMES, Evaluation
 
 REPORT_MD, REPORT_HTML = "report.md", "report.html"
 PLOT_NAME, STRIP_NAME, GIF_NAME = "warping_error.png", "frames.png", "methods.gif"
@@ -48,8 +48,9 @@ def settings_note(evaluation: Evaluation) -> str:
             f"scores. Style loss ({style}) and content loss (against the source frame): means over frames of the "
             f"VGG-16 ({evaluation.vgg}) terms the networks are trained on (style {w.style:g} x relative Gram "
             f"error on {', '.join(w.style_layers)}; content {w.content:g} on {', '.join(w.content_layers)}). Artifacts: "
-            f"mean over frames, at each video's own size, of the share of fine (2-8 px) luminance energy in narrow spectral peaks, a grid or "
-            f"hatch; photos and paintings score about 0.07-0.12. FPS: the speed recorded in the video's sidecar when "
+            f"mean over up to {ARTIFACT_FRAMES} frames spread over the clip, at each video's own size, of the share "
+            f"of fine (2-8 px) luminance energy in narrow spectral peaks, a grid or hatch; photos and paintings "
+            f"score about 0.07-0.12. FPS: the speed recorded in the video's sidecar when "
             f"it was made, decoding and encoding included.")
 
 

@@ -32,8 +32,9 @@ from ..images import load_rgb, save_image
 from ..locks import Lock
 from ..losses import TRAIN_WEIGHTS, LossWeights, PerceptualLoss, loss_on, temporal_loss
 from ..models import load_model, save_model
-from ..motion import follow
-from ..networks import DEFAULT_ARCH, PRESETS, Previous, TransformNet, holding, recurrent_from_image
+from ..motion import MOTIONS, follow
+from ..networks import (DEFAULT_ARCH, EARLIER_FAST, FAST, PRESETS, Previous, TransformNet, holding,
+                        recurrent_from_image)
 from ..vgg import cached_weights
 from ._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ._datasets import ContentImages, SequenceBatches
@@ -94,8 +95,9 @@ class VideoTrainConfig(TrainConfig):
     # None: the painting's suggestion from its Gram trace (_weighting.py; a multiple of it when `start` fine-tunes),
     # fixed when the run starts
     temporal_weight: float | None = None
-    # "flow": the network sees its history warped along the motion (`motion.follow`), as `stylize` shows it
-    motion: str = "flow"
+    # "flow": the network sees its history warped along the motion (`motion.follow`), as `stylize` shows it;
+    # None: a resumed run's own
+    motion: str | None = "flow"
     synthetic: float = 0.75
     nuisance: float = 0.75
     flow_method: str = "dis"
@@ -202,8 +204,9 @@ class Trainer:
         except (KeyError, TypeError, AttributeError) as e:
             raise CheckpointError(f"--resume: {self.checkpoint_path} holds settings this version does not know "
                                   f"({type(e).__name__}: {e}); {self._afresh}") from None
-        if getattr(self.config, "temporal_weight", 0.0) is None:  # left open: the run's own, whatever is suggested now
-            self.config = replace(self.config, temporal_weight=saved["temporal_weight"])
+        for open_setting in ("temporal_weight", "motion"):  # left open: the run's own, whatever the default now
+            if getattr(self.config, open_setting, 0.0) is None:
+                self.config = replace(self.config, **{open_setting: saved[open_setting]})
         was, now = _learning_settings(saved), _learning_settings(self.config.as_dict())
         if state.get("stage") != self.stage or was != now:
             differ = ", ".join(sorted(k for k in {*was, *now} if was.get(k) != now.get(k))) or "the stage"
@@ -213,9 +216,10 @@ class Trainer:
         try:
             self.net.load_state_dict(state["net"])
         except RuntimeError as e:
-            raise ValueError(f"--resume: {self.checkpoint_path} holds another network than this version builds for "
-                             f"these settings (a run started before `fast` got its 9x9 head?); finish it with the "
-                             f"version that started it, or start again in another work folder") from e
+            if not self._rebuild_as_earlier_fast(state["net"]):
+                raise ValueError(f"--resume: {self.checkpoint_path} holds another network than this version builds "
+                                 f"for these settings; finish it with the version that started it, or start again "
+                                 f"in another work folder") from e
         try:
             self.opt.load_state_dict(state["opt"])  # moves the moments to the parameters' device
             if self.scaler.is_enabled() and state["scaler"]:
@@ -224,6 +228,19 @@ class Trainer:
             raise CheckpointError(f"--resume: {self.checkpoint_path} holds a damaged optimiser state "
                                   f"({type(e).__name__}: {e}); {self._afresh}") from None
         self.step, self.seconds = state["step"], state["seconds"]
+
+    def _rebuild_as_earlier_fast(self, weights: dict) -> bool:
+        """A `--arch fast` run begun when that preset built the earlier fast layout goes on with that network."""
+        if self.config.arch != "fast" or self.net.arch.layout != FAST.layout:
+            return False
+        net = TransformNet(replace(EARLIER_FAST, recurrent=self.net.arch.recurrent, hold=self.net.arch.hold))
+        try:
+            net.load_state_dict(weights)
+        except RuntimeError:
+            return False
+        self.net = net.to(self.device)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=self.config.lr)
+        return True
 
     @property
     def _afresh(self) -> str:
@@ -376,7 +393,11 @@ class VideoTrainer(Trainer):
     config: VideoTrainConfig
 
     def __init__(self, config: VideoTrainConfig, *args, **kwargs):
+        if config.motion not in (*MOTIONS, None):
+            raise ValueError(f"unknown motion {config.motion!r}; use one of {MOTIONS}")
         super().__init__(config, *args, **kwargs)
+        if self.config.motion is None:  # left open and not resumed: a fresh run's default
+            self.config = replace(self.config, motion=VideoTrainConfig.motion)
         clips = None if config.clips == "none" else config.clips
         with self.cluster.local_main_first():  # one process per machine computes the clips' flow (cached)
             self.sequences = SequenceBatches(clips, self.stills, config.size, config.seq_len, config.synthetic,
@@ -406,9 +427,10 @@ class VideoTrainer(Trainer):
         with self.precision.autocast():
             for t in range(cfg.seq_len):
                 x = seq.frames[:, t]
-                if previous is not None and cfg.motion == "flow":
-                    previous = follow(previous, x)
-                y = self.train_net(x, previous).float()
+                # The network sees its history moved along the estimated motion; the temporal loss below
+                # warps the history as it was by the sequence's own (exact or careful) flow.
+                shown = follow(previous, x) if previous is not None and cfg.motion == "flow" else previous
+                y = self.train_net(x, shown).float()
                 if t in (0, cfg.seq_len - 1):
                     frame_terms.append(self.loss(y, self.loss.content_targets(seq.clean[:, t])))
                 if previous is not None:

@@ -6,7 +6,7 @@ Gram trace (Gupta et al.: equally good outputs lie ~sqrt(trace) apart, so square
 the trace). One temporal weight therefore counts for more on a high-trace painting, and the weight
 that keeps the same share of flicker falls as 1 / trace. The constant comes from the shipped styles, each
 of whose weights met every bar on real clips: the geometric mean of weight x trace over the styles of the
-network's layout (with or without the 9x9 head, which holds steady at a lower weight).
+network's layout (with or without a head, which holds steady at a lower weight).
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def fit(evidence: list[Evidence]) -> float:
     return math.exp(sum(math.log(e.temporal_weight * e.trace) for e in evidence) / len(evidence))
 
 
-# A network with the 9x9 head holds steady at a lower weight than one without: the shipped styles, all with the
+# A network with a head holds steady at a lower weight than one without (the fit does not tell a fast2 3x3
+# head from the earlier 9x9 one until fast2 styles ship): the shipped styles, all with the
 # head, are trained at a third (starry_night, chosen on the selection clips) to two thirds (udnie) of the weight
 # the same painting needs without it, about half on geometric mean, and meet every bar. A layout without shipped styles of its own takes the other layout's
 # constant times this ratio (a head network) or divided by it (a network without).

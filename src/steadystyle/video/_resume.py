@@ -96,7 +96,8 @@ def restored_state(state: State) -> Previous | None:
     return Previous(**state) if state else None
 
 
-_BEFORE_PRESETS = {"--preset": "medium"}  # what jobs written before --preset existed were encoded with
+# What jobs written before an option existed ran with: the x264 preset, and stable mode's history unwarped.
+_BEFORE = {"--preset": "medium", "--motion": "none"}
 
 
 def open_job(output: str | Path, reader: VideoReader, fingerprint: dict[str, str], *,
@@ -144,7 +145,7 @@ def _open(output: Path, reader: VideoReader, fingerprint: dict[str, str], encodi
         raise JobError(f"{output}: an interrupted run left {saved['frames']} frames done in {folder}; add --resume to "
                        f"continue it, or --restart to discard it and start over (or delete {folder})")
     if saved is not None and resume:
-        was = _BEFORE_PRESETS | saved["fingerprint"]
+        was = _BEFORE | saved["fingerprint"]
         changed = [what + (f" ({was.get(what)} then, {value} now)" if what.startswith("--") else "")
                    for what, value in fingerprint.items() if was.get(what) != value]
         if changed:

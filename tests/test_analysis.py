@@ -36,6 +36,7 @@ def vgg(vgg_weights) -> VGGFeatures:
     return VGGFeatures(vgg_weights, list(TRACE_LAYERS))
 
 
+@pytest.mark.slow
 def test_trace_of_scaled_features_grows_as_the_square(painting, vgg):
     with torch.no_grad():
         feats = vgg(painting[None])["relu2_2"]
@@ -43,6 +44,7 @@ def test_trace_of_scaled_features_grows_as_the_square(painting, vgg):
         assert trace(s * feats) == pytest.approx(s**2 * trace(feats), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_higher_contrast_painting_has_larger_traces(painting, vgg):
     low = 0.5 + 0.5 * (painting - 0.5)
     high, flat = gram_traces(painting, vgg), gram_traces(low, vgg)
@@ -51,6 +53,7 @@ def test_higher_contrast_painting_has_larger_traces(painting, vgg):
     assert all(high[k] > flat[k] for k in high), (high, flat)
 
 
+@pytest.mark.slow
 def test_rotated_minimisers_have_zero_style_loss_and_spread_with_the_trace():
     rows = rotation_demo(scales=(0.5, 1.0, 2.0, 4.0))["rows"]
     traces = [r["trace"] for r in rows]
@@ -79,6 +82,7 @@ def test_shift_is_undone_before_comparing(content_photo):
     assert aligned_mse(first, second, 0) > 1e-4
 
 
+@pytest.mark.slow
 def test_identical_frames_are_perfectly_stable(painting, content_photo, vgg_weights):
     photo = load_rgb(content_photo, 48)
     same = instability(painting, photo, vgg_weights, AnalysisSettings(content_size=48, iters=10, noise_std=0.0),
@@ -87,6 +91,7 @@ def test_identical_frames_are_perfectly_stable(painting, content_photo, vgg_weig
     assert same["final_style"] > 0 and same["final_total"] > 0
 
 
+@pytest.mark.slow
 def test_shifted_frames_start_from_noise_that_moves_with_them(painting, content_photo, vgg_weights):
     # with an unmoved noise start the aligned results would differ by the noise itself (MSE ~1/6)
     photo = load_rgb(content_photo, 48)
@@ -102,6 +107,7 @@ def _unshipped_copy(painting, folder):
     return copy
 
 
+@pytest.mark.slow
 def test_analyze_writes_plot_json_and_report(content_photo, tmp_path, capsys):
     # a painting with no shipped style of its name, and one (wave) with one
     styles = [_unshipped_copy(painting_path("udnie"), tmp_path), painting_path("wave")]
@@ -131,6 +137,7 @@ def test_analyze_writes_plot_json_and_report(content_photo, tmp_path, capsys):
     assert sorted(p.name for p in report.iterdir()) == ["analysis.json", "instability_vs_trace.png", "report.md"]
 
 
+@pytest.mark.slow
 def test_recurrence_steadies_a_shipped_network(content_photo):
     photo = load_rgb(content_photo, 96)
     stable, per_frame = load_model("the_scream"), load_model("the_scream-per-frame")
@@ -140,6 +147,7 @@ def test_recurrence_steadies_a_shipped_network(content_photo):
         assert network_instability(stable, photo, settings) < 0.5 * network_instability(per_frame, photo, settings)
 
 
+@pytest.mark.slow
 def test_network_option_names_a_painting_and_a_model(content_photo, tmp_path, capsys):
     mine = _unshipped_copy(painting_path("udnie"), tmp_path)
     common = [str(mine), "--content", str(content_photo), "--size", "64",
@@ -152,6 +160,7 @@ def test_network_option_names_a_painting_and_a_model(content_photo, tmp_path, ca
     assert "PAINTING=MODEL" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_missing_or_unreadable_painting_fails_with_no_report(content_photo, tmp_path, capsys):
     good = painting_path("wave")
     bad = tmp_path / "notes.jpg"

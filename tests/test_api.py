@@ -52,6 +52,7 @@ def test_a_shipped_style_by_name_on_frames_of_a_photo(pan):
     assert (same - image).abs().max() < 1e-6
 
 
+@pytest.mark.slow
 def test_a_video_reports_progress_and_a_raise_in_the_callback_cancels(clip, tmp_path):
     model = ss.load_model("wave")
     seen: list[tuple[int, int | None]] = []
@@ -74,6 +75,7 @@ def test_a_video_reports_progress_and_a_raise_in_the_callback_cancels(clip, tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "out.mp4.json"]  # nothing of the cancelled run
 
 
+@pytest.mark.slow
 def test_evaluate_and_analyze(clip, tmp_path, content_photo):
     out = tmp_path / "wave.mp4"
     ss.stylize_video(clip, ss.load_model("wave"), out, progress=False)
@@ -88,6 +90,7 @@ def test_evaluate_and_analyze(clip, tmp_path, content_photo):
     assert row["name"] == "udnie" and row["traces"]["total"] > 0 and row["instability"] > 0
 
 
+@pytest.mark.slow
 def test_train_style_stops_with_a_checkpoint_and_continues(content_photo, tmp_path):
     small = dict(content=str(content_photo.parent), size=64, style_size=96, sample_every=1000)  # one real photo
     image = ss.TrainConfig(style="", steps=4, **small)

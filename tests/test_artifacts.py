@@ -26,6 +26,7 @@ def with_pattern(image: np.ndarray, period: float, amplitude: float, angle: floa
     return np.clip(image + stripes[..., None], 0, 255).astype(np.uint8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PHOTOS)
 def test_a_faint_fine_hatch_stands_out_on_a_photo(name):
     photo = PHOTOS[name]()
@@ -40,12 +41,14 @@ def test_coarse_stripes_are_picture_not_pattern():
     assert artifact_score(with_pattern(photo, 16, 0.05)) < artifact_score(photo) + 0.05
 
 
+@pytest.mark.slow
 def test_the_shipped_paintings_score_low():
     for name in painting_names():
         painting = np.asarray(Image.open(painting_path(name)).convert("RGB"))
         assert artifact_score(painting) < 0.2, name
 
 
+@pytest.mark.slow
 def test_tensor_and_uint8_inputs_agree_and_bad_shapes_are_refused():
     photo = PHOTOS["coffee"]()
     tensor = torch.from_numpy(photo).permute(2, 0, 1).float() / 255
@@ -55,6 +58,7 @@ def test_tensor_and_uint8_inputs_agree_and_bad_shapes_are_refused():
         artifact_score(photo[..., 0])
 
 
+@pytest.mark.slow
 def test_evaluate_scores_images_without_warping_error(tmp_path, capsys):
     photo = PHOTOS["chelsea"]()
     paths = {name: tmp_path / f"{name}.png" for name in ("photo", "hatched", "clean")}

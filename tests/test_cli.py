@@ -137,6 +137,7 @@ def test_unwritable_output_fails_before_work(model_file, photo, tmp_path, capsys
     assert "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_optimize_image_json(photo, tmp_path, capsys):
     out = tmp_path / "gatys.png"
     code = run("optimize", "image", photo, painting_path("wave"), "-o", out, "--size", "48",
@@ -147,6 +148,7 @@ def test_optimize_image_json(photo, tmp_path, capsys):
     assert Image.open(out).size[0] == 48
 
 
+@pytest.mark.slow
 def test_weights_json_and_export(capsys, tmp_path):
     assert run("weights", "--json") == 0
     info = json.loads(capsys.readouterr().out)
@@ -159,6 +161,7 @@ def test_weights_json_and_export(capsys, tmp_path):
     assert again["source"] == "torchvision state dict" and again["checksum"] != info["checksum"]
 
 
+@pytest.mark.slow
 def test_module_entry_point_and_help():
     result = subprocess.run([sys.executable, "-m", "steadystyle", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "stylize" in result.stdout and "train" in result.stdout
@@ -230,6 +233,7 @@ def test_precision_and_compile_flags_reach_the_stylize_options(model_file, photo
     assert "; fp32)" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_training_defaults_are_the_config_classes(monkeypatch, tmp_path, capsys):
     image, video = TrainConfig(style=""), VideoTrainConfig(style="")
     parse = build_parser().parse_args

@@ -48,6 +48,7 @@ def model(tmp_path_factory) -> Path:
     return save_model(TransformNet(SLIM), tmp_path_factory.mktemp("m") / "slim.safetensors", "test")
 
 
+@pytest.mark.slow
 def test_a_video_that_fills_the_disk_is_a_message_and_leaves_nothing(disk, tmp_path, model, capsys):
     clip = make_clip(tmp_path / "clip.mp4", frames=40, width=128, height=96)
     before = clip.read_bytes()
@@ -88,6 +89,7 @@ def test_an_image_and_a_training_checkpoint_on_a_full_disk_are_messages(disk, tm
     assert torch.load(checkpoint, weights_only=True)["step"] == 1 and _files(disk) == ["checkpoint.pt", "filler"]
 
 
+@pytest.mark.slow
 def test_a_video_larger_than_the_free_space_is_refused_before_any_work(disk, tmp_path, model, capsys):
     clip = make_clip(tmp_path / "clip.mp4", frames=200, width=320, height=240)  # ~3 MB by the estimate
     fill(disk, 1_000_000)
@@ -97,6 +99,7 @@ def test_a_video_larger_than_the_free_space_is_refused_before_any_work(disk, tmp
     assert _files(disk) == ["filler"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["image", "video"])
 def test_a_name_too_long_with_its_temporary_suffix_fails_before_any_work(tmp_path, model, capsys, command):
     photo = tmp_path / "photo.png"

@@ -92,6 +92,7 @@ def _assert_same_losses(ours: list[dict[str, float]], reference: list[dict[str, 
         assert [mine[k] for k in mine] == pytest.approx([theirs[k] for k in mine], rel=1e-4)
 
 
+@pytest.mark.slow
 def test_two_processes_train_what_one_does_and_resume_on_one(content, vgg_weights, tmp_path):
     vgg = tmp_path / "vgg16.pth"  # the real weights, in a file each process reads in a moment
     torch.save(to_torchvision_state(vgg_weights), vgg)

@@ -67,6 +67,7 @@ def _evaluate_json(capsys, *argv) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow
 def test_jittery_method_ranks_worse_and_every_key_is_reported(clips, capsys):
     result = _evaluate_json(capsys, clips["source"], clips["steady"], f"noisy={clips['jittery']}",
                             "--style", clips["painting"], "--size", 64)
@@ -93,6 +94,7 @@ def test_jittery_method_ranks_worse_and_every_key_is_reported(clips, capsys):
     assert swapped["flicker_kept"] is None or swapped["flicker_kept"] > 10
 
 
+@pytest.mark.slow
 def test_exact_flow_scores_a_perfectly_warped_sequence_near_zero(clips, capsys):
     result = _evaluate_json(capsys, clips["source"], clips["steady_frames"], clips["jittery"],
                             "--gt-flow", clips["npz"], "--size", 64)
@@ -107,6 +109,7 @@ def test_exact_flow_scores_a_perfectly_warped_sequence_near_zero(clips, capsys):
     assert half["methods"][0]["warping_error"] < half["methods"][1]["warping_error"] / 10
 
 
+@pytest.mark.slow
 def test_flo_folder_with_masks_is_accepted(tmp_path, capsys):
     """A generated clip whose exact flows and masks are laid out as the peer's DeepFlow folders are:
     backward_J_I.flo with reliable_J_I.pgm, the first for the second frame."""
@@ -134,6 +137,7 @@ def test_flo_folder_with_masks_is_accepted(tmp_path, capsys):
     assert same["warping_error"] < 2e-3 and jittery["warping_error"] > 3 * same["warping_error"]
 
 
+@pytest.mark.slow
 def test_report_writes_markdown_html_plot_strip_and_gif(clips, tmp_path, capsys):
     report = tmp_path / "report"
     assert main(["evaluate", str(clips["source"]), str(clips["steady"]), str(clips["jittery"]), "--size", "64",
@@ -153,6 +157,7 @@ def test_report_writes_markdown_html_plot_strip_and_gif(clips, tmp_path, capsys)
     assert gif.format == "GIF" and gif.n_frames == FRAMES
 
 
+@pytest.mark.slow
 def test_stylize_records_its_speed_for_evaluate(tmp_path, capsys):
     torch.manual_seed(0)
     model = Model(TransformNet(SLIM).eval(), "test")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import subprocess
 import sys
@@ -30,6 +32,7 @@ def pan_frames() -> list[torch.Tensor]:
     return [as_tensor(np.ascontiguousarray(photo[10:85, 4 * t:99 + 4 * t])) for t in range(5)]
 
 
+@pytest.mark.slow
 def test_a_shipped_style_gives_both_networks_and_onnxruntime_matches_pytorch(tmp_path, capsys):
     out = tmp_path / f"{STYLE}.onnx"
     assert main(["export", "-s", STYLE, "-o", str(out)]) == 0
@@ -42,6 +45,7 @@ def test_a_shipped_style_gives_both_networks_and_onnxruntime_matches_pytorch(tmp
         assert onnx_difference(load_model(name), path, pan_frames()) < 1 / 255
 
 
+@pytest.mark.slow
 def test_a_model_file_gives_its_one_network(tmp_path):
     torch.manual_seed(0)
     model = save_model(TransformNet(SLIM), tmp_path / "slim.safetensors", "test")
@@ -49,6 +53,7 @@ def test_a_model_file_gives_its_one_network(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slim.md", "slim.onnx", "slim.safetensors"]
 
 
+@pytest.mark.slow
 def test_a_mismatch_is_refused_and_leaves_no_output(tmp_path, monkeypatch, capsys):
     torch.manual_seed(0)
     model = save_model(TransformNet(SLIM), tmp_path / "slim.safetensors", "test")
@@ -70,6 +75,7 @@ def docs_onnx_example() -> str:
     return block.split("```python")[1].split("```")[0]
 
 
+@pytest.mark.slow
 def test_the_docs_onnx_example_stylizes_a_clip_with_onnxruntime_and_pyav_alone(tmp_path):
     torch.manual_seed(0)
     net = recurrent_from_image(TransformNet(FAST))

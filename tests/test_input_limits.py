@@ -52,6 +52,7 @@ def huge(tmp_path_factory) -> dict[str, Path]:
     return paths
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["jpeg", "png", "palette"])
 def test_an_8000_px_painting_shrunk_to_512_costs_under_1_gb_more_than_a_small_one(huge, kind):
     extra_gb = (_peak_kb(huge[kind]) - _peak_kb(huge["small"])) / 2**20

@@ -38,6 +38,7 @@ def _assert_whole(out: Path, frames: int = 60) -> None:
     assert sorted(p.name for p in out.parent.iterdir() if out.stem in p.name) == [out.name, out.name + ".json"]
 
 
+@pytest.mark.slow
 def test_a_second_run_on_the_same_output_stops_at_once_and_the_first_completes(tmp_path):
     clip = make_clip(tmp_path / "long.mp4", frames=300, width=160, height=120)  # ~30 s: time for 3 refusals
     out = tmp_path / "out.mp4"
@@ -66,6 +67,7 @@ def test_a_second_run_on_the_same_output_stops_at_once_and_the_first_completes(t
     assert not lock_path(out).exists() and not work_folder(out).exists()
 
 
+@pytest.mark.slow
 def test_what_a_killed_run_left_is_cleared_by_the_next(clip, tmp_path):
     """A lock file whose process is gone, the temporary files of a join and a sidecar cut off by a kill, and a
     work folder whose checkpoint was already removed: the next run takes over and leaves only its result."""
@@ -122,6 +124,7 @@ DAMAGE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", DAMAGE)
 def test_a_damaged_work_folder_is_named_and_restart_starts_over(interrupted, clip, capsys, damage):
     out = interrupted

@@ -51,6 +51,7 @@ def _sharpness(image: torch.Tensor) -> float:
     return float((grey[..., 1:, :] - grey[..., :-1, :]).abs().mean() + (grey[..., 1:] - grey[..., :-1]).abs().mean())
 
 
+@pytest.mark.slow
 def test_a_kept_output_is_neither_blurred_nor_sharpened_by_following_a_slow_pan(photo):
     """The history carried along 60 frames of a 0.37 px/frame pan stays as sharp as the frame it lands on
     (bilinear lookups blur it a little every frame, plain bicubic ones ring)."""
@@ -67,6 +68,7 @@ def test_a_kept_output_is_neither_blurred_nor_sharpened_by_following_a_slow_pan(
     assert _sharpness(history.output) == pytest.approx(_sharpness(frame(60)), rel=0.15)
 
 
+@pytest.mark.slow
 def test_a_shipped_stable_style_keeps_more_under_camera_motion_with_flow(photo):
     clip = synthetic_sequence(photo[0], (160, 208), 8, torch.Generator().manual_seed(1))
     frames = [to_uint8(f) for f in clip.frames]

@@ -28,6 +28,7 @@ def test_any_frame_size_keeps_its_size(arch, size):
         assert net(torch.rand(1, 3, *size)).shape == (1, 3, *size)
 
 
+@pytest.mark.slow
 def test_recurrent_net_starts_as_its_image_net(frames):
     """History weights start at zero and the gate nearly shut: a fresh start is the image net exactly; a
     continuation keeps sigmoid(GATE_BIAS) of the previous output, plus what the hold keeps, and nothing else
@@ -146,6 +147,7 @@ def test_the_hold_lets_go_where_the_colour_changed_and_passes_no_gradient(height
     assert (let_go.min(), let_go.max()) == (top, top + 15)
 
 
+@pytest.mark.slow
 def test_a_trail_left_on_a_still_background_fades():
     """A dark square leaves a still, noisy background, and the gate (opened to keep half) leaves its trail in
     the output. The background then stands still, but the network's output there has other colours than the

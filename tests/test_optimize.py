@@ -22,6 +22,7 @@ def _style_loss(weights: VGGWeights, image: torch.Tensor, style: torch.Tensor) -
     return loss(image[None], None)["style"].item()
 
 
+@pytest.mark.slow
 def test_optimisation_lowers_the_style_loss_by_a_large_factor(vgg_weights, pair):
     content, style = pair
     before = _style_loss(vgg_weights, content, style)
@@ -32,6 +33,7 @@ def test_optimisation_lowers_the_style_loss_by_a_large_factor(vgg_weights, pair)
     assert terms["content"] > 0
 
 
+@pytest.mark.slow
 def test_real_weights_transfer_style_that_random_weights_do_not(vgg_weights, pair):
     """Random VGG weights give only a tint: their result is far from the style in the real network's eyes."""
     content, style = pair
@@ -45,6 +47,7 @@ def test_real_weights_transfer_style_that_random_weights_do_not(vgg_weights, pai
     assert _style_loss(vgg_weights, real_img, style) * 5 < _style_loss(vgg_weights, rand_img, style)
 
 
+@pytest.mark.slow
 def test_adam_from_noise_and_preserve_color(vgg_weights, pair):
     content, style = pair
     image, _ = optimize_image(content, style, vgg_weights, LossWeights(tv=0),

@@ -43,6 +43,7 @@ def _run(pan, painting, vgg, **overrides):
     return out, warping_error([o.image for o in out], flows=[flow]).mean
 
 
+@pytest.mark.slow
 def test_temporal_term_falls_over_frame_two_and_steadies_the_result(pan, painting, vgg_weights):
     warped, e_warped = _run(pan, painting, vgg_weights)
     from_content, e_content = _run(pan, painting, vgg_weights, later_init="content")
@@ -60,6 +61,7 @@ def test_temporal_term_falls_over_frame_two_and_steadies_the_result(pan, paintin
     assert all(o.image.shape == pan[0][0].shape and 0 <= o.image.min() and o.image.max() <= 1 for o in warped)
 
 
+@pytest.mark.slow
 def test_optimize_video_writes_a_playable_clip_with_its_timing_audio_and_sidecar(tmp_path, capsys):
     clip = make_clip(tmp_path / "clip.mp4", frames=3, width=64, height=48, audio="aac")
     Image.fromarray(skimage.data.astronaut()[::8, ::8]).save(tmp_path / "painting.png")

@@ -47,6 +47,7 @@ def _assert_same_video(resumed: Path, reference: Path) -> None:
     assert not work_folder(resumed).exists() and sidecar_path(resumed).is_file()
 
 
+@pytest.mark.slow
 def test_a_run_stopped_midway_resumes_to_the_uninterrupted_video(tmp_path, reference, capsys, monkeypatch,
                                                                  interrupt_after):
     out = tmp_path / "out.mp4"
@@ -78,6 +79,7 @@ def test_a_run_stopped_midway_resumes_to_the_uninterrupted_video(tmp_path, refer
     _assert_same_video(out, reference)
 
 
+@pytest.mark.slow
 def test_a_killed_process_resumes_to_the_uninterrupted_video(tmp_path, reference):
     out = tmp_path / "out.mp4"
     checkpoint = work_folder(out) / CHECKPOINT
@@ -99,6 +101,7 @@ def test_a_killed_process_resumes_to_the_uninterrupted_video(tmp_path, reference
     _assert_same_video(out, reference)
 
 
+@pytest.mark.slow
 def test_restart_discards_a_leftover_job_and_resume_without_one_starts_afresh(tmp_path, reference):
     out = tmp_path / "out.mp4"
     work_folder(out).mkdir()
@@ -117,6 +120,7 @@ def test_resume_and_restart_exclude_each_other(tmp_path, capsys):
     assert exit_.value.code == 2 and "not allowed with" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_optimize_video_resumes_after_an_interruption(tmp_path, monkeypatch, interrupt_after):
     import skimage.data
     from PIL import Image

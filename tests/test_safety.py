@@ -79,6 +79,7 @@ REFUSED = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", REFUSED)
 def test_an_output_that_is_an_input_is_refused_before_any_work(case, files, tmp_path, capsys):
     os.link(files["photo"], tmp_path / "hardlink.png")
@@ -94,6 +95,7 @@ def test_an_output_that_is_an_input_is_refused_before_any_work(case, files, tmp_
     assert snapshot(tmp_path) == before  # inputs byte for byte, and nothing written
 
 
+@pytest.mark.slow
 def test_weights_export_over_the_weights_read_is_refused(tmp_path, capsys):
     vgg = tmp_path / "vgg16.pth"
     torch.save({k: torch.zeros(shape) for k, shape in EXPECTED_SHAPES.items()}, vgg)
@@ -123,6 +125,7 @@ def test_two_inputs_with_one_name_are_refused(files, tmp_path, capsys):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_writing_beside_the_inputs_is_fine(files, tmp_path):
     """The checks refuse only what would touch an input: a new name in the same folder works."""
     assert run("stylize", files["photo"], "-s", files["model"], "-o", tmp_path / "photo_styled.png") == 0
@@ -185,6 +188,7 @@ BAD_NUMBERS = [
 
 @pytest.mark.parametrize("argv, flag, allowed", BAD_NUMBERS, ids=[" ".join(c[0].split()[:2]) + " " + c[1]
                                                                    for c in BAD_NUMBERS])
+@pytest.mark.slow
 def test_bad_numbers_fail_at_parse_time_naming_the_flag_and_range(argv, flag, allowed, files, tmp_path, capsys):
     before = snapshot(tmp_path)
     with pytest.raises(SystemExit) as exit_:

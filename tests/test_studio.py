@@ -76,6 +76,7 @@ def upload(page: Page, component: str, file: Path) -> None:
     expect(page.locator(f"#{component}").get_by_label(file.name)).to_be_visible()
 
 
+@pytest.mark.slow
 def test_gallery_lists_every_shipped_style(page: Page):
     names = {stem.removesuffix(PER_FRAME_SUFFIX) for stem in shipped_styles()}
     assert names, "no shipped styles in this installation"
@@ -85,6 +86,7 @@ def test_gallery_lists_every_shipped_style(page: Page):
     assert gallery.locator("img").count() == len(names)
 
 
+@pytest.mark.slow
 def test_stylized_clip_downloads_as_mp4_with_sound_and_every_frame(page: Page, tmp_path: Path):
     clip = make_clip(tmp_path / "clip.mp4", frames=12, audio="aac")
     upload(page, "source", clip)
@@ -110,6 +112,7 @@ def test_stylized_clip_downloads_as_mp4_with_sound_and_every_frame(page: Page, t
     assert Path(from_job_list.value.path()).read_bytes() == result.read_bytes()
 
 
+@pytest.mark.slow
 def test_bad_upload_shows_a_readable_error(page: Page, tmp_path: Path):
     fake = tmp_path / "notes.mp4"
     fake.write_text("meeting notes, not a video\n")
@@ -122,6 +125,7 @@ def test_bad_upload_shows_a_readable_error(page: Page, tmp_path: Path):
     assert "/gradio/" not in text, "the message shows the server's upload folder instead of the file's name"
 
 
+@pytest.mark.slow
 def test_measure_takes_the_files_of_a_trimmed_both_job(page: Page, tmp_path: Path):
     """A "both" job of the first second of a 2-second clip is measured over that second, A and B apart."""
     clip = make_clip(tmp_path / "walk.mp4", frames=16, fps=8)
@@ -150,6 +154,7 @@ def test_measure_takes_the_files_of_a_trimmed_both_job(page: Page, tmp_path: Pat
     assert "/gradio/" not in text and "/jobs/" not in text
 
 
+@pytest.mark.slow
 def test_measure_speaks_to_the_user_about_uploads(page: Page, tmp_path: Path):
     """Uploads of other lengths get a message without server paths or command flags, which goes away;
     uploads that fit are measured, without the speed and origin columns they have no values for."""
@@ -175,6 +180,7 @@ def test_measure_speaks_to_the_user_about_uploads(page: Page, tmp_path: Path):
     assert "FPS when made" not in table.inner_text() and "unknown" not in table.inner_text()
 
 
+@pytest.mark.slow
 def test_cancel_stops_the_job_just_started_without_error_badges(page: Page, tmp_path: Path):
     upload(page, "source", make_clip(tmp_path / "long.mp4", frames=400, width=320, height=240))
     page.locator("#styles button", has_text="udnie").click()
@@ -187,6 +193,7 @@ def test_cancel_stops_the_job_just_started_without_error_badges(page: Page, tmp_
     assert "no job" not in page.locator("body").inner_text()
 
 
+@pytest.mark.slow
 def test_train_tab_says_when_the_curve_comes_and_how_long_is_left(page: Page):
     page.get_by_role("tab", name="Train").click()
     page.locator("#painting input[type=file]").set_input_files(painting_path("wave"))
@@ -204,12 +211,14 @@ def test_train_tab_says_when_the_curve_comes_and_how_long_is_left(page: Page):
     expect(status).to_contain_text(re.compile("stopped|finished"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tab, control", [("Live", "#camera"), ("Train", "#painting"), ("Measure", "#measure-button")])
 def test_each_tab_opens(page: Page, tab: str, control: str):
     page.get_by_role("tab", name=tab).click()
     expect(page.locator(control)).to_be_visible()
 
 
+@pytest.mark.slow
 def test_live_tab_stylizes_the_camera(page: Page):
     page.get_by_role("tab", name="Live").click()
     page.get_by_text("Click to Access Webcam").click()
@@ -217,6 +226,7 @@ def test_live_tab_stylizes_the_camera(page: Page):
     expect(page.locator("#live-output img")).to_be_visible()
 
 
+@pytest.mark.slow
 def test_live_session_carries_the_recurrent_state_like_a_video():
     """Frame by frame, as the webcam sends them, gives what the same frames give as one stream."""
     frames = [picture(i, 96, 64) for i in range(3)]
@@ -255,6 +265,7 @@ def test_jobs_cancel_and_a_restart_marks_unfinished_ones_interrupted(tmp_path: P
     release.set()
 
 
+@pytest.mark.slow
 def test_a_cancelled_stylize_job_leaves_no_files(tmp_path: Path):
     """Cancelled in its second network's pass, a 'both' job keeps neither the first pass's video nor a part."""
     clip = make_clip(tmp_path / "clip.mp4", frames=12)

@@ -61,6 +61,7 @@ def noisy_static_clip() -> list[torch.Tensor]:
     return [(photo + 3 / 255 * torch.randn(photo.shape, generator=g)).clamp(0, 1) for _ in range(12)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", STABLE)
 def test_stable_style_is_steadier_than_its_per_frame_twin_on_noisy_footage(name, noisy_static_clip):
     """Measured now, not read from a file: consecutive outputs of the stable net change less."""

@@ -57,6 +57,7 @@ def test_classic_recurrent_files_still_run(two_shots):
     assert all(torch.equal(a, b) for a, b in zip(stable, per_frame))
 
 
+@pytest.mark.slow
 def test_compiled_network_gives_the_same_frames(recurrent_model, two_shots):
     eager = _run(two_shots, recurrent_model, mode="stable", precision="fp32")
     compiled = _run(two_shots, recurrent_model, mode="stable", compile=True, precision="fp32")
@@ -99,6 +100,7 @@ def model_files(tmp_path_factory, image_model, recurrent_model):
             "stable": save_model(recurrent_model.net, folder / "stable.safetensors", "test")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["per-frame", "stable"])
 def test_video_keeps_frames_rate_duration_and_audio(tmp_path, model_files, mode):
     src = make_clip(tmp_path / "in.mp4", frames=20, fps=20, width=64, height=48, audio="aac")
@@ -113,6 +115,7 @@ def test_video_keeps_frames_rate_duration_and_audio(tmp_path, model_files, mode)
     assert packets_out == packets_in  # copied, not re-encoded
 
 
+@pytest.mark.slow
 def test_odd_size_trim_and_frame_folders(tmp_path, model_files):
     src = make_clip(tmp_path / "odd.mov", frames=25, fps=25, width=65, height=49, codec="png", pix_fmt="rgb24")
     frames_out = tmp_path / "frames"

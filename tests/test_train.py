@@ -35,6 +35,7 @@ def _config(content_dir: Path, steps: int) -> TrainConfig:
                        checkpoint_every=3, sample_every=1000, log_every=1)
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss_and_writes_a_model(content_dir, tmp_path):
     trainer = ImageTrainer(_config(content_dir, 40), tmp_path / "m.safetensors", progress=False)
     batch = trainer.stills.batch(10_000, 4)  # a fixed batch never trained on
@@ -55,6 +56,7 @@ def test_training_lowers_the_loss_and_writes_a_model(content_dir, tmp_path):
     assert list((tmp_path / "m-train" / "samples").glob("*.jpg"))
 
 
+@pytest.mark.slow
 def test_resume_round_trips_exactly(content_dir, tmp_path):
     straight = ImageTrainer(_config(content_dir, 6), tmp_path / "a.safetensors", progress=False)
     straight.run()
@@ -68,6 +70,7 @@ def test_resume_round_trips_exactly(content_dir, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_resume_refuses_other_settings(content_dir, tmp_path):
     ImageTrainer(_config(content_dir, 3), tmp_path / "c.safetensors", progress=False).run()
     other = _config(content_dir, 6)
@@ -105,6 +108,7 @@ def _train_until_logged(content_dir: Path, out: Path, *extra: str):
     return proc
 
 
+@pytest.mark.slow
 def test_kill_during_training_saves_a_checkpoint(content_dir, tmp_path):
     """SIGTERM (or Ctrl-C) mid-run: a checkpoint at the current step, and a clear exit code."""
     import json
@@ -121,6 +125,7 @@ def test_kill_during_training_saves_a_checkpoint(content_dir, tmp_path):
     assert json.loads(log.read_text().splitlines()[-1])["step"] <= state["step"]
 
 
+@pytest.mark.slow
 def test_a_killed_run_keeps_a_recent_checkpoint(content_dir, tmp_path):
     """SIGKILL runs no handler: only the timed checkpoints (here: every 6 ms, so every step) are there to resume from."""
     import signal
@@ -133,6 +138,7 @@ def test_a_killed_run_keeps_a_recent_checkpoint(content_dir, tmp_path):
     assert state["step"] >= 19 and not out.exists()
 
 
+@pytest.mark.slow
 def test_train_style_runs_both_stages_and_continues_an_unfinished_one(content_dir, tmp_path, capsys):
     from steadystyle.cli import main
 
@@ -156,6 +162,7 @@ def test_train_style_runs_both_stages_and_continues_an_unfinished_one(content_di
     assert load_model(per_frame).meta["training"]["steps_done"] == 3  # stage 1 was not run again
 
 
+@pytest.mark.slow
 def test_the_full_network_goes_through_both_stages_to_an_exported_model(content_dir, tmp_path):
     """Johnson et al.'s network (the "classic" layout) as well as the default: trained, stable, run, exported."""
     from steadystyle.export import export_onnx, onnx_difference
@@ -176,6 +183,7 @@ def test_the_full_network_goes_through_both_stages_to_an_exported_model(content_
     assert onnx_difference(model, onnx, frames) < 1e-4
 
 
+@pytest.mark.slow
 def test_train_style_from_a_trained_style_fine_tunes_both_networks(content_dir, tmp_path, capsys):
     """--from: stage 1 continues the given per-frame net, stage 2 takes its stable net's recurrent weights."""
     from steadystyle.cli import main
@@ -229,6 +237,7 @@ def test_content_images_keep_memory_bounded_and_serve_the_same_crops(content_dir
         assert len(bounded._decoded) <= 2
 
 
+@pytest.mark.slow
 def test_a_fast_run_begun_with_the_earlier_layout_resumes_with_it(tmp_path):
     """`--arch fast` built the earlier fast layout before fast2: such a run's checkpoint goes on with its own network."""
     import skimage.data

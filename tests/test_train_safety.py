@@ -43,6 +43,7 @@ def _train(out: Path, content: Path, *extra: str) -> list[str]:
             "--painting-size", "48", "--arch", "slim", "-o", str(out), "-q", *extra]
 
 
+@pytest.mark.slow
 def test_a_planted_checkpoint_is_refused_and_its_payload_never_runs(tmp_path, content_dir, capsys):
     marker = tmp_path / "payload-ran"
     for command in ("image", "style"):
@@ -71,6 +72,7 @@ def test_a_planted_checkpoint_is_refused_and_its_payload_never_runs(tmp_path, co
     ("a list", "a list instead of a dict"),
     ("foreign config", "settings this version does not know"),
 ])
+@pytest.mark.slow
 def test_a_damaged_checkpoint_is_refused_naming_it(tmp_path, content_dir, capsys, damage, says):
     out = tmp_path / "m.safetensors"
     assert main(_train(out, content_dir, "--steps", "1")) == 0
@@ -90,6 +92,7 @@ def test_a_damaged_checkpoint_is_refused_naming_it(tmp_path, content_dir, capsys
     assert checkpoint.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_a_second_run_on_a_work_folder_stops_at_once_and_a_dead_runs_lock_is_taken_over(tmp_path, content_dir):
     out = tmp_path / "m.safetensors"
     work, lock = out.with_name("m-train"), lock_path(out.with_name("m-train"))

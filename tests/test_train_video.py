@@ -71,6 +71,7 @@ def test_sequence_batches_are_reproducible_and_shaped(panning_clip, stills, tmp_
         SequenceBatches(panning_clip, None, 48, 1, progress=False)
 
 
+@pytest.mark.slow
 def test_recurrent_training_lowers_the_temporal_term(stills, tmp_path):
     torch.manual_seed(0)
     init = save_model(TransformNet(SLIM), tmp_path / "image.safetensors", "test")
@@ -97,6 +98,7 @@ def test_recurrent_training_lowers_the_temporal_term(stills, tmp_path):
     assert model.recurrent and model.meta["training"]["stage"] == "video"
 
 
+@pytest.mark.slow
 def test_a_resumed_run_keeps_its_temporal_weight_whatever_is_suggested_now(stills, tmp_path):
     """A weight left open continues as the checkpoint has it (the suggestion moves when shipped styles change);
     a different number given is refused, naming the setting."""
@@ -114,6 +116,7 @@ def test_a_resumed_run_keeps_its_temporal_weight_whatever_is_suggested_now(still
                      resume=True, progress=False)
 
 
+@pytest.mark.slow
 def test_train_more_carries_a_stable_model_on_with_the_hold(stills, tmp_path, capsys):
     """`train more` starts from the model's whole network and step count, with its recorded settings, and
     adds the hold; asking for no more steps than it has had is an error that says so."""
@@ -140,6 +143,7 @@ def test_train_more_carries_a_stable_model_on_with_the_hold(stills, tmp_path, ca
     assert not (tmp_path / "none.safetensors").exists()
 
 
+@pytest.mark.slow
 def test_the_temporal_term_compares_with_the_history_warped_once(stills, tmp_path):
     """With the history shown moved along the motion (--motion flow), the temporal loss still warps the output
     as it was: a 'network' that returns its frame is perfectly consistent on exact synthetic motion."""

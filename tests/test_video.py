@@ -49,6 +49,7 @@ def test_round_trip_keeps_frame_count_rate_duration_and_pictures(tmp_path, fps):
 
 @pytest.mark.parametrize("name, codec, out", [("aac.mp4", "aac", "out.mp4"), ("mp3.mp4", "mp3", "out.mp4"),
                                               ("pcm.mov", "pcm_s16le", "out.mov")])
+@pytest.mark.slow
 def test_audio_is_copied_bit_for_bit_with_its_duration(tmp_path, name, codec, out):
     src = make_clip(tmp_path / name, audio="libmp3lame" if codec == "mp3" else codec)
     reader, back = copy_video(src, tmp_path / out)
@@ -235,6 +236,7 @@ def resident_bytes() -> int:
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs Linux /proc")
 def test_frames_are_streamed_not_held(tmp_path):
     """200 frames of 320x240 are 46 MB if held (PyAV's arrays live in FFmpeg memory, which

@@ -37,6 +37,7 @@ def test_each_layout_is_fitted_on_its_own_styles_or_the_others_times_the_head_ra
     assert layout_fit(headed, 0) == (pytest.approx(1e14 / HEAD_RATIO), headed)
 
 
+@pytest.mark.slow
 def test_the_mapping_predicts_each_shipped_weight_from_the_others(evidence, vgg_weights):
     assert sorted(e.style for e in evidence) == ["composition_vii", "starry_night", "the_scream", "udnie", "wave"]
     assert {e.head for e in evidence} == {FAST.head}  # all have the head: a network without it uses HEAD_RATIO
@@ -49,6 +50,7 @@ def test_the_mapping_predicts_each_shipped_weight_from_the_others(evidence, vgg_
         assert 1 / 3 < predicted / e.temporal_weight < 3, e.style
 
 
+@pytest.mark.slow
 def test_a_higher_contrast_painting_gets_a_lower_weight(tmp_path, vgg_weights, evidence):
     """Doubling the contrast raises the trace (the flicker grows), so the suggested weight falls."""
     painting = painting_path("woman_with_a_hat")
@@ -60,6 +62,7 @@ def test_a_higher_contrast_painting_gets_a_lower_weight(tmp_path, vgg_weights, e
     assert strong.trace > 1.2 * plain.trace and strong.temporal_weight < plain.temporal_weight
 
 
+@pytest.mark.slow
 def test_training_settles_an_open_weight_for_the_layout_and_keeps_a_given_one(vgg_weights):
     painting = str(painting_path("woman_with_a_hat"))
     settled = with_temporal_weight(VideoTrainConfig(style=painting), FAST.head)
@@ -74,6 +77,7 @@ def test_training_settles_an_open_weight_for_the_layout_and_keeps_a_given_one(vg
     assert with_temporal_weight(image, FAST.head) is image
 
 
+@pytest.mark.slow
 def test_analyze_shows_the_suggestion_at_the_default_size(content_photo, capsys, vgg_weights):
     painting = painting_path("woman_with_a_hat")
     argv = ["analyze", str(painting), "--content", str(content_photo), "--content-size", "32", "--iters", "2", "-q"]
@@ -89,6 +93,7 @@ def test_analyze_shows_the_suggestion_at_the_default_size(content_photo, capsys,
     assert "suggested temporal weight" in text and f"| {row['temporal_weight']:g} |" in text
 
 
+@pytest.mark.slow
 def test_docs_weight_table_shows_the_shipped_models(evidence):
     """docs/training.md's table (benchmarks/weight_evidence.py --docs) matches the weights and traces shipped."""
     page = (Path(__file__).resolve().parents[1] / "docs" / "training.md").read_text()

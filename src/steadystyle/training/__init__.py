@@ -8,8 +8,8 @@ imports it.
 from ._datasets import cache_dir, wheel_clip
 from ._recipe import FINE_TUNE_STEPS, carried_on, per_frame_twin, train_style
 from ._synthetic import synthetic_sequence
-from ._train import (Cancelled, ImageTrainer, StepCallback, TrainConfig, Trainer, VideoTrainConfig, VideoTrainer,
-                     work_dir_of)
+from ._train import Cancelled, ImageTrainer, StepCallback, TrainConfig, Trainer, VideoTrainConfig, work_dir_of
+from ._video_train import VideoTrainer
 from ._weighting import (FINE_TUNE_FACTOR, HEAD_RATIO, layout_fit, round2, shipped_evidence, suggest_temporal_weight,
                          with_suggestions)
 

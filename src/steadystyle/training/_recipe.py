@@ -9,7 +9,8 @@ from pathlib import Path
 
 from ..models import PER_FRAME_SUFFIX, Model
 from ._distributed import join
-from ._train import ImageTrainer, StepCallback, TrainConfig, VideoTrainConfig, VideoTrainer, work_dir_of
+from ._train import ImageTrainer, StepCallback, TrainConfig, VideoTrainConfig, work_dir_of
+from ._video_train import VideoTrainer
 
 
 def train_style(style: str | Path, out: str | Path, image: TrainConfig | None = None,

@@ -39,7 +39,8 @@ from steadystyle.stylize import StylizeOptions, as_tensor, stylize_frames
 SELECTION = [CARPHONE]
 TABLE, PAGE = "styles-table", BENCHMARKS_PAGE
 # How each shipped style was trained, for its card: the shared recipe, then its own runs and choices.
-HEAD = ("The `fast` layout with its 9x9 head, at content weight 3 (both `train style`'s defaults). Stage 1 "
+HEAD = ("The earlier `fast` layout (sub-pixel upsampling and a 9x9 head, which `--arch fast` built before the "
+        "fast2 layout), at content weight 3 (`train style`'s default). Stage 1 "
         "was trained as `train image --painting {name} --content-weight 3` (the settings `train style` uses) and "
         "`train style` continued from it with stage 2; trainings ran two or three at a time on 2 cores, one thread "
         "each unless said below. The hold and its colour check ran from the start of stage 2. ")
@@ -132,7 +133,8 @@ def write_json(path: Path, data: dict) -> None:
 
 def write_card(name: str) -> Path:
     ev = load_evaluation(name)
-    stage1 = load_model(name + PER_FRAME_SUFFIX).meta.get("training", {})
+    per_frame = load_model(name + PER_FRAME_SUFFIX)
+    stage1 = {**per_frame.meta.get("training", {}), "layout": per_frame.net.arch.layout}
     stage2 = load_model(name).meta.get("training", {})
     path = STYLES_DIR / f"{name}.md"
     with atomic_output(path) as tmp:

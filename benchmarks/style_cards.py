@@ -12,6 +12,7 @@ from pathlib import Path
 from footage_report import worst
 from steadystyle.losses import TRAIN_WEIGHTS
 from steadystyle.models import PER_FRAME_SUFFIX, STYLES_DIR
+from steadystyle.networks import PRESETS
 from steadystyle.training import TrainConfig, VideoTrainConfig
 
 STATIC_CLIP = "jbart"  # the held-out static camera with sensor noise and a flat background (benchmarks/footage.py)
@@ -136,6 +137,11 @@ def _command(name: str, stage1: dict, stage2: dict) -> str:
     content = stage1.get("weights", {}).get("content", TRAIN_WEIGHTS.content)
     if content != TRAIN_WEIGHTS.content:  # styles trained before the default changed
         extra += f" --content-weight {content:g}"
+    # A network of the earlier fast layout needs the version that built it, which had no --motion (and none).
+    earlier = stage1.get("arch") == "fast" and stage1.get("layout") != PRESETS["fast"].layout
+    motion = stage2.get("motion", "none")
+    if motion != VideoTrainConfig.motion and not earlier:
+        extra += f" --motion {motion}"
     carried = bool(stage2.get("carry_on"))
     for flag, stage, default in (("--image-steps", stage1, TrainConfig.steps),
                                  ("--video-steps", stage2, VideoTrainConfig.steps)):
@@ -143,6 +149,8 @@ def _command(name: str, stage1: dict, stage2: dict) -> str:
         if steps != default and not (carried and stage is stage2):
             extra += f" {flag} {steps}"
     command = f"`steadystyle train style --painting {name} -o {name}.safetensors{extra}`"
+    if earlier:
+        command += f" with steadystyle before the {PRESETS['fast'].layout} layout (3a4b501), whose `--arch fast` built this network"
     if carried:
         command += (f" ({VideoTrainConfig.steps} stage-2 steps), then `steadystyle train more {name}.safetensors "
                     f"-o {name}-more.safetensors --steps {stage2['steps_done']}`")

@@ -1,6 +1,7 @@
 """Retrain the shipped styles, both networks, on the shared training photos: hours of work, run in the background.
 
     python scripts/train_shipped.py [STYLE ...] [--out DIR] [--jobs 2] [--image-steps N] [--video-steps N]
+                                    [--content-weight W] [--temporal-weight W]
 
 Each style is one `steadystyle train style` run on ../shared/data/content-train (1147 photos and frames,
 training only: they never ship and no figure is measured on them), one thread per run, `--jobs` runs at once.
@@ -29,7 +30,8 @@ def command(style: str, out: Path, args: argparse.Namespace) -> list[str]:
     cmd = [sys.executable, "-m", "steadystyle", "train", "style", "--painting", style,
            "-o", str(out / f"{style}.safetensors"), "--content", str(CONTENT), "--clips", "builtin",
            "--image-steps", str(args.image_steps), "--video-steps", str(args.video_steps), "-q"]
-    return cmd + (["--temporal-weight", str(args.temporal_weight)] if args.temporal_weight else [])
+    cmd += ["--temporal-weight", str(args.temporal_weight)] if args.temporal_weight else []
+    return cmd + (["--content-weight", str(args.content_weight)] if args.content_weight else [])
 
 
 def run(style: str, out: Path, args: argparse.Namespace) -> int:
@@ -47,6 +49,7 @@ def main() -> None:
     p.add_argument("--image-steps", type=int, default=4000, help="stage 1 (default: %(default)s)")
     p.add_argument("--video-steps", type=int, default=1600, help="stage 2 (default: %(default)s)")
     p.add_argument("--temporal-weight", type=float, help="stage 2 (default: the painting's suggestion)")
+    p.add_argument("--content-weight", type=float, help="both stages (default: train style's)")
     args = p.parse_args()
     if not CONTENT.is_dir():
         raise SystemExit(f"{CONTENT} is missing: this script needs ../shared/data beside the project")

@@ -11,7 +11,7 @@ import torch
 from steadystyle.images import to_uint8
 from steadystyle.metrics import warping_error
 from steadystyle.models import load_model
-from steadystyle.motion import follow, history_flow
+from steadystyle.motion import Lookup, follow, history_flow, warp_frame, warp_kept
 from steadystyle.networks import Previous
 from steadystyle.stylize import StylizeOptions, stylize_frames
 from steadystyle.training import VideoTrainConfig, synthetic_sequence
@@ -44,6 +44,20 @@ def test_following_lines_the_history_up_in_its_own_precision_and_layout(photo, d
     assert error_followed < error_as_was / 5
     output_followed = (moved.output.float() - after.float() * 0.5)[inner].abs().mean()
     assert output_followed < error_as_was * 0.5 / 5  # the output moved alike
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_stylize_moves_the_history_as_training_does(photo, dtype):
+    """`stylize` warps with OpenCV, ahead of the network; training with `follow`, in torch: the same lookups."""
+    layout = torch.channels_last if dtype == torch.bfloat16 else torch.contiguous_format
+    before = photo.to(dtype).contiguous(memory_format=layout)
+    after = torch.roll(photo, shifts=(3, -2), dims=(-2, -1)).to(dtype).contiguous(memory_format=layout)
+    output = (1 - before.float()).to(dtype)
+    trained = follow(Previous(before, output), after)
+    lookup = Lookup.between(after, before)
+    for moved, reference in ((warp_frame(before, lookup), trained.frame), (warp_kept(output, lookup), trained.output)):
+        assert moved.dtype == dtype and moved.is_contiguous(memory_format=layout)
+        assert (moved.float() - reference.float()).abs().max() <= (1e-4 if dtype == torch.float32 else 1 / 128)
 
 
 def _sharpness(image: torch.Tensor) -> float:

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from .device import resolve_device
 from .images import keep_colours, resize_max_side, to_uint8
 from .models import Model
-from .motion import MOTIONS, follow
+from .motion import MOTIONS, Lookup, warp_frame, warp_kept
 from .networks import Previous
 from .pipeline import Background, prefetch
 from .video import (CHECKPOINT_EVERY, Encoding, file_identity, open_job, open_video, restored_state, saved_state,
@@ -152,42 +152,75 @@ def stylize_image(model: Model, image: torch.Tensor, opts: StylizeOptions | None
     return _finish(y, x, opts)
 
 
+@dataclass
+class _Prepared:
+    """A frame made ready for the network from the input alone: what can run ahead, in another thread."""
+
+    x: torch.Tensor  # (3, H, W) float, after --max-side: what the output is finished against
+    xin: torch.Tensor  # the network's input (see _batch)
+    fresh: bool  # stable mode: no history (the first frame, a cut, a new frame size)
+    frame: torch.Tensor | None = None  # stable mode, flow: the previous input moved onto this one
+    lookup: Lookup | None = None  # ... and how, for the previous output
+
+
+def _prepare(frames: Iterable[np.ndarray | torch.Tensor], opts: StylizeOptions, stable: bool,
+             last: torch.Tensor | None) -> Iterator[_Prepared]:
+    """Each frame as the network takes it, with what the history needs from the input: whether it starts
+    fresh and, with flow, the lookup into the previous frame. `last` is the previous input (a resumed job)."""
+    thumb = thumbnail(last[0]) if last is not None and opts.cut_threshold is not None else None
+    for frame in frames:
+        item, thumb = _prepared(frame, opts, stable, last, thumb)
+        last = item.xin
+        yield item  # outside no_grad (see stylize_frames)
+
+
+@torch.no_grad()
+def _prepared(frame: np.ndarray | torch.Tensor, opts: StylizeOptions, stable: bool, last: torch.Tensor | None,
+              thumb: torch.Tensor | None) -> tuple[_Prepared, torch.Tensor | None]:
+    """One frame of `_prepare`, with its thumbnail for the next one's cut detection."""
+    x = as_tensor(frame)
+    if opts.max_side:
+        x = resize_max_side(x, opts.max_side)
+    xin = _batch(x, opts)
+    if not stable:
+        return _Prepared(x, xin, fresh=True), None
+    now = thumbnail(x) if opts.cut_threshold is not None else None
+    fresh = last is None or last.shape != xin.shape or (now is not None and _differ(thumb, now, opts.cut_threshold))
+    lookup = None if fresh or opts.motion != "flow" else Lookup.between(xin, last)
+    return _Prepared(x, xin, fresh, warp_frame(last, lookup) if lookup else None, lookup), now
+
+
 def stylize_frames(frames: Iterable[np.ndarray | torch.Tensor], model: Model,
                    opts: StylizeOptions | None = None, previous: Previous | None = None,
-                   on_state: Callable[[Previous | None], None] | None = None) -> Iterator[torch.Tensor]:
+                   on_state: Callable[[Previous | None], None] | None = None,
+                   ahead: int = 0) -> Iterator[torch.Tensor]:
     """Stylize a stream of frames lazily, yielding (3, H, W) float tensors in [0, 1].
 
     In stable mode the recurrent network sees the previous frame and its own output for it. The first
     frame of a video (and the first after a detected cut) starts fresh, with no history, as the first
     frame of every training sequence did. `previous` continues where an earlier run stopped (a resumed
     job); `on_state` sees, after each frame, what the next one will remember: what a checkpoint saves.
+    With `ahead`, up to that many frames are prepared (converted, resized, their motion found) in a
+    thread beside the network: for a stream that can be read ahead (a file), not one fed frame by frame.
     """
     opts = opts or StylizeOptions()
     mode = opts.resolved_mode(model)
     net = _network(model, opts)
-    thumb = None  # the previous frame's thumbnail, computed once per frame
-    if previous is not None and opts.cut_threshold is not None:
-        thumb = thumbnail(previous.frame[0])  # a resumed run compares its first frame with the saved one
-    for frame in frames:
+    prepared = _prepare(frames, opts, mode == "stable", previous.frame if previous is not None else None)
+    for item in prefetch(prepared, ahead) if ahead else prepared:
         # no_grad per frame, not around the loop: a generator paused at `yield` inside the block would leave
         # gradients off in its caller's code until it is resumed or collected.
         with torch.no_grad():
-            x = as_tensor(frame)
-            if opts.max_side:
-                x = resize_max_side(x, opts.max_side)
-            xin = _batch(x, opts)
             if mode == "per-frame":
-                y = net(xin)
+                y = net(item.xin)
             else:
-                last, thumb = thumb, thumbnail(x) if opts.cut_threshold is not None else None
-                if previous is not None and (previous.frame.shape != xin.shape or (
-                        thumb is not None and _differ(last, thumb, opts.cut_threshold))):
-                    previous = None  # a new shot (or frame size) starts fresh
-                if previous is not None and opts.motion == "flow":
-                    previous = follow(previous, xin)
-                y = net(xin, previous).clamp(0, 1)
-                previous = Previous(xin, y)
-            result = _finish(y[0].float().cpu(), x, opts)
+                if item.fresh:
+                    previous = None
+                elif item.lookup is not None:
+                    previous = Previous(item.frame, warp_kept(previous.output, item.lookup))
+                y = net(item.xin, previous).clamp(0, 1)
+                previous = Previous(item.xin, y)
+            result = _finish(y[0].float().cpu(), item.x, opts)
         if on_state is not None:
             on_state(previous)
         yield result
@@ -263,7 +296,7 @@ def stylize_video(source: str | Path, model: Model, output: str | Path, opts: St
     with job:
         with tqdm(total=total, initial=frames, desc="stylizing", unit="frame", disable=not progress) as bar, \
                 Background(lambda item: job.add(*item)) as encoder:
-            for y in stylize_frames(prefetch(images()), model, opts, previous[0],
+            for y in stylize_frames(prefetch(images()), model, opts, previous[0], ahead=2,
                                     on_state=lambda state: previous.__setitem__(0, state)):
                 encoder.put((to_uint8(y), times.popleft(), saved_state(previous[0]) if job.due() else None))
                 frames += 1

@@ -36,13 +36,17 @@ def content_loss(features: dict[str, torch.Tensor], targets: dict[str, torch.Ten
 
 def style_loss(features: dict[str, torch.Tensor], target_grams: dict[str, torch.Tensor], layers,
                relative: bool = False) -> torch.Tensor:
-    """Sum over layers of the mean squared difference of Gram matrices (target broadcasts over batch);
-    `relative` divides each layer's term by its target's mean square, so deep layers count as much."""
+    """Sum over layers of the mean squared difference of Gram matrices (the target (1, C, C) broadcasts over
+    the batch, or is one per image); `relative` divides each image's term by its target's mean square, so deep
+    layers count as much, and so do paintings of faint and of strong texture."""
     total = 0.0
     for k in layers:
         g, target = gram(features[k]), target_grams[k]
-        term = F.mse_loss(g, target.expand_as(g))
-        total = total + (term / target.pow(2).mean() if relative else term)
+        if relative:
+            term = ((g - target).pow(2).mean((1, 2)) / target.pow(2).mean((1, 2))).mean()
+        else:
+            term = F.mse_loss(g, target.expand_as(g))
+        total = total + term
     return total
 
 

@@ -13,13 +13,19 @@ from pathlib import Path
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
+import torch
+
 from .atomic import atomic_output
+from .conditioning import encode
+from .images import IMAGE_SUFFIXES, check_size, load_rgb
 from .networks import Arch, TransformNet
 
 FORMAT = "steadystyle-model"
 VERSION = 1
 STYLES_DIR = Path(__file__).parent / "styles"
 PER_FRAME_SUFFIX = "-per-frame"
+# The network that paints any picture's style (conditioning.py), stable and per-frame: not a style by itself.
+ANY_STYLE = Path(__file__).parent / "any_style" / "any_style.safetensors"
 
 
 class ModelError(ValueError):
@@ -36,6 +42,11 @@ class Model:
     @property
     def recurrent(self) -> bool:
         return self.net.arch.recurrent
+
+    @property
+    def takes_a_picture(self) -> bool:
+        """A network that paints any picture's style, which needs one (`picture_style`) before it paints."""
+        return self.net.style is not None
 
 
 def save_model(net: TransformNet, path: str | Path, style: str, training: dict | None = None) -> Path:
@@ -98,9 +109,12 @@ def shipped_styles() -> dict[str, Path]:
     return {p.stem: p for p in sorted(STYLES_DIR.glob("*.safetensors"))}
 
 
-def load_model(spec: str | Path) -> Model:
-    """A model from a file path, or a shipped style by name (`starry_night`, `starry_night-per-frame`)."""
+def load_model(spec: str | Path, per_frame: bool = False) -> Model:
+    """A model from a file path, a shipped style by name (`starry_night`, `starry_night-per-frame`), or any
+    picture as a style (`painting.jpg`: see `picture_style`, stable unless `per_frame`)."""
     path = Path(spec)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return picture_style(path, per_frame=per_frame)
     if path.suffix == ".safetensors" or path.exists():
         return load_model_file(path)
     styles = shipped_styles()
@@ -108,3 +122,28 @@ def load_model(spec: str | Path) -> Model:
         return load_model_file(styles[str(spec)])
     names = ", ".join(styles) or "(none shipped in this installation)"
     raise ModelError(f"no model file or shipped style named {spec!r}; shipped styles: {names}")
+
+
+def per_frame_file(model: Path) -> Path:
+    """Where a stable model's per-frame (stage-1) twin is kept: beside it, NAME-per-frame."""
+    return model.with_name(model.stem + PER_FRAME_SUFFIX + model.suffix)
+
+
+@torch.no_grad()
+def picture_style(picture: str | Path, per_frame: bool = False, network: str | Path | None = None) -> Model:
+    """Any picture as a style, with no training: the any-style network (`network`, else the shipped one)
+    conditioned on the picture's code, computed once here. The model is named after the picture."""
+    path = Path(network) if network else ANY_STYLE
+    if per_frame:
+        path = per_frame_file(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no network for pictures as styles in this installation; train one with "
+                         "scripts/train_any_style.py, or give a trained style by name")
+    model = load_model_file(path)
+    if not model.takes_a_picture:
+        raise ModelError(f"{path} paints one style ({model.style}); it cannot take a picture as its style")
+    image = load_rgb(picture)
+    check_size(picture, *image.shape[-2:])
+    model.net.style.condition(encode(model.net.style.encoder, image))
+    model.meta = {**model.meta, "picture": str(picture)}
+    return Model(model.net, Path(picture).stem, model.path, model.meta)

@@ -249,7 +249,10 @@ def _fingerprint(source: str | Path, model: Model, opts: StylizeOptions, start: 
                  duration: float | None) -> dict[str, str]:
     """What the frames depend on, by the flag that sets it: a job is resumed only with the same."""
     mode = opts.resolved_mode(model)
-    values = {"input": file_identity(source), "style": tensors_identity(model.net.state_dict()),
+    weights = model.net.state_dict()
+    if model.takes_a_picture:  # one network for every picture: the picture's code tells them apart
+        weights["style.code"] = model.net.style.code
+    values = {"input": file_identity(source), "style": tensors_identity(weights),
               "--mode": mode, "--motion": opts.motion if mode == "stable" else "none", "--strength": opts.strength,
               "--preserve-color": opts.preserve_color, "--max-side": opts.max_side,
               "--cut-threshold": opts.cut_threshold, "--precision": opts.dtype, "--start": start,

@@ -93,14 +93,15 @@ def model_source(spec: str | Path) -> str | Path:
     return shipped_styles()[str(spec)] if is_shipped_name(spec) else spec
 
 
-def resolve_model(spec: str | Path, flag: str = "-s") -> Model:
-    """Load a model given as a shipped style name or a file path (see model_source)."""
+def resolve_model(spec: str | Path, flag: str = "-s", per_frame: bool = False) -> Model:
+    """Load a model given as a shipped style name, a file path (see model_source) or a picture as the style
+    (stable, or its per-frame form with `per_frame`)."""
     source = model_source(spec)
     if Path(source).is_dir():
         names = ", ".join(shipped_styles()) or "none in this installation"
         raise ModelError(f"{flag} {spec} is a folder; give a model file (.safetensors) or a shipped style name "
                          f"({names})")
-    return load_model(source)
+    return load_model(source, per_frame=per_frame)
 
 
 def open_checked(path: Path, start: float | None, duration: float | None, max_side: int | None) -> VideoReader:

@@ -12,7 +12,7 @@ import torch
 from ..atomic import OutputError, check_not_inputs, check_writable
 from ..export import export_onnx, onnx_difference, write_card
 from ..images import resize_max_side, resize_to
-from ..models import PER_FRAME_SUFFIX, Model, shipped_styles
+from ..models import PER_FRAME_SUFFIX, Model, per_frame_file, shipped_styles
 from ..stylize import as_tensor
 from ..video import SAMPLE_CLIP, open_video
 from .args import REPLACED, is_shipped_name, resolve_model
@@ -44,7 +44,7 @@ def _networks(spec: str, output: Path) -> list[tuple[Model, Path]]:
     model = resolve_model(spec)
     twin = f"{spec}{PER_FRAME_SUFFIX}"
     if model.recurrent and is_shipped_name(spec) and twin in shipped_styles():
-        per_frame = output.with_name(output.stem + PER_FRAME_SUFFIX + output.suffix)
+        per_frame = per_frame_file(output)
         return [(model, output), (resolve_model(twin), per_frame)]
     return [(model, output)]
 

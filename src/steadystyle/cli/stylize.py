@@ -31,7 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="image file(s), one video file or frame folder ('sample': a 5 s clip that ships with "
                         "steadystyle), or webcam[:N] for live stylization")
-    p.add_argument("-s", "--style", required=True, metavar="MODEL", help="a shipped style name or a model file")
+    p.add_argument("-s", "--style", required=True, metavar="MODEL", help="a shipped style name, a model file, or any picture (.jpg, .png, ...) as the style")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="output image (.png, .jpg), folder (several images), .mp4 or frame folder (video); "
                         f"not for webcam. {REPLACED}")
@@ -93,10 +93,10 @@ def how_it_ran(opts: StylizeOptions) -> str:
 
 
 def _load_for_mode(spec: str, mode: str | None) -> Model:
-    """A shipped style name with --mode per-frame means that style's stage-1 image model."""
+    """A shipped style name or a picture with --mode per-frame means its stage-1 image model."""
     if mode == "per-frame" and f"{spec}{PER_FRAME_SUFFIX}" in shipped_styles():
         spec = f"{spec}{PER_FRAME_SUFFIX}"
-    return resolve_model(spec)
+    return resolve_model(spec, per_frame=mode == "per-frame")
 
 
 def _warn_compile(args: argparse.Namespace) -> None:

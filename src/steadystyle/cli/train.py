@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..atomic import check_not_inputs
 from ..images import load_rgb
-from ..models import PER_FRAME_SUFFIX, Model, load_model
+from ..models import Model, load_model, per_frame_file
 from ..motion import MOTIONS
 from ..networks import PRESETS
 from ..paintings import painting_names, painting_path
@@ -266,7 +266,7 @@ def run_style(args: argparse.Namespace) -> int:
     """Both stages through `train_style`, which keeps a finished stage and continues a checkpointed one."""
     load_rgb(args.style)
     out = args.output
-    per_frame = out.with_name(out.stem + PER_FRAME_SUFFIX + out.suffix)
+    per_frame = per_frame_file(out)
     starts = [resolve_model(spec, "--from") for spec in (args.start_from, per_frame_twin(args.start_from))
               ] if args.start_from else []
     check_not_inputs([out, per_frame, work_dir_of(out), work_dir_of(per_frame)],

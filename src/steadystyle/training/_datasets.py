@@ -156,7 +156,11 @@ class ContentImages:
         return len(self.paths)
 
     def _crop(self, g: torch.Generator) -> torch.Tensor:
-        img = self.random(g)
+        return self.crop_of(int(torch.randint(len(self), (1,), generator=g)), g)
+
+    def crop_of(self, index: int, g: torch.Generator) -> torch.Tensor:
+        """A random square crop of image `index`, side `size`, mirrored half the time: (3, size, size) uint8."""
+        img = self.image(index)
         h, w = img.shape[-2:]
         y = int(torch.randint(h - self.size + 1, (1,), generator=g))
         x = int(torch.randint(w - self.size + 1, (1,), generator=g))

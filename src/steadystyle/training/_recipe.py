@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from pathlib import Path
 
-from ..models import PER_FRAME_SUFFIX, Model
+from ..models import PER_FRAME_SUFFIX, Model, per_frame_file
 from ._distributed import join
 from ._train import ImageTrainer, StepCallback, TrainConfig, VideoTrainConfig, work_dir_of
 from ._video_train import VideoTrainer
@@ -31,7 +31,7 @@ def train_style(style: str | Path, out: str | Path, image: TrainConfig | None = 
     weighting.FINE_TUNE_FACTOR x the painting's suggestion.
     """
     out = Path(out)
-    per_frame = out.with_name(out.stem + PER_FRAME_SUFFIX + out.suffix)
+    per_frame = per_frame_file(out)
     image_steps, video_steps = FINE_TUNE_STEPS if start_from else (TrainConfig.steps, VideoTrainConfig.steps)
     image = replace(image or TrainConfig(style=str(style), steps=image_steps), style=str(style))
     video = replace(video or VideoTrainConfig(style=str(style), device=image.device, steps=video_steps),
@@ -80,5 +80,5 @@ def per_frame_twin(spec: str) -> str:
     """The per-frame model that goes with a stable one: NAME-per-frame, by style name or beside the file."""
     path = Path(spec)
     if path.suffix == ".safetensors":
-        return str(path.with_name(path.stem + PER_FRAME_SUFFIX + path.suffix))
+        return str(per_frame_file(path))
     return spec + PER_FRAME_SUFFIX

@@ -33,7 +33,7 @@ from ..locks import Lock
 from ..losses import TRAIN_WEIGHTS, LossWeights, PerceptualLoss, loss_on
 from ..models import load_model, save_model
 from ..networks import DEFAULT_ARCH, EARLIER_FAST, FAST, PRESETS, TransformNet
-from ..vgg import cached_weights
+from ..vgg import VGGWeights, cached_weights
 from ._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ._datasets import ContentImages
 from ._distributed import join
@@ -154,9 +154,7 @@ class Trainer:
         self.net = self.build_net().to(self.device)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=config.lr)
         self.scaler = self.precision.scaler()
-        style = load_rgb(config.style, config.style_size)
-        loss = PerceptualLoss.build(cached_weights(vgg_weights), style[None], config.weights)
-        self.loss = loss_on(loss, self.device)
+        self.loss = loss_on(self.build_loss(cached_weights(vgg_weights)), self.device)
         with self.cluster.local_main_first():  # the first use of the built-in images writes their cache
             self.stills = ContentImages(config.content, config.size, config.seed)
         # The samples show the most detailed content image (the first one may be a dark title frame).
@@ -174,6 +172,11 @@ class Trainer:
 
     def build_net(self) -> TransformNet:
         raise NotImplementedError
+
+    def build_loss(self, weights: VGGWeights) -> PerceptualLoss:
+        """The perceptual loss against the painting `config.style`, on the CPU."""
+        style = load_rgb(self.config.style, self.config.style_size)
+        return PerceptualLoss.build(weights, style[None], self.config.weights)
 
     def started_net(self, recurrent: bool) -> TransformNet | None:
         """The network of `config.start` (fine-tuning), in its own architecture whatever `arch` says: stage 1

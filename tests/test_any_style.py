@@ -1,0 +1,108 @@
+"""Any picture as a style: a network conditioned on a code of the picture, trained on several paintings at
+once; a tiny one trained here on real textures for a few steps."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import skimage.data
+import torch
+from PIL import Image
+
+from steadystyle.conditioning import encode
+from steadystyle.images import ImageError
+from steadystyle.models import ModelError, load_model, load_model_file, per_frame_file, picture_style, save_model
+from steadystyle.networks import ANY_STYLE_ARCH, FAST, TransformNet, recurrent_from_image
+from steadystyle.stylize import StylizeOptions, _fingerprint, stylize_frames
+from steadystyle.training._any_style import AnyStyleConfig, AnyStyleTrainer
+
+
+@pytest.fixture(scope="module")
+def paintings(tmp_path_factory):
+    """Three real textures (scikit-image's brick, grass and gravel), tinted apart, as paintings."""
+    folder = tmp_path_factory.mktemp("paintings")
+    for name, tint in (("brick", (1.0, 0.5, 0.2)), ("grass", (0.3, 1.0, 0.4)), ("gravel", (0.5, 0.6, 1.0))):
+        grey = getattr(skimage.data, name)()[:256, :320, None].astype(np.float32)
+        Image.fromarray((grey * np.array(tint)).astype(np.uint8)).save(folder / f"{name}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trained(paintings, tmp_path_factory):
+    """A stable any-style model with its per-frame twin: stage 1 trained for a few steps, its recurrent form."""
+    folder = tmp_path_factory.mktemp("any")
+    config = AnyStyleConfig(style=str(paintings), steps=4, size=64, style_size=128, batch=2, log_every=1)
+    per_frame = AnyStyleTrainer(config, per_frame_file(folder / "any.safetensors"), progress=False).run()
+    save_model(recurrent_from_image(load_model_file(per_frame).net), folder / "any.safetensors", "paintings")
+    return folder / "any.safetensors"
+
+
+@pytest.fixture(scope="module")
+def frames():
+    photo = skimage.data.coffee()[::4, ::4]
+    return [photo, photo, np.roll(photo, 3, axis=1)]
+
+
+def test_a_new_conditioned_network_paints_as_the_network_it_was_made_from():
+    conditioned = TransformNet(replace(FAST, style_dim=8))
+    plain = TransformNet(FAST)
+    plain.load_state_dict({k: v for k, v in conditioned.state_dict().items() if not k.startswith("style.")})
+    conditioned.style.condition(torch.randn(1, 8))
+    x = torch.rand(1, 3, 48, 64)
+    assert torch.allclose(conditioned(x), plain(x), atol=1e-5)
+    with pytest.raises(ValueError, match="exists only for the fast2 layout"):
+        replace(FAST, layout="classic", head=0, style_dim=8)
+
+
+def test_an_unconditioned_network_asks_for_a_picture():
+    with pytest.raises(ValueError, match="give it one first"):
+        TransformNet(ANY_STYLE_ARCH)(torch.rand(1, 3, 40, 40))
+
+
+def test_training_learns_the_encoder_and_the_moves_with_the_network(paintings, trained):
+    model = load_model_file(per_frame_file(trained))
+    log = (per_frame_file(trained).parent / "any-per-frame-train" / "log.jsonl").read_text()
+    assert '"step": 4' in log
+    assert model.takes_a_picture and model.net.arch.style_dim == ANY_STYLE_ARCH.style_dim
+    assert model.net.style.project.weight.abs().sum() > 0  # the moves left zero
+    codes = [encode(model.net.style.encoder, torch.from_numpy(np.array(Image.open(p))).permute(2, 0, 1) / 255)
+             for p in sorted(paintings.iterdir())]
+    assert all(c.shape == (1, 100) for c in codes) and (codes[0] - codes[1]).abs().max() > 1e-3
+
+
+def test_any_picture_paints_stable_and_per_frame_and_pictures_differ(paintings, trained, frames):
+    grass = picture_style(paintings / "grass.png", network=trained)
+    assert grass.style == "grass" and grass.recurrent
+    per_frame = picture_style(paintings / "grass.png", per_frame=True, network=trained)
+    assert not per_frame.recurrent
+    stable = list(stylize_frames(frames, grass, StylizeOptions()))
+    single = list(stylize_frames(frames, per_frame, StylizeOptions()))
+    brick = list(stylize_frames(frames, picture_style(paintings / "brick.png", network=trained), StylizeOptions()))
+    again = list(stylize_frames(frames, grass, StylizeOptions()))
+    assert len(stable) == len(single) == 3 and stable[0].shape == (3, *frames[0].shape[:2])
+    assert torch.equal(stable[0], again[0])
+    assert (stable[0] - brick[0]).abs().mean() > 1e-4  # after four steps the pictures' moves are still small
+    # a resumed video job must not continue another picture's frames: one network, two identities
+    fingerprints = [_fingerprint(paintings / "grass.png", m, StylizeOptions(), None, None)["style"]
+                    for m in (grass, picture_style(paintings / "brick.png", network=trained))]
+    assert fingerprints[0] != fingerprints[1]
+
+
+def test_bad_style_pictures_and_networks_are_refused(tmp_path, paintings, trained):
+    (tmp_path / "notes.png").write_text("not an image")
+    Image.new("RGB", (1, 1)).save(tmp_path / "dot.png")
+    with pytest.raises(ImageError):
+        picture_style(tmp_path / "notes.png", network=trained)
+    with pytest.raises(ImageError, match="at least 16 px"):
+        picture_style(tmp_path / "dot.png", network=trained)
+    with pytest.raises(ImageError):
+        picture_style(tmp_path / "missing.jpg", network=trained)
+    one_style = tmp_path / "one.safetensors"
+    shutil.copy(load_model("udnie").path, one_style)
+    with pytest.raises(ModelError, match="cannot take a picture"):
+        picture_style(paintings / "grass.png", network=one_style)
+    with pytest.raises(ModelError, match="no network for pictures"):
+        picture_style(paintings / "grass.png", network=tmp_path / "absent.safetensors")

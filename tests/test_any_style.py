@@ -3,6 +3,7 @@ once; a tiny one trained here on real textures for a few steps."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 
@@ -14,10 +15,11 @@ from PIL import Image
 
 from steadystyle.conditioning import encode
 from steadystyle.images import ImageError
-from steadystyle.models import ModelError, load_model, load_model_file, per_frame_file, picture_style, save_model
-from steadystyle.networks import ANY_STYLE_ARCH, FAST, TransformNet, recurrent_from_image
+from steadystyle.models import ModelError, load_model, load_model_file, per_frame_file, picture_style
+from steadystyle.networks import ANY_STYLE_ARCH, FAST, TransformNet
 from steadystyle.stylize import StylizeOptions, _fingerprint, stylize_frames
-from steadystyle.training._any_style import AnyStyleConfig, AnyStyleTrainer
+from steadystyle.training import VideoTrainConfig
+from steadystyle.training._any_style import AnyStyleConfig, AnyStyleTrainer, AnyStyleVideoTrainer
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +34,13 @@ def paintings(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(paintings, tmp_path_factory):
-    """A stable any-style model with its per-frame twin: stage 1 trained for a few steps, its recurrent form."""
+    """A stable any-style model with its per-frame twin, each stage trained for a few steps."""
     folder = tmp_path_factory.mktemp("any")
     config = AnyStyleConfig(style=str(paintings), steps=4, size=64, style_size=128, batch=2, log_every=1)
     per_frame = AnyStyleTrainer(config, per_frame_file(folder / "any.safetensors"), progress=False).run()
-    save_model(recurrent_from_image(load_model_file(per_frame).net), folder / "any.safetensors", "paintings")
-    return folder / "any.safetensors"
+    video = VideoTrainConfig(style=str(paintings), init=str(per_frame), steps=2, size=64, style_size=128, seq_len=3,
+                             clips="none", temporal_weight=100.0, log_every=1)
+    return AnyStyleVideoTrainer(video, folder / "any.safetensors", progress=False).run()
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +65,7 @@ def test_an_unconditioned_network_asks_for_a_picture():
         TransformNet(ANY_STYLE_ARCH)(torch.rand(1, 3, 40, 40))
 
 
+@pytest.mark.slow
 def test_training_learns_the_encoder_and_the_moves_with_the_network(paintings, trained):
     model = load_model_file(per_frame_file(trained))
     log = (per_frame_file(trained).parent / "any-per-frame-train" / "log.jsonl").read_text()
@@ -73,6 +77,7 @@ def test_training_learns_the_encoder_and_the_moves_with_the_network(paintings, t
     assert all(c.shape == (1, 100) for c in codes) and (codes[0] - codes[1]).abs().max() > 1e-3
 
 
+@pytest.mark.slow
 def test_any_picture_paints_stable_and_per_frame_and_pictures_differ(paintings, trained, frames):
     grass = picture_style(paintings / "grass.png", network=trained)
     assert grass.style == "grass" and grass.recurrent
@@ -91,6 +96,43 @@ def test_any_picture_paints_stable_and_per_frame_and_pictures_differ(paintings, 
     assert fingerprints[0] != fingerprints[1]
 
 
+@pytest.mark.slow
+def test_stage_two_needs_a_temporal_weight(paintings, trained, tmp_path):
+    video = VideoTrainConfig(style=str(paintings), init=str(per_frame_file(trained)), steps=1, clips="none")
+    with pytest.raises(ValueError, match="needs a --temporal-weight"):
+        AnyStyleVideoTrainer(video, tmp_path / "any.safetensors", progress=False)
+
+
+def _teacher(path, side: int = 256, dim: int = 100):
+    """A tiny ONNX style predictor: the mean colour of the view through a fixed 3 x dim matrix."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    matrix = numpy_helper.from_array(np.random.default_rng(0).normal(size=(3, dim)).astype(np.float32), "m")
+    nodes = [helper.make_node("ReduceMean", ["view", "axes"], ["mean"], keepdims=0),
+             helper.make_node("MatMul", ["mean", "m"], ["flat"]),
+             helper.make_node("Reshape", ["flat", "shape"], ["code"])]
+    graph = helper.make_graph(nodes, "teacher", [helper.make_tensor_value_info("view", TensorProto.FLOAT, [1, side, side, 3])],
+                              [helper.make_tensor_value_info("code", TensorProto.FLOAT, [1, 1, 1, dim])],
+                              [matrix, numpy_helper.from_array(np.array([1, 2], np.int64), "axes"),
+                               numpy_helper.from_array(np.array([1, 1, 1, dim], np.int64), "shape")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    return path
+
+
+@pytest.mark.slow
+def test_the_encoder_can_learn_a_teachers_codes(paintings, tmp_path):
+    config = AnyStyleConfig(style=str(paintings), steps=2, size=64, style_size=128, batch=2, log_every=1,
+                            teacher=str(_teacher(tmp_path / "teacher.onnx")), code_weight=1e6)
+    AnyStyleTrainer(config, tmp_path / "any.safetensors", progress=False).run()
+    rows = [json.loads(line) for line in (tmp_path / "any-train" / "log.jsonl").read_text().splitlines()[1:]]
+    assert [r["step"] for r in rows] == [1, 2] and all(r["code"] > 0 for r in rows)
+    config = replace(config, teacher=str(_teacher(tmp_path / "wrong.onnx", side=224)))
+    with pytest.raises(ValueError, match=r"takes \[1, 224, 224, 3\]"):
+        AnyStyleTrainer(config, tmp_path / "other.safetensors", progress=False).run()
+
+
+@pytest.mark.slow
 def test_bad_style_pictures_and_networks_are_refused(tmp_path, paintings, trained):
     (tmp_path / "notes.png").write_text("not an image")
     Image.new("RGB", (1, 1)).save(tmp_path / "dot.png")

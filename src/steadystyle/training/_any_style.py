@@ -4,15 +4,20 @@
 Each step pairs content crops with paintings drawn from a folder. The encoder sees a random square view of
 each painting and conditions the network; the loss compares the result's Gram matrices with that painting's
 whole picture at `style_size` (computed once per painting). The encoder learns with the network, from the
-same loss. Stage 2 (the stable form) is `VideoTrainer` on the result, as for one style.
+same loss, and with a `teacher` also from another network's codes: an ONNX style predictor taking a
+(1, 256, 256, 3) view in [0, 1], such as Magenta's arbitrary-stylization predictor (Ghiasi et al. 2017,
+Apache-2.0), learnt from ~80,000 paintings, so that codes of paintings never seen fall where similar ones
+lie. Stage 2, the stable form, is the same with `VideoTrainer`'s unrolled sequences and temporal loss.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from ..conditioning import ENCODER_SIDE
 from ..images import ImageError, list_images, load_rgb
@@ -20,7 +25,8 @@ from ..losses import PerceptualLoss, gram
 from ..networks import ANY_STYLE_ARCH, TransformNet
 from ..vgg import VGGWeights
 from ._datasets import ContentImages, Items, _indices, item_generator
-from ._train import ImageTrainer, TrainConfig
+from ._train import ImageTrainer, TrainConfig, VideoTrainConfig
+from ._video_train import VideoTrainer
 
 PAINTINGS = 2  # the random stream of paintings (after CROPS and SEQUENCES)
 
@@ -31,6 +37,30 @@ class AnyStyleConfig(TrainConfig):
 
     style: str = ""
     batch: int = 4  # four paintings a step: the encoder learns from their differences
+    teacher: str = ""  # an ONNX style predictor whose codes the encoder also learns (see above)
+    code_weight: float = 0.0  # x the mean squared difference from the teacher's codes
+
+
+class Teacher:
+    """An ONNX style predictor: (1, S, S, 3) RGB in [0, 1] -> a code of `dim` numbers, run one view at a time."""
+
+    def __init__(self, path: str | Path, dim: int):
+        import onnxruntime as ort  # training's extra
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1  # beside training's own threads
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        (given,), (taken,) = self.session.get_inputs(), self.session.get_outputs()
+        if given.shape != [1, ENCODER_SIDE, ENCODER_SIDE, 3] or math.prod(taken.shape) != dim:
+            raise ValueError(f"teacher {path}: takes {given.shape} and gives {taken.shape}; a style predictor "
+                             f"taking [1, {ENCODER_SIDE}, {ENCODER_SIDE}, 3] and giving {dim} numbers is needed")
+        self.name = given.name
+
+    def codes(self, views: torch.Tensor) -> torch.Tensor:
+        """(N, 3, S, S) in [0, 1] -> (N, dim)."""
+        pictures = views.permute(0, 2, 3, 1).float().cpu().numpy()
+        return torch.cat([torch.from_numpy(self.session.run(None, {self.name: p[None]})[0]).reshape(1, -1)
+                          for p in pictures])
 
 
 class Paintings:
@@ -69,8 +99,48 @@ class Paintings:
         return indices, torch.stack(views).float() / 255.0
 
 
-class AnyStyleTrainer(ImageTrainer):
-    """Stage 1 of a network that takes the style as an input."""
+class _Conditioned:
+    """What both stages add for any picture: the paintings, and each step the network conditioned on its
+    paintings' views with the loss aimed at their Gram matrices; then the stage's own step."""
+
+    config: TrainConfig
+    net: TransformNet
+
+    def build_loss(self, weights: VGGWeights) -> PerceptualLoss:
+        self.paintings = Paintings(self.config.style, self.config.style_size, self.config.seed)
+        first = load_rgb(self.paintings.paths[0], self.config.style_size)
+        self.sample_view = self.paintings.views.crop_of(0, torch.Generator().manual_seed(0)).float()[None] / 255
+        return PerceptualLoss.build(weights, first[None], self.config.weights)
+
+    def train_step(self) -> dict[str, float]:
+        if not hasattr(self, "one_loss"):
+            self.one_loss = self.loss  # against the first painting: the network and layers every step uses
+            teacher = getattr(self.config, "teacher", "")
+            self.teacher = Teacher(teacher, self.net.arch.style_dim) if teacher else None
+        indices, views = self.paintings.batch(self.step, self.items)
+        targets = [self.paintings.grams(i, self.one_loss, self.device) for i in indices]
+        self.loss = replace(self.one_loss, target_grams={k: torch.cat([t[k] for t in targets]) for k in targets[0]})
+        codes = self.net.style.encoder(views.to(self.device))
+        self.net.style.condition(codes)
+        self.code_term = None if self.teacher is None else self.config.code_weight * F.mse_loss(
+            codes, self.teacher.codes(views).to(self.device))
+        return super().train_step()
+
+    def _update(self, terms: dict[str, torch.Tensor]) -> dict[str, float]:
+        """The stage's terms, plus the distance from the teacher's codes when there is one."""
+        if self.code_term is not None:
+            terms = {**terms, "code": self.code_term, "total": terms["total"] + self.code_term}
+        return super()._update(terms)
+
+    def write_sample(self) -> None:
+        """The sample in the style of the first painting (a view of it, as in training)."""
+        with torch.no_grad():
+            self.net.style.condition(self.net.style.encoder(self.sample_view.to(self.device)))
+        super().write_sample()
+
+
+class AnyStyleTrainer(_Conditioned, ImageTrainer):
+    """Stage 1 of a network that takes the style as an input: from scratch (ANY_STYLE_ARCH) or `start`."""
 
     stage = "any-style image"
 
@@ -81,24 +151,13 @@ class AnyStyleTrainer(ImageTrainer):
             return started
         return TransformNet(ANY_STYLE_ARCH)
 
-    def build_loss(self, weights: VGGWeights) -> PerceptualLoss:
-        self.paintings = Paintings(self.config.style, self.config.style_size, self.config.seed)
-        first = load_rgb(self.paintings.paths[0], self.config.style_size)
-        self.sample_view = self.paintings.views.crop_of(0, torch.Generator().manual_seed(0)).float()[None] / 255
-        return PerceptualLoss.build(weights, first[None], self.config.weights)
 
-    def train_step(self) -> dict[str, float]:
-        content = self.stills.batch(self.step, self.items).to(self.device)
-        indices, views = self.paintings.batch(self.step, self.items)
-        targets = [self.paintings.grams(i, self.loss, self.device) for i in indices]
-        grams = {k: torch.cat([t[k] for t in targets]) for k in targets[0]}
-        with self.precision.autocast():
-            self.net.style.condition(self.net.style.encoder(views.to(self.device)))
-            terms = replace(self.loss, target_grams=grams)(self.train_net(content), self.loss.content_targets(content))
-        return self._update(terms)
+class AnyStyleVideoTrainer(_Conditioned, VideoTrainer):
+    """Stage 2: the recurrent form of stage 1's network (`init`), each sequence in one painting's style."""
 
-    def write_sample(self) -> None:
-        """The sample in the style of the first painting (a view of it, as in training)."""
-        with torch.no_grad():
-            self.net.style.condition(self.net.style.encoder(self.sample_view.to(self.device)))
-        super().write_sample()
+    stage = "any-style video"
+
+    def __init__(self, config: VideoTrainConfig, *args, **kwargs):
+        if config.temporal_weight is None:
+            raise ValueError("a network for any picture needs a --temporal-weight: the suggestion is one painting's")
+        super().__init__(config, *args, **kwargs)

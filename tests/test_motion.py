@@ -11,7 +11,7 @@ import torch
 from steadystyle.images import to_uint8
 from steadystyle.metrics import warping_error
 from steadystyle.models import load_model
-from steadystyle.motion import Lookup, follow, history_flow, warp_frame, warp_kept
+from steadystyle.motion import Lookup, follow, grey, history_flow, warp_frame, warp_kept
 from steadystyle.networks import Previous
 from steadystyle.stylize import StylizeOptions, stylize_frames
 from steadystyle.training import VideoTrainConfig, synthetic_sequence
@@ -54,7 +54,7 @@ def test_stylize_moves_the_history_as_training_does(photo, dtype):
     after = torch.roll(photo, shifts=(3, -2), dims=(-2, -1)).to(dtype).contiguous(memory_format=layout)
     output = (1 - before.float()).to(dtype)
     trained = follow(Previous(before, output), after)
-    lookup = Lookup.between(after, before)
+    lookup = Lookup.between(grey(after[0]), grey(before[0]), *after.shape[-2:])
     for moved, reference in ((warp_frame(before, lookup), trained.frame), (warp_kept(output, lookup), trained.output)):
         assert moved.dtype == dtype and moved.is_contiguous(memory_format=layout)
         assert (moved.float() - reference.float()).abs().max() <= (1e-4 if dtype == torch.float32 else 1 / 128)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 
 import pytest
+import skimage.data
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from steadystyle.fusion import _UpConv, fused
 
 from steadystyle.networks import (FAST, FULL, GATE_BIAS, SLIM, Previous, SubPixelUp, TransformNet,
                                  recurrent_from_image, still)
@@ -187,3 +192,24 @@ def test_the_sub_pixel_norm_runs_before_the_shuffle_with_the_same_numbers():
     as_listed = nn.Sequential.forward(up, x)  # conv, depth-to-space, norm, ReLU in their stored order
     assert up(x).shape == (2, 8, 46, 62)
     torch.testing.assert_close(up(x), as_listed, atol=1e-4, rtol=1e-4)
+
+
+def test_fusing_upsampling_and_conv_computes_the_same_function():
+    """stylize runs fast2 with each bilinear upsampling and the conv after it as one conv and a depth-to-space."""
+    conv = torch.nn.Conv2d(5, 3, 3, padding=1)
+    x = torch.rand(1, 5, 12, 16)
+    reference = conv(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
+    inner = (..., slice(2, -2), slice(2, -2))  # the two outermost pixels differ (see fusion.py)
+    assert torch.allclose(_UpConv(conv)(x)[inner], reference[inner], atol=1e-5)
+    torch.manual_seed(0)
+    net = TransformNet(replace(FAST, recurrent=True, hold=True)).eval()
+    photo = torch.from_numpy(skimage.data.astronaut()[::2, ::2].copy()).permute(2, 0, 1).float()[None] / 255
+    previous = Previous(photo.roll(2, -1), photo.flip(-1))
+    in_bf16 = copy.deepcopy(net).to(torch.bfloat16)
+    with torch.no_grad():
+        for history in (None, previous):
+            exact = net(photo, history)
+            bf16 = in_bf16(photo.bfloat16(), history and Previous(*(t.bfloat16() for t in history))).float()
+            # the norms' statistics see the differing edges: less change than running in bf16 makes
+            assert (fused(net)(photo, history) - exact).abs().mean() < (bf16 - exact).abs().mean()
+    assert fused(TransformNet(FULL)).trunk.__class__.__name__ == "ClassicTrunk"  # nothing to fuse there

@@ -34,29 +34,32 @@ FLOW_SIDE = 256  # longer side of the frames the flow is estimated on
 FLOW_PRESET = "ultrafast"
 
 
-def _grey(x: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
-    """(3, H, W) in [0, 1], any dtype -> (h, w) uint8 grey at `size`, what DIS takes."""
-    small = F.interpolate(x[None].float(), size=size, mode="area")[0]
-    grey = 0.299 * small[0] + 0.587 * small[1] + 0.114 * small[2]
-    return (grey.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()  # DIS runs on the CPU
+def flow_size(height: int, width: int) -> tuple[int, int]:
+    """The size (h, w) the flow is estimated at for frames of this size: longer side FLOW_SIDE at most."""
+    scale = min(1.0, FLOW_SIDE / max(height, width))
+    return max(8, round(height * scale)), max(8, round(width * scale))
 
 
-def _small_flows(x: torch.Tensor, frame: torch.Tensor) -> tuple[list[np.ndarray], tuple[int, int]]:
-    """Backward flows (h, w, 2) from each of frames `x` to the previous `frame`s (both (B, 3, H, W)), estimated
-    and expressed at the shrunk size (h, w) that is returned with them."""
-    h, w = x.shape[-2:]
-    scale = min(1.0, FLOW_SIDE / max(h, w))
-    size = (max(8, round(h * scale)), max(8, round(w * scale)))
+def grey(x: torch.Tensor) -> np.ndarray:
+    """(3, H, W) in [0, 1], any dtype -> the (h, w) uint8 grey picture at `flow_size` that DIS takes."""
+    h, w = flow_size(*x.shape[-2:])
+    rgb = (x.float() * 255 + 0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
+    return cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (w, h), interpolation=cv2.INTER_AREA)
+
+
+def _small_flows(x: torch.Tensor, frame: torch.Tensor) -> list[np.ndarray]:
+    """Backward flows (h, w, 2) at `flow_size`, in its pixels, from each of frames `x` to the previous `frame`s
+    (both (B, 3, H, W))."""
     dis = cv2.DISOpticalFlow_create(DIS_PRESETS[FLOW_PRESET])
-    return [dis.calc(_grey(a, size), _grey(b, size), None) for a, b in zip(x, frame)], size
+    return [dis.calc(grey(a), grey(b), None) for a, b in zip(x, frame)]
 
 
 def history_flow(x: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
     """Backward flow (B, 2, H, W) in pixels from frames `x` to the previous `frame`s (both (B, 3, H, W)):
     pixel p of x shows what `frame` showed at p + flow(p)."""
     h, w = x.shape[-2:]
-    flows, size = _small_flows(x, frame)
-    flow = torch.stack([torch.from_numpy(f) for f in flows]).permute(0, 3, 1, 2)
+    size = flow_size(h, w)
+    flow = torch.stack([torch.from_numpy(f) for f in _small_flows(x, frame)]).permute(0, 3, 1, 2)
     flow = F.interpolate(flow, size=(h, w), mode="bilinear", align_corners=False)
     return flow * flow.new_tensor([w / size[1], h / size[0]])[None, :, None, None]
 
@@ -108,13 +111,13 @@ class Lookup:
     y: np.ndarray
 
     @classmethod
-    def between(cls, x: torch.Tensor, frame: torch.Tensor) -> Lookup:
-        """From frame `x` (1, 3, H, W) back to the previous `frame`, as `history_flow` finds it."""
-        h, w = x.shape[-2:]
-        (small,), size = _small_flows(x, frame)
-        flow = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)  # the same pixel centres as F.interpolate
-        xs, ys = _pixel_grid(h, w)
-        return cls(xs + flow[..., 0] * (w / size[1]), ys + flow[..., 1] * (h / size[0]))
+    def between(cls, now: np.ndarray, before: np.ndarray, height: int, width: int) -> Lookup:
+        """From a frame of this size back to the previous one, given both as `grey` made them (each frame's
+        grey serves twice: as now and, next time, as before)."""
+        small = cv2.DISOpticalFlow_create(DIS_PRESETS[FLOW_PRESET]).calc(now, before, None)
+        flow = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)  # F.interpolate's pixel centres
+        xs, ys = _pixel_grid(height, width)
+        return cls(xs + flow[..., 0] * (width / small.shape[1]), ys + flow[..., 1] * (height / small.shape[0]))
 
 
 @functools.lru_cache(maxsize=4)

@@ -148,3 +148,38 @@ def test_bad_style_pictures_and_networks_are_refused(tmp_path, paintings, traine
         picture_style(paintings / "grass.png", network=one_style)
     with pytest.raises(ModelError, match="no network for pictures"):
         picture_style(paintings / "grass.png", network=tmp_path / "absent.safetensors")
+
+
+@pytest.mark.slow
+def test_the_cli_stylizes_and_exports_with_a_picture_as_the_style(paintings, trained, tmp_path, monkeypatch, capsys):
+    """`-s PICTURE` in stylize and export, with the tiny network standing where the shipped one installs."""
+    import onnxruntime as ort
+
+    from steadystyle import models
+    from steadystyle.cli import main
+    from steadystyle.export import onnx_difference
+    from steadystyle.images import load_rgb
+
+    monkeypatch.setattr(models, "ANY_STYLE", trained)
+    photo = tmp_path / "photo.png"
+    Image.fromarray(skimage.data.chelsea()[::3, ::3]).save(photo)
+    for mode in ("stable", "per-frame"):
+        assert main(["stylize", str(photo), "-s", str(paintings / "grass.png"), "--mode", mode,
+                     "-o", str(tmp_path / f"{mode}.png"), "-q"]) == 0
+        assert load_rgb(tmp_path / f"{mode}.png").shape == load_rgb(photo).shape
+    out = tmp_path / "grass.onnx"
+    assert main(["export", "-s", str(paintings / "grass.png"), "-o", str(out)]) == 0
+    assert {p.name for p in tmp_path.glob("grass*")} == {"grass.onnx", "grass.md", "grass-per-frame.onnx",
+                                                          "grass-per-frame.md", "grass-encoder.onnx"}
+    assert "`style` (1, 100)" in out.with_suffix(".md").read_text()
+    # The graph takes the style as an input: another code, far from the exported example, still matches
+    model = picture_style(paintings / "grass.png", network=trained)
+    frames = [torch.rand(3, 40, 56, generator=torch.Generator().manual_seed(i)) for i in range(3)]
+    with torch.no_grad():
+        before = model.net(frames[0][None])
+        model.net.style.condition(torch.randn(1, 100, generator=torch.Generator().manual_seed(0)) * 10)
+        assert (model.net(frames[0][None]) - before).abs().max() > 5 / 255
+    assert onnx_difference(model, out, frames) < 1 / 255
+    view = torch.rand(1, 3, 64, 48)
+    code = ort.InferenceSession(str(tmp_path / "grass-encoder.onnx")).run(None, {"picture": view.numpy()})[0]
+    assert np.abs(code - model.net.style.encoder(view).detach().numpy()).max() < 1e-3

@@ -75,10 +75,14 @@ class StyleInput(nn.Module):
             norm.shift = shift
 
 
-def encode(encoder: StyleEncoder, picture: torch.Tensor) -> torch.Tensor:
-    """The code (1, dim) of one (3, H, W) picture in [0, 1], shrunk (area) so its longer side is ENCODER_SIDE."""
+def encoder_view(picture: torch.Tensor) -> torch.Tensor:
+    """(3, H, W) in [0, 1] -> (1, 3, h, w) float, its longer side ENCODER_SIDE (area-shrunk): what the encoder sees."""
     h, w = picture.shape[-2:]
     scale = ENCODER_SIDE / max(h, w)
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    small = F.interpolate(picture[None].float(), size=size, mode="area" if scale < 1 else "bilinear")
-    return encoder(small)
+    return F.interpolate(picture[None].float(), size=size, mode="area" if scale < 1 else "bilinear")
+
+
+def encode(encoder: StyleEncoder, picture: torch.Tensor) -> torch.Tensor:
+    """The code (1, dim) of one (3, H, W) picture in [0, 1]."""
+    return encoder(encoder_view(picture))

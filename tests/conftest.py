@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -31,6 +32,34 @@ def vgg_weights():
     from steadystyle.vgg import cached_weights
 
     return cached_weights()
+
+# --- any picture as a style: a tiny network, trained here on real textures --------------------------------
+
+@pytest.fixture(scope="session")
+def paintings(tmp_path_factory) -> Path:
+    """Three real textures (scikit-image's brick, grass and gravel), tinted apart, as paintings."""
+    import skimage.data
+
+    folder = tmp_path_factory.mktemp("paintings")
+    for name, tint in (("brick", (1.0, 0.5, 0.2)), ("grass", (0.3, 1.0, 0.4)), ("gravel", (0.5, 0.6, 1.0))):
+        grey = getattr(skimage.data, name)()[:256, :320, None].astype(np.float32)
+        Image.fromarray((grey * np.array(tint)).astype(np.uint8)).save(folder / f"{name}.png")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def trained(paintings, tmp_path_factory) -> Path:
+    """A stable any-style model with its per-frame twin, each stage trained for a few steps."""
+    from steadystyle.models import per_frame_file
+    from steadystyle.training import VideoTrainConfig
+    from steadystyle.training._any_style import AnyStyleConfig, AnyStyleTrainer, AnyStyleVideoTrainer
+
+    folder = tmp_path_factory.mktemp("any")
+    config = AnyStyleConfig(style=str(paintings), steps=4, size=64, style_size=128, batch=2, log_every=1)
+    per_frame = AnyStyleTrainer(config, per_frame_file(folder / "any.safetensors"), progress=False).run()
+    video = VideoTrainConfig(style=str(paintings), init=str(per_frame), steps=2, size=64, style_size=128, seq_len=3,
+                             clips="none", temporal_weight=100.0, log_every=1)
+    return AnyStyleVideoTrainer(video, folder / "any.safetensors", progress=False).run()
 
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"

@@ -23,27 +23,6 @@ from steadystyle.training._any_style import AnyStyleConfig, AnyStyleTrainer, Any
 
 
 @pytest.fixture(scope="module")
-def paintings(tmp_path_factory):
-    """Three real textures (scikit-image's brick, grass and gravel), tinted apart, as paintings."""
-    folder = tmp_path_factory.mktemp("paintings")
-    for name, tint in (("brick", (1.0, 0.5, 0.2)), ("grass", (0.3, 1.0, 0.4)), ("gravel", (0.5, 0.6, 1.0))):
-        grey = getattr(skimage.data, name)()[:256, :320, None].astype(np.float32)
-        Image.fromarray((grey * np.array(tint)).astype(np.uint8)).save(folder / f"{name}.png")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def trained(paintings, tmp_path_factory):
-    """A stable any-style model with its per-frame twin, each stage trained for a few steps."""
-    folder = tmp_path_factory.mktemp("any")
-    config = AnyStyleConfig(style=str(paintings), steps=4, size=64, style_size=128, batch=2, log_every=1)
-    per_frame = AnyStyleTrainer(config, per_frame_file(folder / "any.safetensors"), progress=False).run()
-    video = VideoTrainConfig(style=str(paintings), init=str(per_frame), steps=2, size=64, style_size=128, seq_len=3,
-                             clips="none", temporal_weight=100.0, log_every=1)
-    return AnyStyleVideoTrainer(video, folder / "any.safetensors", progress=False).run()
-
-
-@pytest.fixture(scope="module")
 def frames():
     photo = skimage.data.coffee()[::4, ::4]
     return [photo, photo, np.roll(photo, 3, axis=1)]
@@ -160,7 +139,7 @@ def test_the_cli_stylizes_and_exports_with_a_picture_as_the_style(paintings, tra
     from steadystyle.export import onnx_difference
     from steadystyle.images import load_rgb
 
-    monkeypatch.setattr(models, "ANY_STYLE", trained)
+    monkeypatch.setenv(models.ANY_STYLE_VARIABLE, str(trained))
     photo = tmp_path / "photo.png"
     Image.fromarray(skimage.data.chelsea()[::3, ::3]).save(photo)
     for mode in ("stable", "per-frame"):

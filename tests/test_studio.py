@@ -13,11 +13,13 @@ from pathlib import Path
 
 import av
 import pytest
+import skimage.data
 import torch
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from steadystyle.images import to_uint8
-from steadystyle.models import PER_FRAME_SUFFIX, load_model, shipped_styles
+from steadystyle.models import ANY_STYLE_VARIABLE, PER_FRAME_SUFFIX, load_model, shipped_styles
 from steadystyle.paintings import painting_path
 from steadystyle.studio import start
 from steadystyle.studio._jobs import JobQueue, Report
@@ -110,6 +112,25 @@ def test_stylized_clip_downloads_as_mp4_with_sound_and_every_frame(page: Page, t
     with page.expect_download() as from_job_list:  # the job list links to the same result
         page.locator("#jobs").get_by_role("link", name="clip-udnie-stable.mp4").click()
     assert Path(from_job_list.value.path()).read_bytes() == result.read_bytes()
+
+
+@pytest.mark.slow
+def test_any_picture_becomes_a_style_at_once(page: Page, tmp_path: Path, paintings: Path, trained: Path, monkeypatch):
+    """Stylize tab: upload a picture as the style, stylize a photo with it; the Live tab offers it too."""
+    monkeypatch.setenv(ANY_STYLE_VARIABLE, str(trained))  # the studio runs in this process
+    page.get_by_text("Any picture as the style").click()
+    page.locator("#style-picture input[type=file]").set_input_files(paintings / "grass.png")  # taken, then cleared
+    expect(page.locator("#chosen-style")).to_contain_text("picture-grass")
+    expect(page.locator("#styles").get_by_text("picture-grass", exact=True)).to_be_attached()
+    photo = tmp_path / "photo.png"
+    Image.fromarray(skimage.data.chelsea()[::3, ::3]).save(photo)
+    upload(page, "source", photo)
+    page.locator("#stylize-button").click()
+    expect(page.locator("#result-image img")).to_be_visible()
+    expect(page.locator("#downloads").get_by_label("photo-picture-grass-stable.png")).to_be_attached()
+    page.get_by_role("tab", name="Live").click()
+    page.locator("#live-style input").click()
+    expect(page.get_by_role("option", name="picture-grass")).to_be_attached()
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ copied around alone. Shipped styles live in the package's `styles/` folder and r
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,13 @@ STYLES_DIR = Path(__file__).parent / "styles"
 PER_FRAME_SUFFIX = "-per-frame"
 # The network that paints any picture's style (conditioning.py), stable and per-frame: not a style by itself.
 ANY_STYLE = Path(__file__).parent / "any_style" / "any_style.safetensors"
+ANY_STYLE_VARIABLE = "STEADYSTYLE_ANY_STYLE"  # another such network (stable; its per-frame twin beside it)
+
+
+def any_style_network() -> Path:
+    """The network for any picture: $STEADYSTYLE_ANY_STYLE (one trained with scripts/train_any_style.py), else
+    the shipped one."""
+    return Path(os.environ.get(ANY_STYLE_VARIABLE) or ANY_STYLE)
 
 
 class ModelError(ValueError):
@@ -131,14 +139,14 @@ def per_frame_file(model: Path) -> Path:
 
 @torch.no_grad()
 def picture_style(picture: str | Path, per_frame: bool = False, network: str | Path | None = None) -> Model:
-    """Any picture as a style, with no training: the any-style network (`network`, else the shipped one)
+    """Any picture as a style, with no training: the any-style network (`network`, else `any_style_network()`)
     conditioned on the picture's code, computed once here. The model is named after the picture."""
-    path = Path(network) if network else ANY_STYLE
+    path = Path(network) if network else any_style_network()
     if per_frame:
         path = per_frame_file(path)
     if not path.is_file():
         raise ModelError(f"{path}: no network for pictures as styles in this installation; train one with "
-                         "scripts/train_any_style.py, or give a trained style by name")
+                         f"scripts/train_any_style.py and set ${ANY_STYLE_VARIABLE} to it, or give a trained style")
     model = load_model_file(path)
     if not model.takes_a_picture:
         raise ModelError(f"{path} paints one style ({model.style}); it cannot take a picture as its style")

@@ -79,6 +79,9 @@ def _stylize_tab(library: StyleLibrary, jobs: JobQueue) -> tuple[gr.Gallery, gr.
                                  height=250, allow_preview=False, object_fit="cover", elem_id="styles")
             chosen = gr.State(first)
             chosen_text = gr.Markdown(_chosen(first), elem_id="chosen-style")
+            with gr.Accordion("Any picture as the style", open=False):
+                picture = gr.File(label="A painting or any picture (no training: ready in a second)",
+                                  file_types=sorted(IMAGE_SUFFIXES), elem_id="style-picture")
             with gr.Accordion("Add your own trained models", open=False):
                 own = gr.File(label="Model files (.safetensors: NAME and NAME-per-frame)", file_count="multiple",
                               file_types=[".safetensors"], elem_id="own-models")
@@ -112,6 +115,13 @@ def _stylize_tab(library: StyleLibrary, jobs: JobQueue) -> tuple[gr.Gallery, gr.
         names = library.add_models(files or [])
         gr.Info(f"added {', '.join(names)} to the gallery")
         return _gallery(library, chosen), None
+
+    @readable_errors
+    def add_picture(file: str | None):
+        """The picture joins the gallery as a style, chosen at once."""
+        name = library.add_picture(file)
+        gr.Info(f"{name} is in the gallery: its style is ready to use")
+        return name, _chosen(name), _gallery(library, name), None
 
     def result_view(job: Job) -> list:
         """The finished job in the result area: its main file to play or look at, and every file to download."""
@@ -156,6 +166,7 @@ def _stylize_tab(library: StyleLibrary, jobs: JobQueue) -> tuple[gr.Gallery, gr.
     sample.click(lambda: str(SAMPLE_CLIP), outputs=source)
     gallery.select(choose, outputs=[chosen, chosen_text, gallery])
     own.upload(add_models, inputs=[own, chosen], outputs=[gallery, own])
+    picture.upload(add_picture, inputs=picture, outputs=[chosen, chosen_text, gallery, picture])
     go.click(stylize, inputs=[source, chosen, mode, strength, keep, seconds], outputs=job_id).success(
         follow, inputs=job_id, outputs=results, concurrency_limit=None)
     show.click(follow, inputs=job_id, outputs=results, concurrency_limit=None)

@@ -15,7 +15,7 @@ import gradio as gr
 import numpy as np
 
 from ..images import to_uint8
-from ..models import load_model
+from ..models import Model
 from ..stylize import StylizeOptions, stylize_frames
 from ._base import readable_errors
 from ._styles import StyleLibrary
@@ -27,10 +27,10 @@ STREAM_EVERY = 0.1  # seconds between frames sent by the browser
 class LiveSession:
     """One browser's stream through one style with one set of options."""
 
-    def __init__(self, key: tuple, model_file, opts: StylizeOptions):
+    def __init__(self, key: tuple, model: Model, opts: StylizeOptions):
         self.key = key
         self._frames: deque[np.ndarray] = deque()
-        self._output = stylize_frames(self._fed(), load_model(model_file), opts)
+        self._output = stylize_frames(self._fed(), model, opts)
         self._lock = threading.Lock()  # a generator runs in one thread at a time
 
     def _fed(self) -> Iterator[np.ndarray]:
@@ -66,7 +66,7 @@ def live_tab(library: StyleLibrary) -> gr.Dropdown:
         if current is None or current.key != key:  # new options start a fresh recurrence
             style = library.get(name)
             mode = "stable" if style.stable else "per-frame"
-            current = LiveSession(key, style.model_file(mode), StylizeOptions(
+            current = LiveSession(key, style.load(mode), StylizeOptions(
                 mode=mode, strength=strength, preserve_color=keep, max_side=LIVE_MAX_SIDE))
         return current.step(frame), current
 

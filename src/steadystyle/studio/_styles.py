@@ -1,8 +1,9 @@
-"""The styles the studio offers: the shipped ones and the user's own (trained here or uploaded), each
-shown by a small picture: its painting when there is one, else the sample clip's first frame stylized.
+"""The styles the studio offers: the shipped ones, the user's own (trained here or uploaded) and any picture
+the user gives (painted by the network for any picture), each shown by a small picture: its painting when there
+is one, else the sample clip's first frame stylized.
 
-A style is a name with up to two models, NAME (stable, recurrent) and NAME-per-frame, as shipped.
-Thumbnails are made once and kept in the studio's folder, so the page opens fast.
+A style is a name with up to two models, NAME (stable, recurrent) and NAME-per-frame, as shipped, or a picture
+with the network for any picture. Thumbnails are made once and kept in the studio's folder, so the page opens fast.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import numpy as np
 from PIL import Image
 
 from ..atomic import atomic_output
-from ..images import to_uint8
-from ..models import PER_FRAME_SUFFIX, ModelError, load_model, load_model_file, shipped_styles
+from ..images import IMAGE_SUFFIXES, check_size, load_rgb, to_uint8
+from ..models import (PER_FRAME_SUFFIX, any_style_network, Model, ModelError, load_model, load_model_file, per_frame_file,
+                      picture_style, shipped_styles)
 from ..paintings import painting_names, painting_path
 from ..stylize import as_tensor, stylize_image
 from ..video import SAMPLE_CLIP, open_video
@@ -27,6 +29,7 @@ MODES = ("stable", "per-frame")
 THUMB_SIDE = 256  # longer side of a gallery picture
 PHOTO_SIDE = 192  # the stylized sample frame standing for a style without a painting
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+PICTURE_PREFIX = "picture-"  # a picture given as a style keeps this before its file's name
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,13 @@ class Style:
     stable: Path | None = None
     per_frame: Path | None = None
     painting: Path | None = None
+    picture: bool = False  # painted by the network for any picture (stable, per_frame), conditioned on `painting`
+
+    def load(self, mode: str) -> Model:
+        """The model for `mode`, ready to paint."""
+        if self.picture:
+            return picture_style(self.painting, per_frame=mode == "per-frame", network=self.stable)
+        return load_model(self.model_file(mode))
 
     def model_file(self, mode: str) -> Path:
         """The model for `mode`, or an error naming the mode this style does have."""
@@ -64,7 +74,32 @@ class StyleLibrary:
         own = {k: v for k, v in self.own_models().items() if k.removesuffix(PER_FRAME_SUFFIX) not in taken}
         files = {**own, **shipped}
         names = sorted(taken) + sorted(style_names(own))
-        return {n: Style(n, files.get(n), files.get(n + PER_FRAME_SUFFIX), self.painting_of(n)) for n in names}
+        styles = {n: Style(n, files.get(n), files.get(n + PER_FRAME_SUFFIX), self.painting_of(n)) for n in names}
+        network = any_style_network()
+        return {**styles, **{p.stem: Style(p.stem, network, per_frame_file(network), p, picture=True)
+                             for p in self.pictures() if p.stem not in styles}}
+
+    def pictures(self) -> list[Path]:
+        """Pictures given as styles (painted by the network for any picture, when this installation has it)."""
+        return [p for p in sorted(self.paintings.glob(f"{PICTURE_PREFIX}*")) if any_style_network().is_file()]
+
+    def add_picture(self, file: str | Path) -> str:
+        """Keep an uploaded picture as a style, named after its file; returns the name. Its code is computed
+        when a job or the live view first uses it (well under a second)."""
+        file = Path(file)
+        if not any_style_network().is_file():
+            raise ModelError("this installation has no network for pictures as styles yet; train a style from "
+                             "the picture in the Train tab instead")
+        if file.suffix.lower() not in IMAGE_SUFFIXES:
+            raise ValueError(f"{file.name}: a style picture is an image ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        check_size(file.name, *load_rgb(file).shape[-2:])  # not an image, too small, a bomb: said here
+        stem = re.sub(r"[^A-Za-z0-9_-]", "_", file.stem)[:40] or "picture"
+        name = f"{PICTURE_PREFIX}{stem}"
+        taken = set(self.styles())
+        name = next(n for n in (name, *(f"{name}-{i}" for i in range(2, 1000))) if n not in taken)
+        with atomic_output(self.paintings / f"{name}{file.suffix.lower()}") as tmp:
+            shutil.copyfile(file, tmp)
+        return name
 
     def get(self, name: str | None) -> Style:
         styles = self.styles()

@@ -15,7 +15,6 @@ import cv2
 import numpy as np
 
 from ..images import IMAGE_SUFFIXES, load_rgb, save_image, to_uint8
-from ..models import load_model
 from ..stylize import StylizeOptions, as_tensor, stylize_image, stylize_video
 from ..video import VideoReader, VideoWriter, open_video, probe
 from ._jobs import Report
@@ -50,7 +49,7 @@ class StylizeRequest:
     def check(self) -> None:
         """Fail now, in the page, rather than in the job: the input reads, the style has the models."""
         for mode in self.modes:
-            self.options(mode).resolved_mode(load_model(self.style.model_file(mode)))
+            self.options(mode).resolved_mode(self.style.load(mode))
         if self.is_image:
             load_rgb(self.source)
         else:
@@ -73,7 +72,7 @@ class StylizeRequest:
         outputs = {}
         for mode in self.modes:
             report(len(outputs) / len(self.modes), f"{mode} network")
-            outputs[mode] = stylize_image(load_model(self.style.model_file(mode)), image, self.options(mode))
+            outputs[mode] = stylize_image(self.style.load(mode), image, self.options(mode))
         files = [save_image(y, f"{stem}-{mode}.png") for mode, y in outputs.items()]
         if len(files) == 1:
             return files
@@ -89,7 +88,7 @@ class StylizeRequest:
                 report((i + share) / passes, f"{mode} network: frame {done} of {total or '?'}")
 
             files[mode] = Path(f"{stem}-{mode}.mp4")
-            stylize_video(source, load_model(self.style.model_file(mode)), files[mode], self.options(mode),
+            stylize_video(source, self.style.load(mode), files[mode], self.options(mode),
                           duration=self.seconds, progress=False, on_frame=on_frame)
         if len(files) == 1:
             return list(files.values())

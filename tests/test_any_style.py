@@ -17,7 +17,7 @@ from steadystyle.conditioning import encode
 from steadystyle.images import ImageError
 from steadystyle.models import ModelError, load_model, load_model_file, per_frame_file, picture_style
 from steadystyle.networks import ANY_STYLE_ARCH, FAST, TransformNet
-from steadystyle.stylize import StylizeOptions, _fingerprint, stylize_frames
+from steadystyle.stylize import StylizeOptions, job_fingerprint, stylize_frames
 from steadystyle.training import VideoTrainConfig
 from steadystyle.training._any_style import AnyStyleConfig, AnyStyleTrainer, AnyStyleVideoTrainer
 
@@ -70,7 +70,7 @@ def test_any_picture_paints_stable_and_per_frame_and_pictures_differ(paintings, 
     assert torch.equal(stable[0], again[0])
     assert (stable[0] - brick[0]).abs().mean() > 1e-4  # after four steps the pictures' moves are still small
     # a resumed video job must not continue another picture's frames: one network, two identities
-    fingerprints = [_fingerprint(paintings / "grass.png", m, StylizeOptions(), None, None)["style"]
+    fingerprints = [job_fingerprint(paintings / "grass.png", m, StylizeOptions(), None, None)["style"]
                     for m in (grass, picture_style(paintings / "brick.png", network=trained))]
     assert fingerprints[0] != fingerprints[1]
 

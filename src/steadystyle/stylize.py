@@ -251,9 +251,10 @@ def _expected_frames(reader) -> int | None:
     return round(reader.duration * reader.fps) if reader.duration else None
 
 
-def _fingerprint(source: str | Path, model: Model, opts: StylizeOptions, start: float | None,
-                 duration: float | None) -> dict[str, str]:
-    """What the frames depend on, by the flag that sets it: a job is resumed only with the same."""
+def job_fingerprint(source: str | Path, model: Model, opts: StylizeOptions, start: float | None = None,
+                    duration: float | None = None, encoding: Encoding = Encoding()) -> dict[str, str]:
+    """What the frames depend on, by the flag that sets it: a job is resumed only with the same, and a batch
+    skips a finished video only when its sidecar records the same (`made_from`)."""
     mode = opts.resolved_mode(model)
     weights = model.net.state_dict()
     if model.takes_a_picture:  # one network for every picture: the picture's code tells them apart
@@ -262,7 +263,7 @@ def _fingerprint(source: str | Path, model: Model, opts: StylizeOptions, start: 
               "--mode": mode, "--motion": opts.motion if mode == "stable" else "none", "--strength": opts.strength,
               "--preserve-color": opts.preserve_color, "--max-side": opts.max_side,
               "--cut-threshold": opts.cut_threshold, "--precision": opts.dtype, "--start": start,
-              "--duration": duration}
+              "--duration": duration, "--crf": encoding.crf, "--preset": encoding.preset}
     return {what: str(value) for what, value in values.items()}
 
 
@@ -289,8 +290,9 @@ def stylize_video(source: str | Path, model: Model, output: str | Path, opts: St
     opts = opts or StylizeOptions()
     mode = opts.resolved_mode(model)
     reader = open_video(source, start, duration)
-    job = open_job(output, reader, _fingerprint(source, model, opts, start, duration), encoding=encoding,
-                   resume=resume, restart=restart, every=checkpoint_every)
+    fingerprint = job_fingerprint(source, model, opts, start, duration, encoding)
+    job = open_job(output, reader, fingerprint, encoding=encoding, resume=resume, restart=restart,
+                   every=checkpoint_every)
     times: deque = deque()
 
     def images() -> Iterator[np.ndarray]:
@@ -316,5 +318,5 @@ def stylize_video(source: str | Path, model: Model, output: str | Path, opts: St
         summary = VideoSummary(frames, job.seconds, Path(output))
         name = model.path.name if model.path else model.style
         write_sidecar(output, {"command": "stylize", "model": name, "mode": mode, "fps": summary.fps,
-                               "frames": frames, "seconds": summary.seconds})
+                               "frames": frames, "seconds": summary.seconds, "made_from": fingerprint})
     return summary

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import sys
 import time
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from ..atomic import OutputError, check_not_inputs, check_writable
+from ..batch import BatchResult, batch_outputs, frames_to_do, stylize_videos
 from ..images import IMAGE_SUFFIXES, load_image, save_image
 from ..live import parse_webcam, run_live
 from ..models import PER_FRAME_SUFFIX, Model, load_model, shipped_styles
@@ -30,7 +33,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                                         "or the webcam live.")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="image file(s), one video file or frame folder ('sample': a 5 s clip that ships with "
-                        "steadystyle), or webcam[:N] for live stylization")
+                        "steadystyle), several videos, a folder of them or a quoted pattern ('clips/*.mp4') into -o "
+                        "FOLDER (a re-run skips finished ones and resumes the rest), or webcam[:N] for live stylization")
     p.add_argument("-s", "--style", required=True, metavar="MODEL", help="a shipped style name, a model file, or any picture (.jpg, .png, ...) as the style")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="output image (.png, .jpg), folder (several images), .mp4 or frame folder (video); "
@@ -111,9 +115,76 @@ def run(args: argparse.Namespace) -> int:
     if not args.output:
         raise ValueError("stylize needs -o OUT (an image, a folder, or a .mp4)")
     inputs = [SAMPLE_CLIP if p == "sample" and not Path(p).exists() else Path(p) for p in args.inputs]
+    videos = batch_inputs(inputs)
+    if videos is not None:
+        return _run_batch(args, videos)
     if len(inputs) == 1 and (inputs[0].is_dir() or inputs[0].suffix.lower() in VIDEO_IN_SUFFIXES):
         return _run_video(args, inputs[0])
     return _run_images(args, inputs)
+
+
+def _is_video(path: Path) -> bool:
+    return path.suffix.lower() in VIDEO_IN_SUFFIXES
+
+
+def batch_inputs(inputs: list[Path]) -> list[Path] | None:
+    """The videos of a batch: several video files, a folder holding videos, or a quoted pattern ('clips/*.mp4');
+    None for one video or frame folder, or images."""
+    videos: list[Path] = []
+    expanded = False
+    for given in inputs:
+        if not given.exists() and glob.has_magic(str(given)):
+            matches = [Path(m) for m in sorted(glob.glob(str(given)))]
+            if not matches:
+                raise FileNotFoundError(f"{given}: no file matches this pattern")
+            videos += [m for m in matches if _is_video(m)]
+            expanded = True
+        elif given.is_dir() and any(_is_video(p) for p in given.iterdir()):
+            videos += sorted(p for p in given.iterdir() if _is_video(p) and p.is_file())
+            expanded = True
+        elif _is_video(given):
+            videos.append(given)
+    if not videos or (len(videos) == 1 and not expanded):
+        return None
+    if len(videos) < len(inputs) and not expanded:
+        raise ValueError("stylize takes several videos or several images, not both; run them apart")
+    return videos
+
+
+def _run_batch(args: argparse.Namespace, videos: list[Path]) -> int:
+    """Each video into -o FOLDER/NAME.mp4; a table at the end; exit 1 if any failed."""
+    folder = Path(args.output)
+    if folder.suffix and not folder.is_dir():
+        raise OutputError(f"-o {folder}: {len(videos)} videos go into a folder; give a folder name (no suffix)")
+    model = _load_for_mode(args.style, args.mode)
+    batch_outputs(videos, folder, [model.path])  # refused before any work: clashing names, an input as output
+    _warn_compile(args)
+    opts = options(args)
+    bar = tqdm(total=frames_to_do(videos, args.start, args.duration), desc=f"{len(videos)} videos", unit="frame",
+               disable=args.quiet)
+
+    def report(result: BatchResult) -> None:
+        if not args.quiet:
+            bar.write(f"{result.source.name}: {result.status}" + (f" ({result.error})" if result.error else ""))
+
+    with bar:
+        results = stylize_videos(videos, model, folder, opts, start=args.start, duration=args.duration,
+                                 encoding=encoding(args), restart=args.restart,
+                                 on_frame=lambda n: bar.update(n - bar.n), on_result=report)
+    print(summary_table(results))
+    failed = sum(r.status == "failed" for r in results)
+    print(f"{len(results) - failed} of {len(results)} videos in {folder}; {how_it_ran(opts)}")
+    return 1 if failed else 0
+
+
+def summary_table(results: list[BatchResult]) -> str:
+    """Per file: frames, seconds, frames/s and what became of it."""
+    rows = [f"{'file':32} {'frames':>7} {'seconds':>8} {'frames/s':>9}  result"]
+    for r in results:
+        outcome = r.status if r.status != "failed" else f"failed: {r.error}"
+        speed = f"{r.fps:9.1f}" if r.status == "done" else f"{'-':>9}"
+        rows.append(f"{r.source.name[:32]:32} {r.frames:7d} {r.seconds:8.1f} {speed}  {outcome}")
+    return "\n".join(rows)
 
 
 def _run_video(args: argparse.Namespace, source: Path) -> int:

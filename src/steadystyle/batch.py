@@ -1,0 +1,108 @@
+"""Many videos in one run: one output per input in a folder, a failing file that does not stop the others,
+and a re-run that skips what is finished and resumes what is not.
+
+Each video is `stylize_video`'s resumable job (video/_resume.py): an interrupted batch leaves its current
+video's work saved, and the next run continues it. A finished video is one whose sidecar says it was made
+from the same input, style and options (`made_from`); with other options the video is made again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .atomic import OutputError, check_not_inputs
+from .models import Model
+from .stylize import StylizeOptions, job_fingerprint, stylize_video
+from .video import Encoding, VideoError, probe, read_sidecar, sidecar_path
+
+OUTPUT_SUFFIX = ".mp4"
+
+
+@dataclass
+class BatchResult:
+    """What became of one input: "done", "skipped" (finished before) or "failed" (with the error)."""
+
+    source: Path
+    output: Path
+    status: str
+    frames: int = 0
+    seconds: float = 0.0
+    error: str = ""
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds else 0.0
+
+
+def batch_outputs(sources: list[Path], folder: Path, also_inputs: list[Path | None]) -> list[Path]:
+    """FOLDER/NAME.mp4 for each input NAME.*; two inputs of one name, or an output that is an input, are refused."""
+    outputs = [folder / (source.stem + OUTPUT_SUFFIX) for source in sources]
+    seen: dict[Path, Path] = {}
+    for source, output in zip(sources, outputs):
+        if output in seen:
+            raise OutputError(f"{seen[output]} and {source} would both become {output}; rename one")
+        seen[output] = source
+    check_not_inputs([*outputs, *map(sidecar_path, outputs)], [*sources, *also_inputs])
+    return outputs
+
+
+def is_finished(source: Path, output: Path, model: Model, opts: StylizeOptions, start: float | None,
+                duration: float | None, encoding: Encoding) -> bool:
+    """`output` exists and its sidecar records that it was made from `source` with this style and these options."""
+    info = read_sidecar(output) if output.is_file() else None
+    return bool(info) and info.get("made_from") == job_fingerprint(source, model, opts, start, duration, encoding)
+
+
+def frames_to_do(sources: list[Path], start: float | None, duration: float | None) -> int | None:
+    """All the readable inputs' frames, for one progress bar; None when a container does not say."""
+    total = 0
+    for source in sources:
+        try:
+            reader = probe(source, start, duration)
+        except (VideoError, OSError):
+            continue  # its error is reported in its turn
+        count = reader.frame_count or (round(reader.duration * reader.fps) if reader.duration else None)
+        if count is None:
+            return None
+        total += count
+    return total
+
+
+def stylize_videos(sources: list[Path], model: Model, folder: Path, opts: StylizeOptions | None = None, *,
+                   start: float | None = None, duration: float | None = None, encoding: Encoding = Encoding(),
+                   restart: bool = False, on_frame: Callable[[int], None] | None = None,
+                   on_result: Callable[[BatchResult], None] | None = None) -> list[BatchResult]:
+    """Stylize each video into FOLDER/NAME.mp4, in order; `on_frame(n)` after each frame of any of them (n
+    counts all), `on_result` after each video. An error in one video is its result, and the next one
+    starts; Ctrl-C stops the batch (the current video's job is kept for the next run)."""
+    opts = opts or StylizeOptions()
+    outputs = batch_outputs(sources, folder, [model.path])
+    folder.mkdir(parents=True, exist_ok=True)
+    results, done = [], [0]
+
+    def count(n: int, _total: int | None) -> None:
+        if on_frame:
+            on_frame(done[0] + n)
+
+    for source, output in zip(sources, outputs):
+        if not restart and is_finished(source, output, model, opts, start, duration, encoding):
+            result = BatchResult(source, output, "skipped", frames=read_sidecar(output).get("frames", 0))
+        else:
+            t0 = time.perf_counter()
+            try:
+                summary = stylize_video(source, model, output, opts, start=start, duration=duration,
+                                        encoding=encoding, progress=False, on_frame=count, resume=not restart,
+                                        restart=restart)
+                result = BatchResult(source, output, "done", summary.frames, time.perf_counter() - t0)
+            except Exception as e:  # noqa: BLE001 - reported as its result; the library's errors say what to do
+                result = BatchResult(source, output, "failed", seconds=time.perf_counter() - t0, error=str(e))
+        done[0] += result.frames
+        if on_frame:
+            on_frame(done[0])
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return results

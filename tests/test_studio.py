@@ -253,7 +253,7 @@ def test_live_session_carries_the_recurrent_state_like_a_video():
     frames = [picture(i, 96, 64) for i in range(3)]
     model_file = shipped_styles()["udnie"]
     opts = StylizeOptions(mode="stable", max_side=64)
-    live = LiveSession(("udnie",), model_file, opts)
+    live = LiveSession(("udnie",), load_model(model_file), opts)
     stepped = [live.step(frame) for frame in frames]
     streamed = [to_uint8(y) for y in stylize_frames(frames, load_model(model_file), opts)]
     fresh = [to_uint8(next(stylize_frames([frame], load_model(model_file), opts))) for frame in frames]

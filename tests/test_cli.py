@@ -248,6 +248,17 @@ def test_training_defaults_are_the_config_classes(monkeypatch, tmp_path, capsys)
     style, given_out, given_image, given_video = calls[0]
     assert style == painting_path("wave") and given_out == out  # a bundled painting by name
     assert given_image.steps == 7 and given_image.weights == replace(image.weights, style=5e6)
+    assert "relu4_3" not in given_image.weights.style_layers  # trained without it (losses.TRAIN_WEIGHTS)
+    calls.clear()
+    assert run("train", "style", "--painting", "wave", "-o", out, "--style-layers", "relu1_2,relu4_3") == 0
+    assert calls[0][2].weights.style_layers == ("relu1_2", "relu4_3")
+    with pytest.raises(SystemExit) as refused:
+        run("train", "style", "--painting", "wave", "-o", out, "--style-layers", "relu9_9")
+    assert refused.value.code == 2 and "relu9_9: give VGG-16 layers among" in capsys.readouterr().err
+    calls.clear()
+    assert run("train", "style", "--painting", "wave", "-o", out, "--image-steps", "7", "--nuisance", "0.5",
+               "--style-weight", "5e6") == 0
+    style, given_out, given_image, given_video = calls[0]
     assert (given_image.arch, given_image.style_size, given_image.size) == (image.arch, image.style_size, image.size)
     assert (given_video.steps, given_video.nuisance) == (video.steps, 0.5)
     # no --temporal-weight: the painting's suggestion, said aloud

@@ -23,6 +23,7 @@ from ..losses import LossWeights
 from ..models import Model, ModelError, load_model, shipped_styles
 from ..paintings import painting_names, painting_path
 from ..reports import check_folder
+from ..vgg import RELU_LAYERS
 from ..video import (CHECKPOINT, CHECKPOINT_EVERY, CRF_RANGE, X264_PRESETS, Encoding, VideoReader, open_video,
                      work_folder)
 
@@ -144,11 +145,24 @@ def loss_weight_args(p: argparse.ArgumentParser, defaults: LossWeights) -> None:
     g.add_argument("--content-weight", type=non_negative_float, default=defaults.content, help="default: %(default)g")
     g.add_argument("--tv-weight", type=non_negative_float, default=defaults.tv,
                    help="total variation; default: %(default)g")
+    g.add_argument("--style-layers", type=vgg_layers, default=defaults.style_layers, metavar="L1,L2,...",
+                   help=f"VGG-16 layers of the style loss (default: {','.join(defaults.style_layers)})")
+
+
+def vgg_layers(text: str) -> tuple[str, ...]:
+    """A comma-separated list of VGG-16 ReLU layers, each known."""
+    layers = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in layers if name not in RELU_LAYERS]
+    if not layers or unknown:
+        raise argparse.ArgumentTypeError(f"{', '.join(unknown) or 'no layer'}: give VGG-16 layers among "
+                                         f"{', '.join(RELU_LAYERS)}")
+    return layers
 
 
 def loss_weights(args: argparse.Namespace, base: LossWeights) -> LossWeights:
-    """`base` (its layers and kind of style loss) with the weights given on the command line."""
-    given = {"style": args.style_weight, "content": args.content_weight, "tv": args.tv_weight}
+    """`base` (its kind of style loss) with the weights and style layers given on the command line."""
+    given = {"style": args.style_weight, "content": args.content_weight, "tv": args.tv_weight,
+             "style_layers": getattr(args, "style_layers", None)}
     return replace(base, **{k: v for k, v in given.items() if v is not None})
 
 

@@ -22,7 +22,7 @@ from ..training import (FINE_TUNE_FACTOR, FINE_TUNE_STEPS, ImageTrainer, TrainCo
 from ..vgg import cached_weights
 from .args import (REPLACED, flow_args, fraction, loss_weight_args, loss_weights, non_negative_float,
                    painting_args, pixels, positive_float, positive_int, quiet_arg, resolve_model, seed, sequence_length,
-                   vgg_arg)
+                   vgg_arg, vgg_layers)
 
 IMAGE, VIDEO = TrainConfig(style=""), VideoTrainConfig(style="")
 
@@ -124,6 +124,7 @@ def _register_video(what: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("loss weights (default: the per-frame model's)")
     for name in ("style", "content", "tv"):
         g.add_argument(f"--{name}-weight", type=non_negative_float)
+    g.add_argument("--style-layers", type=vgg_layers, metavar="L1,L2,...")
     p.set_defaults(run=run_video)
 
 

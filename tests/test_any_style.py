@@ -146,6 +146,8 @@ def test_the_cli_stylizes_and_exports_with_a_picture_as_the_style(paintings, tra
         assert main(["stylize", str(photo), "-s", str(paintings / "grass.png"), "--mode", mode,
                      "-o", str(tmp_path / f"{mode}.png"), "-q"]) == 0
         assert load_rgb(tmp_path / f"{mode}.png").shape == load_rgb(photo).shape
+    assert main(["stylize", str(photo), "-s", str(trained), "-o", str(tmp_path / "no.png")]) == 2
+    assert "needs one: give the picture itself" in capsys.readouterr().err
     out = tmp_path / "grass.onnx"
     assert main(["export", "-s", str(paintings / "grass.png"), "-o", str(out)]) == 0
     assert {p.name for p in tmp_path.glob("grass*")} == {"grass.onnx", "grass.md", "grass-per-frame.onnx",

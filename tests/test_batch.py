@@ -67,10 +67,26 @@ def test_an_interrupted_batch_resumes_where_it_stopped(clips, tmp_path, interrup
     assert read_sidecar(out / "b.mp4")["frames"] == 7
 
 
+@pytest.mark.slow
+def test_an_interrupted_video_rerun_with_other_options_is_made_anew(clips, tmp_path, interrupt_after, monkeypatch):
+    import steadystyle.stylize as stylize_module
+
+    (clips / "broken.mp4").unlink()
+    out = tmp_path / "out"
+    args = ["stylize", str(clips), "-s", "udnie", "-o", str(out), "-q", "--checkpoint-every", "0"]
+    interrupt_after(stylize_module, 13)
+    assert main(args) == 130
+    monkeypatch.undo()
+    assert main([*args, "--strength", "0.5"]) == 0  # its leftover job had other options: not an error
+    assert read_sidecar(out / "b.mp4")["made_from"]["--strength"] == "0.5" and _frames(out / "b.mp4") == 7
+
+
 def test_clashing_names_and_a_file_as_the_output_folder_are_refused(clips, tmp_path, capsys):
     make_clip(clips / "a.mov", frames=3)
     assert main(["stylize", str(clips / "a.mp4"), str(clips / "a.mov"), "-s", "udnie", "-o", str(tmp_path / "o")]) == 2
     assert "would both become" in capsys.readouterr().err
     assert main(["stylize", str(clips / "a.mp4"), str(clips / "b.mov"), "-s", "udnie", "-o", str(tmp_path / "o.mp4")]) == 2
     assert "give a folder name" in capsys.readouterr().err
+    assert main(["stylize", str(clips), str(clips / "notes.txt"), "-s", "udnie", "-o", str(tmp_path / "o")]) == 2
+    assert "a batch takes videos only" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from .atomic import OutputError, check_not_inputs
 from .models import Model
-from .stylize import StylizeOptions, job_fingerprint, stylize_video
-from .video import Encoding, VideoError, probe, read_sidecar, sidecar_path
+from .stylize import StylizeOptions, VideoSummary, job_fingerprint, stylize_video
+from .video import CHECKPOINT_EVERY, Encoding, JobError, VideoError, probe, read_sidecar, sidecar_path
 
 OUTPUT_SUFFIX = ".mp4"
 
@@ -71,9 +71,27 @@ def frames_to_do(sources: list[Path], start: float | None, duration: float | Non
     return total
 
 
+def _stylize_one(source: Path, model: Model, output: Path, opts: StylizeOptions, start: float | None,
+                 duration: float | None, encoding: Encoding, restart: bool, checkpoint_every: float,
+                 on_frame: Callable[[int, int | None], None]) -> VideoSummary:
+    """One video: its leftover job continued, or made anew when that job had other options (a batch re-run
+    with other options remakes every video; only --restart discards a job that could continue)."""
+    def run(fresh: bool) -> VideoSummary:
+        return stylize_video(source, model, output, opts, start=start, duration=duration, encoding=encoding,
+                             progress=False, on_frame=on_frame, resume=not fresh, restart=fresh,
+                             checkpoint_every=checkpoint_every)
+    try:
+        return run(restart)
+    except JobError as e:
+        if restart or "was made with a different" not in str(e):
+            raise
+        return run(True)
+
+
 def stylize_videos(sources: list[Path], model: Model, folder: Path, opts: StylizeOptions | None = None, *,
                    start: float | None = None, duration: float | None = None, encoding: Encoding = Encoding(),
-                   restart: bool = False, on_frame: Callable[[int], None] | None = None,
+                   restart: bool = False, checkpoint_every: float = CHECKPOINT_EVERY,
+                   on_frame: Callable[[int], None] | None = None,
                    on_result: Callable[[BatchResult], None] | None = None) -> list[BatchResult]:
     """Stylize each video into FOLDER/NAME.mp4, in order; `on_frame(n)` after each frame of any of them (n
     counts all), `on_result` after each video. An error in one video is its result, and the next one
@@ -88,17 +106,16 @@ def stylize_videos(sources: list[Path], model: Model, folder: Path, opts: Styliz
             on_frame(done[0] + n)
 
     for source, output in zip(sources, outputs):
-        if not restart and is_finished(source, output, model, opts, start, duration, encoding):
-            result = BatchResult(source, output, "skipped", frames=read_sidecar(output).get("frames", 0))
-        else:
-            t0 = time.perf_counter()
-            try:
-                summary = stylize_video(source, model, output, opts, start=start, duration=duration,
-                                        encoding=encoding, progress=False, on_frame=count, resume=not restart,
-                                        restart=restart)
+        t0 = time.perf_counter()
+        try:
+            if not restart and is_finished(source, output, model, opts, start, duration, encoding):
+                result = BatchResult(source, output, "skipped", frames=read_sidecar(output).get("frames", 0))
+            else:
+                summary = _stylize_one(source, model, output, opts, start, duration, encoding, restart,
+                                       checkpoint_every, count)
                 result = BatchResult(source, output, "done", summary.frames, time.perf_counter() - t0)
-            except Exception as e:  # noqa: BLE001 - reported as its result; the library's errors say what to do
-                result = BatchResult(source, output, "failed", seconds=time.perf_counter() - t0, error=str(e))
+        except Exception as e:  # noqa: BLE001 - reported as its result; the library's errors say what to do
+            result = BatchResult(source, output, "failed", seconds=time.perf_counter() - t0, error=str(e))
         done[0] += result.frames
         if on_frame:
             on_frame(done[0])

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ENCODER_SIDE = 256  # longer side of a style picture as the encoder sees it
+ENCODER_SIDE = 256  # shorter side of a style picture as the encoder sees it (training's views are squares of it)
 
 
 class StyleNorm(nn.GroupNorm):
@@ -29,7 +29,7 @@ class StyleNorm(nn.GroupNorm):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.shift is None:
             return super().forward(x)
-        scale, bias = self.shift.to(x.dtype).chunk(2, dim=1)
+        scale, bias = self.shift.to(x.device, x.dtype).chunk(2, dim=1)
         y = F.group_norm(x, self.num_groups, None, None, self.eps)
         return y * (self.weight.to(x.dtype) + scale)[..., None, None] + (self.bias.to(x.dtype) + bias)[..., None, None]
 
@@ -37,7 +37,7 @@ class StyleNorm(nn.GroupNorm):
 class StyleEncoder(nn.Module):
     """A picture -> its style code. Strided convs take it to 1/32 scale; the mean and spread of each feature
     over the whole picture (a style is a texture's statistics, wherever they sit in the picture) go through
-    a linear layer. About 1 GMAC at ENCODER_SIDE: a few hundredths of a second on a CPU."""
+    a linear layer. About 0.5 GMAC at ENCODER_SIDE square: a few hundredths of a second on a CPU."""
 
     def __init__(self, dim: int, width: int = 24):
         super().__init__()
@@ -50,7 +50,7 @@ class StyleEncoder(nn.Module):
         self.out = nn.Linear(2 * widths[-1], dim)
 
     def forward(self, pictures: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) RGB in [0, 1], longer side about ENCODER_SIDE -> (N, dim)."""
+        """(N, 3, H, W) RGB in [0, 1], shorter side about ENCODER_SIDE -> (N, dim)."""
         h = self.features(pictures).float().flatten(2)
         return self.out(torch.cat([h.mean(2), h.std(2)], dim=1))
 
@@ -76,9 +76,10 @@ class StyleInput(nn.Module):
 
 
 def encoder_view(picture: torch.Tensor) -> torch.Tensor:
-    """(3, H, W) in [0, 1] -> (1, 3, h, w) float, its longer side ENCODER_SIDE (area-shrunk): what the encoder sees."""
+    """(3, H, W) in [0, 1] -> (1, 3, h, w) float, its shorter side ENCODER_SIDE (area-shrunk), as training's square
+    views of the paintings are: the strokes at the scale the encoder learnt them."""
     h, w = picture.shape[-2:]
-    scale = ENCODER_SIDE / max(h, w)
+    scale = ENCODER_SIDE / min(h, w)
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
     return F.interpolate(picture[None].float(), size=size, mode="area" if scale < 1 else "bilinear")
 

@@ -5,7 +5,7 @@ The per-frame network takes `frame` (1, 3, H, W) RGB in [0, 1]. The recurrent on
 fresh (first frame or a shot cut; pass the frame itself as prev_frame and prev_output), 1 continues.
 Height and width are dynamic. The output is `stylized`, to be clamped to [0, 1]. A network for any picture
 also takes `style` (1, D), the picture's code, which its encoder (exported on its own) computes from `picture`
-(1, 3, h, w) RGB in [0, 1] shrunk so that its longer side is 256.
+(1, 3, h, w) RGB in [0, 1] scaled so that its shorter side is 256.
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ def export_onnx(model: Model, path: str | Path) -> Path:
         shapes = ((*shapes, None),)  # the wrapper's inputs are one tuple to torch.export
     _export(module, args, names, "stylized", shapes, path)
     if model.takes_a_picture:
-        net.style.condition(code)  # tracing conditioned it on its example
+        with torch.no_grad():
+            net.style.condition(code)  # tracing conditioned it on its example
     return Path(path)
 
 

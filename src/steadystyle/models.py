@@ -145,7 +145,7 @@ def picture_style(picture: str | Path, per_frame: bool = False, network: str | P
     if per_frame:
         path = per_frame_file(path)
     if not path.is_file():
-        raise ModelError(f"{path}: no network for pictures as styles in this installation; train one with "
+        raise ModelError(f"{path} is missing: no network for pictures as styles here; train one with "
                          f"scripts/train_any_style.py and set ${ANY_STYLE_VARIABLE} to it, or give a trained style")
     model = load_model_file(path)
     if not model.takes_a_picture:

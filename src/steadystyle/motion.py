@@ -12,8 +12,9 @@ per frame, coarse but enough to line strokes up; where it is wrong (occlusions) 
 gate and the hold let go and the network paints afresh.
 
 Two forms of the same lookups: `follow` in torch, differentiable in the output, for training; and, for
-`stylize`, `Lookup` with `warp_frame` and `warp_kept` in OpenCV (2-3x faster, equal to 1e-4), split so that
-the flow and the frame's warp, which need only the input, run in the decoding thread beside the network.
+`stylize`, `Lookup` with `warp_frame` and `warp_kept` in OpenCV (2-3x faster; equal to 1e-4 with OpenCV 5,
+whose remap takes positions as given, to 1/32 px with OpenCV 4), split so that the flow and the frame's warp,
+which need only the input, are prepared apart from the network (stylize._prepare).
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def follow(previous: Previous, x: torch.Tensor) -> Previous:
 @dataclass(frozen=True)
 class Lookup:
     """Where each pixel of a frame looks in the previous one: x and y as float32 (H, W) arrays, OpenCV's
-    remap maps. Made from the frames alone, so it can be computed ahead of the network."""
+    remap maps. Made from the frames alone, before the network runs."""
 
     x: np.ndarray
     y: np.ndarray
@@ -129,7 +130,7 @@ def _pixel_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _hwc(images: torch.Tensor) -> np.ndarray:
     """(1, 3, H, W) in any dtype and layout -> (H, W, 3) float32, what OpenCV takes."""
-    return images[0].permute(1, 2, 0).float().contiguous().numpy()
+    return images[0].permute(1, 2, 0).float().contiguous().cpu().numpy()
 
 
 def _like(hwc: np.ndarray, like: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ from ..atomic import check_not_inputs
 from ..flow import DIS_PRESETS, FLOW_METHODS
 from ..images import MIN_SIDE, check_size
 from ..losses import LossWeights
-from ..models import Model, ModelError, load_model, shipped_styles
+from ..models import ANY_STYLE_VARIABLE, Model, ModelError, load_model, shipped_styles
 from ..paintings import painting_names, painting_path
 from ..reports import check_folder
 from ..vgg import RELU_LAYERS
@@ -102,7 +102,11 @@ def resolve_model(spec: str | Path, flag: str = "-s", per_frame: bool = False) -
         names = ", ".join(shipped_styles()) or "none in this installation"
         raise ModelError(f"{flag} {spec} is a folder; give a model file (.safetensors) or a shipped style name "
                          f"({names})")
-    return load_model(source, per_frame=per_frame)
+    model = load_model(source, per_frame=per_frame)
+    if model.takes_a_picture and model.net.style.code is None:
+        raise ModelError(f"{flag} {spec} paints any picture's style and needs one: give the picture itself as "
+                         f"{flag} (an image file), with this network in ${ANY_STYLE_VARIABLE}")
+    return model
 
 
 def open_checked(path: Path, start: float | None, duration: float | None, max_side: int | None) -> VideoReader:

@@ -131,6 +131,7 @@ def batch_inputs(inputs: list[Path]) -> list[Path] | None:
     """The videos of a batch: several video files, a folder holding videos, or a quoted pattern ('clips/*.mp4');
     None for one video or frame folder, or images."""
     videos: list[Path] = []
+    others: list[Path] = []
     expanded = False
     for given in inputs:
         if not given.exists() and glob.has_magic(str(given)):
@@ -144,10 +145,13 @@ def batch_inputs(inputs: list[Path]) -> list[Path] | None:
             expanded = True
         elif _is_video(given):
             videos.append(given)
+        else:
+            others.append(given)
     if not videos or (len(videos) == 1 and not expanded):
         return None
-    if len(videos) < len(inputs) and not expanded:
-        raise ValueError("stylize takes several videos or several images, not both; run them apart")
+    if others:
+        raise ValueError(f"{others[0]} is neither a video nor a folder or pattern of videos; a batch takes videos "
+                         "only (images and frame folders: run them apart)")
     return videos
 
 
@@ -169,7 +173,7 @@ def _run_batch(args: argparse.Namespace, videos: list[Path]) -> int:
 
     with bar:
         results = stylize_videos(videos, model, folder, opts, start=args.start, duration=args.duration,
-                                 encoding=encoding(args), restart=args.restart,
+                                 encoding=encoding(args), restart=args.restart, checkpoint_every=args.checkpoint_every,
                                  on_frame=lambda n: bar.update(n - bar.n), on_result=report)
     print(summary_table(results))
     failed = sum(r.status == "failed" for r in results)

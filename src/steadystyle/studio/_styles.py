@@ -85,7 +85,7 @@ class StyleLibrary:
 
     def add_picture(self, file: str | Path) -> str:
         """Keep an uploaded picture as a style, named after its file; returns the name. Its code is computed
-        when a job or the live view first uses it (well under a second)."""
+        whenever a job or the live view starts with it (well under a second)."""
         file = Path(file)
         if not any_style_network().is_file():
             raise ModelError("this installation has no network for pictures as styles yet; train a style from "

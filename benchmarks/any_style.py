@@ -21,15 +21,13 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from footage import HELD_OUT_MOTION, clip_frames
-from look import PEER, load_peer
+from look import PEER, Scorer, load_peer
 from look_pictures import blind_pairs, tally
 from readme_tables import ROOT, save_results
 from real_footage import motion_error, stylized
 from steadystyle import StylizeOptions, load_rgb, stylize_frames
-from steadystyle.evaluation import scoring_loss
 from steadystyle.flow import flow_and_mask
 from steadystyle.images import resize_to, to_uint8
 from steadystyle.metrics import flicker_kept
@@ -60,16 +58,10 @@ def seconds_to_first_frame(picture: Path, network: Path, frame: np.ndarray) -> f
     return time.perf_counter() - t0
 
 
-def losses(outputs: list[np.ndarray], frames: list[np.ndarray], picture: Path, vgg, every: int) -> dict:
-    """Mean style and content loss (evaluate's weights) of every `every`-th output against the painting and frame."""
-    side = max(frames[0].shape[:2])
-    loss = scoring_loss(vgg, load_rgb(picture, side))
-    terms = []
-    with torch.no_grad():
-        for y, x in list(zip(outputs, frames))[::every]:
-            y, x = as_tensor(y)[None], as_tensor(x)[None]
-            terms.append(loss(y, loss.content_targets(x)))
-    return {k: float(np.mean([float(t[k]) for t in terms])) for k in ("style", "content")}
+def losses(outputs: list[np.ndarray], frames: list[np.ndarray], scorer: Scorer, every: int) -> dict:
+    """Mean style and content loss (evaluate's) and artifacts of every `every`-th output against its frame."""
+    rows = [scorer(as_tensor(y), as_tensor(x)) for y, x in list(zip(outputs, frames))[::every]]
+    return {k: float(np.mean([r[k] for r in rows])) for k in ("style_loss", "content_loss", "artifacts")}
 
 
 def measure(names: list[str], pictures: list[Path], network: Path, max_frames: int, every: int,
@@ -81,6 +73,7 @@ def measure(names: list[str], pictures: list[Path], network: Path, max_frames: i
         source = motion_error(frames, motion)
         for picture in pictures:
             stable, per_frame = picture_style(picture, network=network), picture_style(picture, True, network)
+            scorer = Scorer(vgg, picture)
             outputs = {"stable": stylized(frames, stable, "stable"), "per-frame": stylized(frames, per_frame, "per-frame"),
                        PEER: [to_uint8(resize_to(peer(as_tensor(f), picture), f.shape[:2])) for f in frames]}
             error = {m: motion_error(ys, motion) for m, ys in outputs.items()}
@@ -88,7 +81,7 @@ def measure(names: list[str], pictures: list[Path], network: Path, max_frames: i
                    "warping_error": error,
                    "kept_vs_own": flicker_kept(error["stable"], error["per-frame"], source),
                    "kept_vs_peer": flicker_kept(error["stable"], error[PEER], source),
-                   "losses": {m: losses(ys, frames, picture, vgg, every) for m, ys in outputs.items()},
+                   "losses": {m: losses(ys, frames, scorer, every) for m, ys in outputs.items()},
                    "seconds_to_first_frame": seconds_to_first_frame(picture, network, frames[0])}
             rows.append(row)
             print(f"{name} {picture.stem}: kept {row['kept_vs_own']} of own per-frame, {row['kept_vs_peer']} of "
@@ -106,7 +99,7 @@ def summary(rows: list[dict]) -> dict:
     def values(k: str) -> list[float]:
         return [r[k] for r in rows if r[k] is not None]
 
-    ratio = {k: float(np.mean([r["losses"]["stable"][k] / r["losses"][PEER][k] for r in rows]))
+    ratio = {k: float(np.mean([r["losses"]["stable"][f"{k}_loss"] / r["losses"][PEER][f"{k}_loss"] for r in rows]))
              for k in ("style", "content")}
     return {"kept_vs_own_worst": max(values("kept_vs_own"), default=None),
             "kept_vs_peer_worst": max(values("kept_vs_peer"), default=None),

@@ -103,11 +103,11 @@ def outside_project(folder: Path) -> Path:
 
 
 class Scorer:
-    """evaluate's style and content loss against one painting, scaled to each result's long side, and the
-    artifact measure."""
+    """evaluate's style and content loss against one painting (a file), scaled to each result's long side, and
+    the artifact measure."""
 
-    def __init__(self, vgg: VGGWeights, style: str) -> None:
-        self.vgg, self.painting, self.losses = vgg, painting_path(style), {}
+    def __init__(self, vgg: VGGWeights, painting: Path) -> None:
+        self.vgg, self.painting, self.losses = vgg, painting, {}
 
     def __call__(self, result: torch.Tensor, photo: torch.Tensor) -> dict:
         side = max(result.shape[-2:])
@@ -140,7 +140,7 @@ def stylize_style(style: str, frames: dict[str, torch.Tensor], peer: Peer,
 
 def score_style(style: str, results: dict[str, dict[str, torch.Tensor]], vgg: VGGWeights) -> list[dict]:
     """A row per content and result: losses and artifacts, with the photo's own artifact score beside."""
-    scorer, rows = Scorer(vgg, style), []
+    scorer, rows = Scorer(vgg, painting_path(style)), []
     for content, shown in results.items():
         photo_artifacts = artifact_score(shown[CONTENT])
         for name, result in shown.items():

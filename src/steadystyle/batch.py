@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .atomic import OutputError, check_not_inputs
 from .models import Model
-from .stylize import StylizeOptions, VideoSummary, job_fingerprint, stylize_video
+from .stylize import StylizeOptions, VideoSummary, frames_to_come, job_fingerprint, stylize_video
 from .video import CHECKPOINT_EVERY, Encoding, JobError, VideoError, probe, read_sidecar, sidecar_path
 
 OUTPUT_SUFFIX = ".mp4"
@@ -64,7 +64,7 @@ def frames_to_do(sources: list[Path], start: float | None, duration: float | Non
             reader = probe(source, start, duration)
         except (VideoError, OSError):
             continue  # its error is reported in its turn
-        count = reader.frame_count or (round(reader.duration * reader.fps) if reader.duration else None)
+        count = frames_to_come(reader)
         if count is None:
             return None
         total += count

@@ -246,9 +246,9 @@ class VideoSummary:
         return f"wrote {self.output}: {self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} frames/s)"
 
 
-def _expected_frames(reader) -> int | None:
-    """For the progress bar's ETA when the container does not count frames (or the clip is trimmed)."""
-    return round(reader.duration * reader.fps) if reader.duration else None
+def frames_to_come(reader) -> int | None:
+    """How many frames a video will give, for a progress bar: the reader's count, else duration x rate, else None."""
+    return reader.frame_count or (round(reader.duration * reader.fps) if reader.duration else None)
 
 
 def job_fingerprint(source: str | Path, model: Model, opts: StylizeOptions, start: float | None = None,
@@ -303,7 +303,7 @@ def stylize_video(source: str | Path, model: Model, output: str | Path, opts: St
 
     previous = [restored_state(job.state)]  # after the latest frame, as on_state sees it
     frames = job.frames
-    total = reader.frame_count or _expected_frames(reader)
+    total = frames_to_come(reader)
     with job:
         with tqdm(total=total, initial=frames, desc="stylizing", unit="frame", disable=not progress) as bar, \
                 Background(lambda item: job.add(*item)) as encoder:

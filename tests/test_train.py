@@ -57,6 +57,26 @@ def test_training_lowers_the_loss_and_writes_a_model(content_dir, tmp_path):
 
 
 @pytest.mark.slow
+def test_deep_steps_count_relu4_3_first_then_drop_it_and_a_resumed_run_does_the_same(content_dir, tmp_path):
+    config = replace(_config(content_dir, 6), deep_steps=3)
+    layers = []
+
+    def note(trainer, terms) -> None:
+        layers.append(trainer.loss.weights.style_layers)
+
+    straight = ImageTrainer(config, tmp_path / "a.safetensors", progress=False, on_step=note)
+    straight.run()
+    deep, late = (*config.weights.style_layers, "relu4_3"), config.weights.style_layers
+    assert layers == [deep] * 3 + [late] * 3
+    ImageTrainer(replace(config, steps=4), tmp_path / "b.safetensors", progress=False).run()
+    resumed = ImageTrainer(config, tmp_path / "b.safetensors", resume=True, progress=False)
+    resumed.run()
+    a, b = straight.net.state_dict(), resumed.net.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert load_model(tmp_path / "a.safetensors").meta["training"]["deep_steps"] == 3
+
+
+@pytest.mark.slow
 def test_resume_round_trips_exactly(content_dir, tmp_path):
     straight = ImageTrainer(_config(content_dir, 6), tmp_path / "a.safetensors", progress=False)
     straight.run()

@@ -87,3 +87,27 @@ def phone_jpeg(path: Path, width: int = 130, height: int = 90) -> Path:
     exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
     Image.fromarray(image).save(path, exif=exif, quality=95)
     return path
+
+
+def make_shots(path: Path, shots: int = 3, frames: int = 12, width: int = 160, height: int = 90,
+               audio: str | None = "aac") -> Path:
+    """A clip of `shots` shots cut hard one after another, each `frames` frames of the real sample clip seen
+    differently (as it is, upside down in negative, mirrored with its colours turned), with a tone."""
+    from steadystyle.video import SAMPLE_CLIP, open_video
+
+    looks = [lambda a: a, lambda a: 255 - a[::-1], lambda a: a[:, ::-1, [2, 0, 1]]]
+    source = [np.asarray(Image.fromarray(f.image).resize((width, height))) for _, f in
+              zip(range(frames * shots), open_video(SAMPLE_CLIP))]
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=25, options={"preset": "ultrafast"})
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        sound = out.add_stream(audio, rate=16000, layout="mono") if audio else None
+        for i, image in enumerate(source):
+            look = looks[(i // frames) % len(looks)]
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(look(image)), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        if sound is not None:
+            write_tone(out, sound, len(source) / 25, 16000)
+        out.mux(video.encode(None))
+    return path

@@ -49,11 +49,10 @@ def batch_outputs(sources: list[Path], folder: Path, also_inputs: list[Path | No
     return outputs
 
 
-def is_finished(source: Path, output: Path, model: Model, opts: StylizeOptions, start: float | None,
-                duration: float | None, encoding: Encoding) -> bool:
-    """`output` exists and its sidecar records that it was made from `source` with this style and these options."""
+def is_finished(output: Path, fingerprint: dict[str, str]) -> bool:
+    """`output` exists and its sidecar records that it was made from what `fingerprint` names (job_fingerprint)."""
     info = read_sidecar(output) if output.is_file() else None
-    return bool(info) and info.get("made_from") == job_fingerprint(source, model, opts, start, duration, encoding)
+    return bool(info) and info.get("made_from") == fingerprint
 
 
 def frames_to_do(sources: list[Path], start: float | None, duration: float | None) -> int | None:
@@ -108,7 +107,7 @@ def stylize_videos(sources: list[Path], model: Model, folder: Path, opts: Styliz
     for source, output in zip(sources, outputs):
         t0 = time.perf_counter()
         try:
-            if not restart and is_finished(source, output, model, opts, start, duration, encoding):
+            if not restart and is_finished(output, job_fingerprint(source, model, opts, start, duration, encoding)):
                 result = BatchResult(source, output, "skipped", frames=read_sidecar(output).get("frames", 0))
             else:
                 summary = _stylize_one(source, model, output, opts, start, duration, encoding, restart,

@@ -19,7 +19,8 @@ STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3")
 CONTENT_LAYERS = ("relu2_2",)
 # What networks are scored with: relu4_3 too, with a relative error per layer, so that each layer counts alike
 # whatever its scale (large structures such as swirls and facets show there).
-NETWORK_STYLE_LAYERS = (*STYLE_LAYERS, "relu4_3")
+DEEP_LAYER = "relu4_3"
+NETWORK_STYLE_LAYERS = (*STYLE_LAYERS, DEEP_LAYER)
 
 
 def gram(features: torch.Tensor) -> torch.Tensor:
@@ -141,7 +142,7 @@ def loss_on(loss: PerceptualLoss, device: torch.device) -> PerceptualLoss:
 
 # The Gram traces behind `analyze` and the temporal-weight suggestion. relu4_3 is not in the default style loss,
 # but the paper's argument holds for every layer.
-TRACE_LAYERS = (*STYLE_LAYERS, "relu4_3")
+TRACE_LAYERS = NETWORK_STYLE_LAYERS
 TRACE_SIZE = 384  # longer side of a painting when its traces are taken
 
 

@@ -9,7 +9,7 @@ import copy
 import functools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -195,6 +195,12 @@ def _prepared(frame: np.ndarray | torch.Tensor, opts: StylizeOptions, stable: bo
         return _Prepared(x, xin, fresh), (thumb, now)
     lookup = Lookup.between(now, seen[1], *x.shape[-2:])
     return _Prepared(x, xin, fresh, warp_frame(last, lookup), lookup), (thumb, now)
+
+
+def starts_fresh(frames: Iterable[np.ndarray | torch.Tensor], opts: StylizeOptions) -> Iterator[bool]:
+    """For each frame, whether the stable mode starts it with no history (the first frame, a cut, a new size):
+    the frames where a video can be cut into pieces that stylize apart into the frames of one run."""
+    return (item.fresh for item in _prepare(frames, replace(opts, motion="none"), True, None))
 
 
 def stylize_frames(frames: Iterable[np.ndarray | torch.Tensor], model: Model,

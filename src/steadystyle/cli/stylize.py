@@ -18,8 +18,9 @@ from ..images import IMAGE_SUFFIXES, load_image, save_image
 from ..live import parse_webcam, run_live
 from ..models import PER_FRAME_SUFFIX, Model, load_model, shipped_styles
 from ..motion import MOTIONS
+from ..parallel import LocalWorkers, Workers, stylize_in_pieces
 from ..stylize import CUT_THRESHOLD, PRECISIONS, StylizeOptions, native_bf16, stylize_image, stylize_video
-from ..video import SAMPLE_CLIP, VIDEO_IN_SUFFIXES, check_output, sidecar_path
+from ..video import SAMPLE_CLIP, VIDEO_IN_SUFFIXES, JobError, check_output, is_folder_output, sidecar_path
 from .args import (REPLACED, encoding, encoding_args, fraction, json_arg, non_negative_float, open_checked, pixels,
                    positive_float, positive_int, quiet_arg, resolve_model, resume_args, resume_hint)
 
@@ -67,6 +68,19 @@ def register(commands: argparse._SubParsersAction) -> None:
                         "(default: %(default)s)")
     v.add_argument("--no-cut-detect", action="store_true", help="never restart the recurrence")
     resume_args(p)
+    par = p.add_argument_group("in parallel (video files into .mp4; see docs/usage.md, 'Long films and many videos')")
+    par.add_argument("--workers", type=positive_int, metavar="N",
+                     help="cut each video at its shot cuts and stylize the pieces in N processes, joined into the "
+                          "video one process makes; with --ray, N workers on the cluster (default there: one per CPU)")
+    par.add_argument("--piece-seconds", type=positive_float, metavar="SEC",
+                     help="with --workers or --ray, also cut a shot longer than SEC, restarting the recurrence "
+                          "there (a visible change at that frame, as at a cut): more pieces for a film of long shots")
+    par.add_argument("--ray", metavar="ADDRESS",
+                     help="run the pieces on a running Ray cluster (host:port, or auto), each worker loading the "
+                          "model once; needs pip install 'steadystyle[cluster]' on every node")
+    par.add_argument("--ray-send-inputs", action="store_true",
+                     help="with --ray, send each input file to the nodes through Ray rather than have them read "
+                          "it at the same path (a shared folder)")
     w = p.add_argument_group("live (INPUT webcam or webcam:N, an OpenCV capture device)")
     w.add_argument("--source", type=Path, metavar="FILE", help="a video file standing in for the camera")
     w.add_argument("--record", type=Path, metavar="OUT.mp4", help=f"also record the stylized stream. {REPLACED}")
@@ -172,9 +186,17 @@ def _run_batch(args: argparse.Namespace, videos: list[Path]) -> int:
             bar.write(f"{result.source.name}: {result.status}" + (f" ({result.error})" if result.error else ""))
 
     with bar:
-        results = stylize_videos(videos, model, folder, opts, start=args.start, duration=args.duration,
-                                 encoding=encoding(args), restart=args.restart, checkpoint_every=args.checkpoint_every,
-                                 on_frame=lambda n: bar.update(n - bar.n), on_result=report)
+        on_frame = lambda n: bar.update(n - bar.n)  # noqa: E731
+        if _in_parallel(args):
+            outputs = batch_outputs(videos, folder, [model.path])
+            folder.mkdir(parents=True, exist_ok=True)
+            results = stylize_in_pieces(videos, outputs, model, _workers(args, model), opts, start=args.start,
+                                        duration=args.duration, encoding=encoding(args), restart=args.restart,
+                                        piece_seconds=args.piece_seconds, on_frame=on_frame, on_result=report)
+        else:
+            results = stylize_videos(videos, model, folder, opts, start=args.start, duration=args.duration,
+                                     encoding=encoding(args), restart=args.restart,
+                                     checkpoint_every=args.checkpoint_every, on_frame=on_frame, on_result=report)
     print(summary_table(results))
     failed = sum(r.status == "failed" for r in results)
     print(f"{len(results) - failed} of {len(results)} videos in {folder}; {how_it_ran(opts)}")
@@ -199,11 +221,53 @@ def _run_video(args: argparse.Namespace, source: Path) -> int:
     check_output(args.output)
     _warn_compile(args)
     opts = options(args)
+    if _in_parallel(args):
+        return _run_video_in_pieces(args, source, model, opts)
     with resume_hint(Path(args.output)):
         summary = stylize_video(source, model, args.output, opts, start=args.start, duration=args.duration,
                                 encoding=encoding(args), progress=not args.quiet, resume=args.resume,
                                 restart=args.restart, checkpoint_every=args.checkpoint_every)
     print(f"{summary}; {how_it_ran(opts)}")
+    return 0
+
+
+def _in_parallel(args: argparse.Namespace) -> bool:
+    """--workers or --ray: the pieces' path, which takes video files into video files only."""
+    if not (args.workers or args.ray):
+        if args.piece_seconds or args.ray_send_inputs:
+            raise ValueError("--piece-seconds and --ray-send-inputs go with --workers N or --ray ADDRESS")
+        return False
+    if args.ray_send_inputs and not args.ray:
+        raise ValueError("--ray-send-inputs goes with --ray ADDRESS")
+    return True
+
+
+def _workers(args: argparse.Namespace, model: Model) -> Workers:
+    if args.ray:
+        from ..parallel.cluster import RayWorkers  # Ray is an extra; imported only when asked for
+        return RayWorkers(model, args.ray, args.workers, send_inputs=args.ray_send_inputs)
+    return LocalWorkers(model, args.workers)
+
+
+def _run_video_in_pieces(args: argparse.Namespace, source: Path, model: Model, opts: StylizeOptions) -> int:
+    """One video file, cut into pieces that workers stylize side by side."""
+    if source.is_dir():
+        raise ValueError(f"{source} is a folder of frames; --workers and --ray take video files")
+    if is_folder_output(args.output):
+        raise ValueError(f"-o {args.output}: --workers and --ray write a video file (.mp4, .mov, .m4v, .mkv), not a "
+                         "folder of frames; run without them for frames")
+    output = Path(args.output)
+    bar = tqdm(total=frames_to_do([source], args.start, args.duration), desc="stylizing", unit="frame",
+               disable=args.quiet)
+    with bar:
+        [result] = stylize_in_pieces([source], [output], model, _workers(args, model), opts, start=args.start,
+                                     duration=args.duration, encoding=encoding(args), resume=args.resume,
+                                     restart=args.restart, skip_finished=False, piece_seconds=args.piece_seconds,
+                                     on_frame=lambda n: bar.update(n - bar.n))
+    if result.status == "failed":
+        raise JobError(f"{source}: {result.error}; the pieces made so far are kept: run again with --resume")
+    print(f"wrote {output}: {result.frames} frames in {result.seconds:.1f} s ({result.fps:.1f} frames/s); "
+          f"{how_it_ran(opts)}")
     return 0
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..atomic import check_not_inputs
 from ..images import load_rgb
+from ..losses import DEEP_LAYER
 from ..models import Model, load_model, per_frame_file
 from ..motion import MOTIONS
 from ..networks import PRESETS
@@ -20,7 +21,7 @@ from ..paintings import painting_names, painting_path
 from ..training import (FINE_TUNE_FACTOR, FINE_TUNE_STEPS, ImageTrainer, TrainConfig, Trainer, VideoTrainConfig,
                         VideoTrainer, carried_on, per_frame_twin, suggest_temporal_weight, train_style, work_dir_of)
 from ..vgg import cached_weights
-from .args import (REPLACED, flow_args, fraction, loss_weight_args, loss_weights, non_negative_float,
+from .args import (REPLACED, flow_args, fraction, loss_weight_args, loss_weights, non_negative_float, number,
                    painting_args, pixels, positive_float, positive_int, quiet_arg, resolve_model, seed, sequence_length,
                    vgg_arg, vgg_layers)
 
@@ -101,7 +102,15 @@ def _register_image(what: argparse._SubParsersAction) -> None:
     _style_args(p)
     _stage_args(p, IMAGE)
     loss_weight_args(p, IMAGE.weights)
+    _deep_steps_arg(p)
     p.set_defaults(run=run_image)
+
+
+def _deep_steps_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--deep-steps", type=number(int, 0), default=IMAGE.deep_steps, metavar="N",
+                   help=f"stage 1: the first N steps count {DEEP_LAYER} in the style loss too, which teaches the "
+                        "painting's large strokes; to the end it would stamp one motif everywhere "
+                        "(default: %(default)s)")
 
 
 def _register_video(what: argparse._SubParsersAction) -> None:
@@ -148,6 +157,7 @@ def _register_style(what: argparse._SubParsersAction) -> None:
     _motion_args(p)
     _run_args(p, IMAGE)
     loss_weight_args(p, IMAGE.weights)
+    _deep_steps_arg(p)
     p.set_defaults(run=run_style)
 
 
@@ -223,7 +233,8 @@ def run_image(args: argparse.Namespace) -> int:
     check_not_inputs([args.output, args.work_dir or work_dir_of(args.output)],
                      [args.style, args.content, args.vgg_weights])
     config = TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch,
-                         weights=loss_weights(args, IMAGE.weights), **_stage_settings(args))
+                         weights=loss_weights(args, IMAGE.weights), deep_steps=args.deep_steps,
+                         **_stage_settings(args))
     return _run_stage(ImageTrainer(config, args.output, args.work_dir, args.vgg_weights, resume=args.resume,
                                    progress=not args.quiet))
 
@@ -279,7 +290,7 @@ def run_style(args: argparse.Namespace) -> int:
     fresh = not out.exists() and not (work_dir_of(out) / "checkpoint.pt").is_file()  # stage 2 not begun
     image = TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch,
                         steps=args.image_steps or steps[0], weights=loss_weights(args, IMAGE.weights),
-                        **_run_settings(args))
+                        deep_steps=args.deep_steps, **_run_settings(args))
     video = VideoTrainConfig(style=str(args.style), clips=str(args.clips), steps=args.video_steps or steps[1],
                              temporal_weight=_temporal_weight(args.temporal_weight, args.style, head, args, fresh,
                                                               fine_tune=bool(args.start_from)),

@@ -30,7 +30,7 @@ from ..errors import interrupt
 from ..flow import DEFAULT_PRESET
 from ..images import load_rgb, save_image
 from ..locks import Lock
-from ..losses import TRAIN_WEIGHTS, LossWeights, PerceptualLoss, loss_on
+from ..losses import DEEP_LAYER, TRAIN_WEIGHTS, LossWeights, PerceptualLoss, loss_on
 from ..models import load_model, save_model
 from ..networks import DEFAULT_ARCH, EARLIER_FAST, FAST, PRESETS, TransformNet
 from ..vgg import VGGWeights, cached_weights
@@ -55,6 +55,9 @@ class TrainConfig:
     arch: str = DEFAULT_ARCH
     start: str = ""  # fine-tuning: a model (file or shipped style) whose network this run starts from
     weights: LossWeights = field(default_factory=lambda: replace(TRAIN_WEIGHTS))
+    # Stage 1: the first `deep_steps` steps count relu4_3 in the style loss as well. It teaches the painting's
+    # large strokes; kept to the end, a 16-channel network stamps one motif everywhere (docs/training.md).
+    deep_steps: int = 0
     seed: int = 0
     bf16: bool = True  # mixed precision: bf16 on the CPU; on a GPU bf16, or fp16 where bf16 is not computed
     device: str = "auto"  # see device.resolve_device
@@ -380,7 +383,17 @@ class ImageTrainer(Trainer):
             raise ValueError(f"unknown architecture {self.config.arch!r}; choose from {sorted(PRESETS)}")
         return TransformNet(arch)
 
+    def build_loss(self, weights: VGGWeights) -> PerceptualLoss:
+        """With `deep_steps`, the loss counts relu4_3 too, until `train_step` drops it."""
+        self.vgg_weights = weights
+        w = self.config.weights
+        if self.config.deep_steps and DEEP_LAYER not in w.style_layers:
+            w = replace(w, style_layers=(*w.style_layers, DEEP_LAYER))
+        return PerceptualLoss.build(weights, load_rgb(self.config.style, self.config.style_size)[None], w)
+
     def train_step(self) -> dict[str, float]:
+        if self.step >= self.config.deep_steps and self.loss.weights != self.config.weights:
+            self.loss = loss_on(super().build_loss(self.vgg_weights), self.device)  # relu4_3's steps are over
         content = self.stills.batch(self.step, self.items).to(self.device)
         with self.precision.autocast():
             terms = self.loss(self.train_net(content), self.loss.content_targets(content))

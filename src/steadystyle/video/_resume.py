@@ -205,7 +205,7 @@ class VideoJob:
         for stray in self.folder.iterdir():  # segments written after the checkpoint, and half-written files
             if stray.name != CHECKPOINT and stray not in self._segment_paths():
                 shutil.rmtree(stray) if stray.is_dir() else stray.unlink()
-        frames = sum(_frames_in(segment) for segment in self._segment_paths())
+        frames = sum(segment_frames(segment) for segment in self._segment_paths())
         if frames != self.frames:
             raise JobError(f"{self.folder / CHECKPOINT}: damaged, it counts {self.frames} frames done but its "
                            f"segments hold {frames}; start over with --restart")
@@ -335,7 +335,7 @@ def _problem(info: object) -> str:
     return ""
 
 
-def _frames_in(segment: Path) -> int:
+def segment_frames(segment: Path) -> int:
     """The frames of a complete segment; a JobError naming it when it is missing, unreadable or cut short."""
     try:
         with av.open(str(segment)) as container:

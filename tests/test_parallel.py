@@ -159,3 +159,16 @@ def test_ray_makes_the_video_one_process_makes(shots, ray_cluster, tmp_path):
                  "-q"]) == 0
     for made in (shared, sent):
         _assert_same_video(made, single, clip)
+
+
+@pytest.mark.slow
+def test_workers_paint_any_picture_as_one_process_does(shots, paintings, trained, tmp_path, monkeypatch):
+    from steadystyle import models
+
+    monkeypatch.setenv(models.ANY_STYLE_VARIABLE, str(trained))
+    clip, _ = shots
+    style = str(paintings / "brick.png")
+    single, two = tmp_path / "single.mp4", tmp_path / "two.mp4"
+    assert main(["stylize", str(clip), "-s", style, "-o", str(single), "-q"]) == 0
+    assert main(["stylize", str(clip), "-s", style, "-o", str(two), "--workers", "2", "-q"]) == 0
+    _assert_same_video(two, single, clip)

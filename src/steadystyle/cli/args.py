@@ -211,7 +211,8 @@ def resume_args(p: argparse.ArgumentParser) -> None:
     what = g.add_mutually_exclusive_group()
     what.add_argument("--resume", action="store_true",
                       help="continue a run that was interrupted (Ctrl-C, a kill, a power cut) from its last "
-                           "checkpoint, kept in .OUT.resume/ beside OUT; the same inputs and options are needed")
+                           "checkpoint, kept in .OUT.resume/ beside OUT (stylize --workers: its finished pieces, in "
+                           ".OUT.pieces/); the same inputs and options are needed")
     what.add_argument("--restart", action="store_true", help="discard an interrupted run's work and start over")
     g.add_argument("--checkpoint-every", type=non_negative_float, default=CHECKPOINT_EVERY, metavar="SEC",
                    help="save the work so far this often, 0 after every frame: what an interruption can cost; each "

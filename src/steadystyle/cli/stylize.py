@@ -18,7 +18,7 @@ from ..images import IMAGE_SUFFIXES, load_image, save_image
 from ..live import parse_webcam, run_live
 from ..models import PER_FRAME_SUFFIX, Model, load_model, shipped_styles
 from ..motion import MOTIONS
-from ..parallel import LocalWorkers, Workers, stylize_in_pieces
+from ..parallel import LocalWorkers, Workers, pieces_folder, stylize_in_pieces
 from ..stylize import CUT_THRESHOLD, PRECISIONS, StylizeOptions, native_bf16, stylize_image, stylize_video
 from ..video import SAMPLE_CLIP, VIDEO_IN_SUFFIXES, JobError, check_output, is_folder_output, sidecar_path
 from .args import (REPLACED, encoding, encoding_args, fraction, json_arg, non_negative_float, open_checked, pixels,
@@ -262,10 +262,12 @@ def _run_video_in_pieces(args: argparse.Namespace, source: Path, model: Model, o
     with bar:
         [result] = stylize_in_pieces([source], [output], model, _workers(args, model), opts, start=args.start,
                                      duration=args.duration, encoding=encoding(args), resume=args.resume,
-                                     restart=args.restart, skip_finished=False, piece_seconds=args.piece_seconds,
+                                     restart=args.restart, batch=False, piece_seconds=args.piece_seconds,
                                      on_frame=lambda n: bar.update(n - bar.n))
     if result.status == "failed":
-        raise JobError(f"{source}: {result.error}; the pieces made so far are kept: run again with --resume")
+        kept = pieces_folder(output)
+        raise JobError(f"{source}: {result.error}" + (f" (the pieces made are kept in {kept}: run again with --resume "
+                                                       "to make only the others)" if kept.is_dir() else ""))
     print(f"wrote {output}: {result.frames} frames in {result.seconds:.1f} s ({result.fps:.1f} frames/s); "
           f"{how_it_ran(opts)}")
     return 0

@@ -106,6 +106,13 @@ def _register_image(what: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_image)
 
 
+def _check_deep_steps(config: TrainConfig) -> TrainConfig:
+    if config.deep_steps and config.deep_steps >= config.steps:
+        raise ValueError(f"--deep-steps {config.deep_steps} would count {DEEP_LAYER} to the end of {config.steps} steps, "
+                         "which stamps one motif everywhere; give fewer than the steps")
+    return config
+
+
 def _deep_steps_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--deep-steps", type=number(int, 0), default=IMAGE.deep_steps, metavar="N",
                    help=f"stage 1: the first N steps count {DEEP_LAYER} in the style loss too, which teaches the "
@@ -232,9 +239,9 @@ def run_image(args: argparse.Namespace) -> int:
     load_rgb(args.style)  # a bad painting fails before the VGG and the data are loaded
     check_not_inputs([args.output, args.work_dir or work_dir_of(args.output)],
                      [args.style, args.content, args.vgg_weights])
-    config = TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch,
-                         weights=loss_weights(args, IMAGE.weights), deep_steps=args.deep_steps,
-                         **_stage_settings(args))
+    config = _check_deep_steps(TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch,
+                                           weights=loss_weights(args, IMAGE.weights), deep_steps=args.deep_steps,
+                                           **_stage_settings(args)))
     return _run_stage(ImageTrainer(config, args.output, args.work_dir, args.vgg_weights, resume=args.resume,
                                    progress=not args.quiet))
 
@@ -288,9 +295,9 @@ def run_style(args: argparse.Namespace) -> int:
     built = starts[0] if starts else load_model(per_frame) if per_frame.exists() else None
     head = built.net.arch.head if built is not None else PRESETS[args.arch].head
     fresh = not out.exists() and not (work_dir_of(out) / "checkpoint.pt").is_file()  # stage 2 not begun
-    image = TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch,
-                        steps=args.image_steps or steps[0], weights=loss_weights(args, IMAGE.weights),
-                        deep_steps=args.deep_steps, **_run_settings(args))
+    image = _check_deep_steps(TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch,
+                                          steps=args.image_steps or steps[0], weights=loss_weights(args, IMAGE.weights),
+                                          deep_steps=args.deep_steps, **_run_settings(args)))
     video = VideoTrainConfig(style=str(args.style), clips=str(args.clips), steps=args.video_steps or steps[1],
                              temporal_weight=_temporal_weight(args.temporal_weight, args.style, head, args, fresh,
                                                               fine_tune=bool(args.start_from)),

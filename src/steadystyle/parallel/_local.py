@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
@@ -33,9 +34,18 @@ def _start(model: Model, threads: int, progress) -> None:
     global _model, _progress
     torch.set_num_threads(threads)
     _model, _progress = model, progress
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
 
 
-def _run(task: PieceTask) -> bytes:
+def _exit_with(parent: int) -> None:
+    """End this worker when the process that started it has gone (killed, even with SIGKILL): nobody is left
+    to take its pieces, and it would hold its model in memory for good."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _run(task: PieceTask) -> tuple[bytes, float]:
     unsent = [0]
 
     def count(n: int) -> None:
@@ -51,7 +61,7 @@ def _run(task: PieceTask) -> bytes:
 
 
 class LocalWorkers:
-    """`workers` processes on this machine; `run` yields each task with its piece (bytes) or its error."""
+    """`workers` processes on this machine; `run` yields each task with its piece (bytes, seconds) or its error."""
 
     def __init__(self, model: Model, workers: int) -> None:
         if workers < 1:
@@ -59,15 +69,16 @@ class LocalWorkers:
         self.model, self.workers = model, workers
 
     def run(self, tasks: list[PieceTask], on_frames: Callable[[int], None] | None = None
-            ) -> Iterator[tuple[PieceTask, bytes | BaseException]]:
+            ) -> Iterator[tuple[PieceTask, tuple[bytes, float] | BaseException]]:
         """Each task with its piece or its error, as they finish; `on_frames(n)` as the workers make frames."""
         context = multiprocessing.get_context("spawn")
         progress = context.Queue()
         stop = threading.Event()
         reporter = threading.Thread(target=_report, args=(progress, stop, on_frames), daemon=True)
         reporter.start()
-        pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start,
-                                   initargs=(self.model, threads_each(self.workers), progress))
+        workers = max(1, min(self.workers, len(tasks)))  # fewer pieces than workers: each gets more cores
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
+                                   initargs=(self.model, threads_each(workers), progress))
         try:
             pending: dict[Future, PieceTask] = {pool.submit(_run, task): task for task in tasks}
             while pending:
@@ -76,6 +87,12 @@ class LocalWorkers:
                     task = pending.pop(future)
                     error = future.exception()
                     yield task, error if error is not None else future.result()
+        except BaseException:
+            # Ctrl-C, a kill, an error here: stop the pieces in progress now rather than wait for them
+            # (finished pieces are already kept). The pool has no public way to do so before Python 3.14.
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             stop.set()

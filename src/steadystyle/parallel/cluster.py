@@ -28,18 +28,20 @@ def _ray():
 
 
 class _PieceMaker:
-    """A Ray actor: the model, loaded once, and the inputs it was sent."""
+    """A Ray actor: the model, loaded once, and the inputs it was sent (written once to a temporary folder)."""
 
     def __init__(self, model: Model, threads: int) -> None:
         torch.set_num_threads(threads)
         self.model, self.inputs = model, {}
         self.folder = tempfile.TemporaryDirectory(prefix="steadystyle-ray-")
 
-    def make(self, task: PieceTask, data: bytes | None) -> bytes:
-        if data is not None:
+    def make(self, task: PieceTask, sent: list | None) -> tuple[bytes, float]:
+        """One piece; `sent` is [the input's object ref] with --ray-send-inputs (in a list, so that Ray passes
+        the ref and the file crosses the network only the first time this actor needs it)."""
+        if sent is not None:
             if task.job not in self.inputs:
                 local = Path(self.folder.name) / f"{task.job}{task.source.suffix}"
-                local.write_bytes(data)
+                local.write_bytes(_ray().get(sent[0]))
                 self.inputs[task.job] = local
             task = replace(task, source=self.inputs[task.job])
         elif not task.source.exists():
@@ -47,47 +49,55 @@ class _PieceMaker:
                                     "in a folder every node shares, or send them with --ray-send-inputs")
         return stylize_piece(task, self.model)
 
+    def close(self) -> None:
+        """Remove the inputs it was sent (a killed actor would leave them)."""
+        self.folder.cleanup()
+
 
 class RayWorkers:
     """`workers` actors on the Ray cluster at `address` ("auto": the one this machine belongs to), each using
-    `threads` cores; `run` yields each task with its piece (bytes) or its error, as LocalWorkers does."""
+    `threads` cores (default: one per CPU of the cluster); `run` yields each task with its piece (bytes,
+    seconds) or its error, as LocalWorkers does."""
 
     def __init__(self, model: Model, address: str, workers: int | None = None, threads: int = 1,
                  send_inputs: bool = False) -> None:
         ray = _ray()
         if not ray.is_initialized():
             ray.init(address=address, log_to_driver=False)
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        self.workers = workers or max(1, cpus // threads)
-        if self.workers < 1:
-            raise ValueError(f"--workers must be at least 1, got {workers}")
+        self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // threads)
         self.model, self.threads, self.send_inputs = model, threads, send_inputs
 
     def run(self, tasks: list[PieceTask], on_frames: Callable[[int], None] | None = None
-            ) -> Iterator[tuple[PieceTask, bytes | BaseException]]:
+            ) -> Iterator[tuple[PieceTask, tuple[bytes, float] | BaseException]]:
         """Each task with its piece or its error, as they finish; `on_frames(n)` as each piece comes in."""
         ray = _ray()
         model = ray.put(self.model)
         maker = ray.remote(num_cpus=self.threads)(_PieceMaker)
         actors = [maker.remote(model, self.threads) for _ in range(min(self.workers, len(tasks)))]
-        inputs = {t.job: ray.put(t.source.read_bytes()) for t in tasks} if self.send_inputs else {}
-        waiting, pending = list(reversed(tasks)), {}
+        sources = {t.job: t.source for t in tasks}
+        inputs = {job: [ray.put(source.read_bytes())] for job, source in sources.items()} if self.send_inputs else {}
+        waiting, pending, idle = list(reversed(tasks)), {}, list(actors)
         try:
-            idle = list(actors)
             while waiting or pending:
                 while idle and waiting:
                     task, actor = waiting.pop(), idle.pop()
                     pending[actor.make.remote(task, inputs.get(task.job))] = (task, actor)
                 [ready], _ = ray.wait(list(pending), num_returns=1)
                 task, actor = pending.pop(ready)
-                idle.append(actor)
                 try:
-                    made: bytes | BaseException = ray.get(ready)
+                    made: tuple[bytes, float] | BaseException = ray.get(ready)
+                except ray.exceptions.RayActorError as e:  # the actor died (its node lost, out of memory)
+                    made = e
+                    actors.remove(actor)
+                    actor = maker.remote(model, self.threads)
+                    actors.append(actor)
                 except Exception as e:  # noqa: BLE001 - the piece's error, reported with its video
                     made = getattr(e, "cause", None) or e
+                idle.append(actor)
                 if on_frames and not isinstance(made, BaseException):
                     on_frames(task.piece.frames)
                 yield task, made
         finally:
+            ray.wait([actor.close.remote() for actor in actors], num_returns=len(actors), timeout=10)
             for actor in actors:
                 ray.kill(actor)

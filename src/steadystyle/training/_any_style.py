@@ -107,6 +107,8 @@ class _Conditioned:
     net: TransformNet
 
     def build_loss(self, weights: VGGWeights) -> PerceptualLoss:
+        if self.config.deep_steps:
+            raise ValueError("deep_steps trains one painting's network; the network for any picture does not take it")
         self.paintings = Paintings(self.config.style, self.config.style_size, self.config.seed)
         first = load_rgb(self.paintings.paths[0], self.config.style_size)
         self.sample_view = self.paintings.views.crop_of(0, torch.Generator().manual_seed(0)).float()[None] / 255

@@ -30,6 +30,9 @@ DEFAULT_FOLDER_FPS = Fraction(25)
 SAMPLE_CLIP = Path(__file__).parents[1] / "data" / "sample.mp4"  # the package's data folder
 
 
+SEEK_MARGIN = 2  # seconds decoded before a trimmed start or a piece's first frame (see _decode)
+
+
 class VideoError(ValueError):
     """A video that cannot be read or written; the message names the file, the problem and a fix."""
 
@@ -199,8 +202,11 @@ def _decode(container: av.container.InputContainer, stream: av.video.stream.Vide
     """
     first_pts = (stream.start_time or 0) if first_pts is None else first_pts
     if first_pts > (stream.start_time or 0):
+        # Seek SEEK_MARGIN early: with open GOPs (x265's default) a seek to a frame that precedes its keyframe in
+        # time lands on that keyframe and skips the frame; the frames before first_pts are dropped below.
         with contextlib.suppress(av.FFmpegError):  # unseekable input: decode from the top instead
-            container.seek(first_pts, stream=stream)
+            container.seek(max(stream.start_time or 0, first_pts - round(SEEK_MARGIN / stream.time_base)),
+                           stream=stream)
     damaged, count, last_pts = False, 0, None
     step = max(1, round(1 / (stream.average_rate or DEFAULT_FOLDER_FPS) / stream.time_base))
     try:

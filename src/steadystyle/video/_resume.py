@@ -35,7 +35,7 @@ from safetensors.torch import save
 from ..atomic import atomic_output, check_free_space, check_writable, remove_leftovers
 from ..locks import Lock
 from ..networks import Previous
-from ._reader import VideoReader
+from ._reader import VideoError, VideoReader
 from ._sidecar import sidecar_path
 from ._writer import Encoding, VideoWriter, is_folder_output
 
@@ -353,9 +353,14 @@ def join_segments(segments: list[Path], writer: VideoWriter) -> None:
     stream: each segment's encoder started its own (B-frame) delay, which may not fit the one before."""
     pts = [_packet_times(s) for s in segments]
     decode_times = _decode_times(pts)
+    size = None
     for segment in segments:
         with av.open(str(segment)) as container:
             stream = container.streams.video[0]
+            size = size or (stream.width, stream.height)
+            if (stream.width, stream.height) != size:  # one stream has one size: its packets would decode wrongly
+                raise VideoError(f"{writer.path}: the frames change size from {size[0]}x{size[1]} to {stream.width}x"
+                                 f"{stream.height}; resize frames to one size (--max-side) or cut the video there")
             packets = (p for p in container.demux(stream) if p.pts is not None)
             writer.write_packets((_with_dts(p, next(decode_times)) for p in packets), stream)
 

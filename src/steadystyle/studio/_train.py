@@ -205,7 +205,7 @@ def read_log(path: Path) -> dict[int, dict]:
 
 
 def train_tab(runs: TrainingRuns) -> None:
-    gr.Markdown("Train a stable style from any painting: about 55 minutes on two cores. Training goes on "
+    gr.Markdown("Train a stable style from any painting: about an hour on two cores. Training goes on "
                 "when the page is closed; a stopped run continues from its last checkpoint.")
     with gr.Row():
         with gr.Column():

@@ -37,6 +37,7 @@ class AnyStyleConfig(TrainConfig):
 
     style: str = ""
     batch: int = 4  # four paintings a step: the encoder learns from their differences
+    deep_steps: int = 0  # relu4_3's motif is one painting's network's problem; this one sees many paintings
     teacher: str = ""  # an ONNX style predictor whose codes the encoder also learns (see above)
     code_weight: float = 0.0  # x the mean squared difference from the teacher's codes
 

@@ -37,8 +37,9 @@ def train_style(style: str | Path, out: str | Path, image: TrainConfig | None = 
     video = replace(video or VideoTrainConfig(style=str(style), device=image.device, steps=video_steps),
                     style=str(style), style_size=image.style_size, arch=image.arch, weights=image.weights,
                     init=str(per_frame))
-    if start_from:
-        image, video = replace(image, start=per_frame_twin(start_from)), replace(video, start=start_from)
+    if start_from:  # a trained network has its large strokes: relu4_3 would only bring the motif back
+        image = replace(image, start=per_frame_twin(start_from), deep_steps=0)
+        video = replace(video, start=start_from)
     report = on_stage if join(image.device).main else None
     for number, (model, config, trainer) in enumerate(((per_frame, image, ImageTrainer), (out, video, VideoTrainer)), 1):
         resume = (work_dir_of(model) / "checkpoint.pt").is_file()

@@ -42,7 +42,7 @@ from ._weighting import with_temporal_weight
 
 @dataclass
 class TrainConfig:
-    """Every setting of a run; stored in checkpoints and model cards. Defaults: ~22 min on 2 CPU cores
+    """Every setting of a run; stored in checkpoints and model cards. Defaults: ~28 min on 2 CPU cores
     (0.50 s/step with nothing else running; benchmarks/bench_arch.py); the style is recognisable after ~1500 steps."""
 
     style: str
@@ -50,14 +50,14 @@ class TrainConfig:
     size: int = 192  # square training crops
     style_size: int = 512  # longer side of the style image: sets the size of the strokes, in output pixels
     batch: int = 2  # the global batch: shared among the processes when there are several
-    steps: int = 2500
+    steps: int = 3300
     lr: float = 1e-3
     arch: str = DEFAULT_ARCH
     start: str = ""  # fine-tuning: a model (file or shipped style) whose network this run starts from
     weights: LossWeights = field(default_factory=lambda: replace(TRAIN_WEIGHTS))
     # Stage 1: the first `deep_steps` steps count relu4_3 in the style loss as well. It teaches the painting's
     # large strokes; kept to the end, a 16-channel network stamps one motif everywhere (docs/training.md).
-    deep_steps: int = 0
+    deep_steps: int = 2500
     seed: int = 0
     bf16: bool = True  # mixed precision: bf16 on the CPU; on a GPU bf16, or fp16 where bf16 is not computed
     device: str = "auto"  # see device.resolve_device
@@ -91,6 +91,7 @@ class VideoTrainConfig(TrainConfig):
     """
 
     init: str = ""
+    deep_steps: int = 0  # stage 2 counts the per-frame network's final layers only
     clips: str = "builtin"
     seq_len: int = 4
     # None: the painting's suggestion from its Gram trace (_weighting.py; a multiple of it when `start` fine-tunes),
@@ -117,6 +118,11 @@ class VideoTrainConfig(TrainConfig):
 # How long to train, how often to save, log and sample, and where: a resumed run may change these, not the
 # rest (a run checkpointed on the CPU may continue on a GPU).
 BOOKKEEPING = ("steps", "checkpoint_every", "checkpoint_minutes", "log_every", "sample_every", "device")
+
+
+def deep_steps_for(steps: int) -> int:
+    """The default deep steps of a stage 1 of `steps`: the same share as the defaults' (2500 of 3300)."""
+    return round(steps * TrainConfig.deep_steps / TrainConfig.steps)
 
 
 def _learning_settings(config: dict) -> dict:

@@ -28,9 +28,6 @@ class Piece:
     end: int | None
     frames: int
 
-    def as_dict(self) -> dict:
-        return {"index": self.index, "first": self.first, "end": self.end, "frames": self.frames}
-
 
 def frame_starts(reader: VideoReader, opts: StylizeOptions, stable: bool) -> tuple[list[int], list[bool]]:
     """Every frame's pts (ticks) and whether it starts fresh in stable mode (always True per frame)."""
@@ -50,8 +47,9 @@ def frame_starts(reader: VideoReader, opts: StylizeOptions, stable: bool) -> tup
 
 def plan_pieces(ticks: list[int], fresh: list[bool], workers: int, longest: int | None = None,
                 end: int | None = None) -> list[Piece]:
-    """Consecutive pieces of at least len/(workers x PIECES_PER_WORKER) frames, each starting at a fresh frame;
-    with `longest`, none longer than that (a long shot is cut, restarting there). `end` is the window's end tick."""
+    """Consecutive pieces, each starting at a fresh frame and, but for the last, at least
+    len/(workers x PIECES_PER_WORKER) (and MIN_PIECE_FRAMES) long; with `longest`, none longer than that (a long
+    shot is cut, restarting there, and a piece may then end sooner). `end` is the window's end tick."""
     target = max(MIN_PIECE_FRAMES, math.ceil(len(ticks) / (workers * PIECES_PER_WORKER)))
     starts = [0]
     for i in range(1, len(ticks)):

@@ -29,7 +29,9 @@ def command(style: str, out: Path, args: argparse.Namespace) -> list[str]:
     """The `train style` command line of one style."""
     cmd = [sys.executable, "-m", "steadystyle", "train", "style", "--painting", style,
            "-o", str(out / f"{style}.safetensors"), "--content", str(CONTENT), "--clips", "builtin",
-           "--image-steps", str(args.image_steps), "--video-steps", str(args.video_steps), "-q"]
+           "-q"]
+    for flag, value in (("--image-steps", args.image_steps), ("--video-steps", args.video_steps)):
+        cmd += [flag, str(value)] if value else []
     cmd += ["--temporal-weight", str(args.temporal_weight)] if args.temporal_weight else []
     cmd += ["--deep-steps", str(args.deep_steps)] if args.deep_steps is not None else []
     return cmd + (["--content-weight", str(args.content_weight)] if args.content_weight else [])
@@ -47,8 +49,8 @@ def main() -> None:
     p.add_argument("styles", nargs="*", default=list(STYLES), metavar="STYLE")
     p.add_argument("--out", type=Path, default=ROOT.parent / "shipped-training")
     p.add_argument("--jobs", type=int, default=2, help="runs at once, one thread each (default: %(default)s)")
-    p.add_argument("--image-steps", type=int, default=4000, help="stage 1 (default: %(default)s)")
-    p.add_argument("--video-steps", type=int, default=1600, help="stage 2 (default: %(default)s)")
+    p.add_argument("--image-steps", type=int, help="stage 1 (default: train style's)")
+    p.add_argument("--video-steps", type=int, help="stage 2 (default: train style's)")
     p.add_argument("--temporal-weight", type=float, help="stage 2 (default: the painting's suggestion)")
     p.add_argument("--content-weight", type=float, help="both stages (default: train style's)")
     p.add_argument("--deep-steps", type=int, help="stage 1's first steps with relu4_3 (default: train style's)")

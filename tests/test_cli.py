@@ -249,7 +249,7 @@ def test_training_defaults_are_the_config_classes(monkeypatch, tmp_path, capsys)
     assert style == painting_path("wave") and given_out == out  # a bundled painting by name
     assert given_image.steps == 7 and given_image.weights == replace(image.weights, style=5e6)
     assert "relu4_3" not in given_image.weights.style_layers  # trained without it (losses.TRAIN_WEIGHTS)
-    assert given_image.deep_steps == 5  # ... but for the first 2500 of 3300 steps, the same share of 7
+    assert given_image.deep_steps is None  # ... but for the first steps: 2500 of 3300, the same share of 7
     calls.clear()
     assert run("train", "style", "--painting", "wave", "-o", out, "--from", "wave") == 0
     assert calls[0][2].deep_steps == 0  # a trained network has its large strokes

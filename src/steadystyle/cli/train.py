@@ -19,7 +19,7 @@ from ..motion import MOTIONS
 from ..networks import PRESETS
 from ..paintings import painting_names, painting_path
 from ..training import (FINE_TUNE_FACTOR, FINE_TUNE_STEPS, ImageTrainer, TrainConfig, Trainer, VideoTrainConfig,
-                        VideoTrainer, carried_on, deep_steps_for, per_frame_twin, suggest_temporal_weight, train_style,
+                        VideoTrainer, carried_on, per_frame_twin, suggest_temporal_weight, train_style,
                         work_dir_of)
 from ..vgg import cached_weights
 from .args import (REPLACED, flow_args, fraction, loss_weight_args, loss_weights, non_negative_float, number,
@@ -108,7 +108,7 @@ def _register_image(what: argparse._SubParsersAction) -> None:
 
 
 def _check_deep_steps(config: TrainConfig) -> TrainConfig:
-    if config.deep_steps and config.deep_steps >= config.steps:
+    if config.deep_steps is not None and config.deep_steps and config.deep_steps >= config.steps:
         raise ValueError(f"--deep-steps {config.deep_steps} would count {DEEP_LAYER} to the end of {config.steps} steps, "
                          "which stamps one motif everywhere; give fewer than the steps")
     return config
@@ -121,10 +121,12 @@ def _deep_steps_arg(p: argparse.ArgumentParser) -> None:
                         f"{IMAGE.deep_steps} of {IMAGE.steps} steps, the same share of other --steps; 0 with --from)")
 
 
-def _deep_steps(args: argparse.Namespace, steps: int) -> int:
+def _deep_steps(args: argparse.Namespace) -> int | None:
+    """--deep-steps as given; else none with --from, and otherwise left open (the default share of the steps,
+    or a resumed run's own)."""
     if args.deep_steps is not None:
         return args.deep_steps
-    return 0 if getattr(args, "start_from", None) else deep_steps_for(steps)
+    return 0 if getattr(args, "start_from", None) else None
 
 
 def _register_video(what: argparse._SubParsersAction) -> None:
@@ -248,7 +250,7 @@ def run_image(args: argparse.Namespace) -> int:
                      [args.style, args.content, args.vgg_weights])
     config = _check_deep_steps(TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch,
                                            weights=loss_weights(args, IMAGE.weights),
-                                           deep_steps=_deep_steps(args, args.steps), **_stage_settings(args)))
+                                           deep_steps=_deep_steps(args), **_stage_settings(args)))
     return _run_stage(ImageTrainer(config, args.output, args.work_dir, args.vgg_weights, resume=args.resume,
                                    progress=not args.quiet))
 
@@ -304,8 +306,7 @@ def run_style(args: argparse.Namespace) -> int:
     fresh = not out.exists() and not (work_dir_of(out) / "checkpoint.pt").is_file()  # stage 2 not begun
     image = _check_deep_steps(TrainConfig(style=str(args.style), style_size=args.style_size, arch=args.arch,
                                           steps=args.image_steps or steps[0], weights=loss_weights(args, IMAGE.weights),
-                                          deep_steps=_deep_steps(args, args.image_steps or steps[0]),
-                                          **_run_settings(args)))
+                                          deep_steps=_deep_steps(args), **_run_settings(args)))
     video = VideoTrainConfig(style=str(args.style), clips=str(args.clips), steps=args.video_steps or steps[1],
                              temporal_weight=_temporal_weight(args.temporal_weight, args.style, head, args, fresh,
                                                               fine_tune=bool(args.start_from)),

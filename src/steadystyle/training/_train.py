@@ -57,7 +57,8 @@ class TrainConfig:
     weights: LossWeights = field(default_factory=lambda: replace(TRAIN_WEIGHTS))
     # Stage 1: the first `deep_steps` steps count relu4_3 in the style loss as well. It teaches the painting's
     # large strokes; kept to the end, a 16-channel network stamps one motif everywhere (docs/training.md).
-    deep_steps: int = 2500
+    # None: the same share of `steps` (deep_steps_for), fixed when the run starts (a resumed run keeps its own).
+    deep_steps: int | None = 2500
     seed: int = 0
     bf16: bool = True  # mixed precision: bf16 on the CPU; on a GPU bf16, or fp16 where bf16 is not computed
     device: str = "auto"  # see device.resolve_device
@@ -121,8 +122,9 @@ BOOKKEEPING = ("steps", "checkpoint_every", "checkpoint_minutes", "log_every", "
 
 
 def deep_steps_for(steps: int) -> int:
-    """The default deep steps of a stage 1 of `steps`: the same share as the defaults' (2500 of 3300)."""
-    return round(steps * TrainConfig.deep_steps / TrainConfig.steps)
+    """The default deep steps of a stage 1 of `steps`: the same share as the defaults' (2500 of 3300), rounded
+    down, so that the last steps are always without relu4_3."""
+    return steps * TrainConfig.deep_steps // TrainConfig.steps
 
 
 def _learning_settings(config: dict) -> dict:
@@ -177,6 +179,8 @@ class Trainer:
         if resume:
             self._resume()
         self.config = with_temporal_weight(self.config, self.net.arch.head, vgg_weights)  # a fresh run's open weight
+        if self.config.deep_steps is None:  # a fresh run's open share
+            self.config = replace(self.config, deep_steps=deep_steps_for(self.config.steps))
         self.train_net = self.cluster.wrap(self.net)  # what training steps call (in DDP across processes)
 
     def build_net(self) -> TransformNet:
@@ -214,7 +218,7 @@ class Trainer:
         except (KeyError, TypeError, AttributeError) as e:
             raise CheckpointError(f"--resume: {self.checkpoint_path} holds settings this version does not know "
                                   f"({type(e).__name__}: {e}); {self._afresh}") from None
-        for open_setting in ("temporal_weight", "motion"):  # left open: the run's own, whatever the default now
+        for open_setting in ("temporal_weight", "motion", "deep_steps"):  # left open: the run's own, whatever the default now
             if getattr(self.config, open_setting, 0.0) is None:
                 self.config = replace(self.config, **{open_setting: saved[open_setting]})
         was, now = _learning_settings(saved), _learning_settings(self.config.as_dict())
@@ -393,7 +397,7 @@ class ImageTrainer(Trainer):
         """With `deep_steps`, the loss counts relu4_3 too, until `train_step` drops it."""
         self.vgg_weights = weights
         w = self.config.weights
-        if self.config.deep_steps and DEEP_LAYER not in w.style_layers:
+        if self.config.deep_steps != 0 and DEEP_LAYER not in w.style_layers:  # None: not settled yet, maybe
             w = replace(w, style_layers=(*w.style_layers, DEEP_LAYER))
         return PerceptualLoss.build(weights, load_rgb(self.config.style, self.config.style_size)[None], w)
 

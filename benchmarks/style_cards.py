@@ -171,7 +171,7 @@ def _command(name: str, stage1: dict, stage2: dict) -> str:
     if earlier:
         command += f" with steadystyle before the {PRESETS['fast'].layout} layout (3a4b501), whose `--arch fast` built this network"
     if carried:
-        command += (f" ({VideoTrainConfig.steps} stage-2 steps), then `steadystyle train more {name}.safetensors "
+        command += (f" (stage 2 as its history below says), then `steadystyle train more {name}.safetensors "
                     f"-o {name}-more.safetensors --steps {stage2['steps_done']}`")
     return command
 

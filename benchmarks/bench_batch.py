@@ -88,12 +88,14 @@ def timed(command: list[str], marker: str) -> tuple[float, float]:
 def ray_cluster() -> Iterator[None]:
     """A local 2-CPU Ray cluster at normal priority, only while the Ray rows are measured."""
     env = dict(os.environ, RAY_worker_niceness="0")
-    subprocess.run(["ray", "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(PORT), "--num-cpus",
-                    "2", "--include-dashboard=false", "--disable-usage-stats"], check=True, capture_output=True, env=env)
+    ray_command = [sys.executable, "-m", "ray.scripts.scripts"]  # the `ray` command, wherever pip put it
+    subprocess.run([*ray_command, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(PORT),
+                    "--num-cpus", "2", "--include-dashboard=false", "--disable-usage-stats"], check=True,
+                   capture_output=True, env=env)
     try:
         yield
     finally:
-        subprocess.run(["ray", "stop", "--force"], capture_output=True)
+        subprocess.run([*ray_command, "stop", "--force"], capture_output=True)
 
 
 def makespan(pieces: list[float], workers: int) -> float:

@@ -193,14 +193,15 @@ def ray_cluster(tmp_path_factory):
 
     env = dict(os.environ, RAY_worker_niceness="0")
     temp = tmp_path_factory.mktemp("ray")
-    start = ["ray", "start", "--head", "--node-ip-address", "127.0.0.1", "--port", "6391", "--num-cpus", "2",
+    ray_command = [sys.executable, "-m", "ray.scripts.scripts"]  # the `ray` command, wherever pip put it
+    start = [*ray_command, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", "6391", "--num-cpus", "2",
              "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}"]
     subprocess.run(start, check=True, env=env, capture_output=True)
     try:
         yield "127.0.0.1:6391"
     finally:
         ray.shutdown()
-        subprocess.run(["ray", "stop", "--force"], capture_output=True)
+        subprocess.run([*ray_command, "stop", "--force"], capture_output=True)
 
 
 @pytest.mark.slow

@@ -109,8 +109,8 @@ def _register_image(what: argparse._SubParsersAction) -> None:
 
 def _check_deep_steps(config: TrainConfig) -> TrainConfig:
     if config.deep_steps is not None and config.deep_steps and config.deep_steps >= config.steps:
-        raise ValueError(f"--deep-steps {config.deep_steps} would count {DEEP_LAYER} to the end of {config.steps} steps, "
-                         "which stamps one motif everywhere; give fewer than the steps")
+        raise ValueError(f"--deep-steps {config.deep_steps} would count {DEEP_LAYER} to the end of {config.steps} "
+                         "steps, which stamps one motif everywhere; give fewer than the steps")
     return config
 
 

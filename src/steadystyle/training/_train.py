@@ -218,7 +218,8 @@ class Trainer:
         except (KeyError, TypeError, AttributeError) as e:
             raise CheckpointError(f"--resume: {self.checkpoint_path} holds settings this version does not know "
                                   f"({type(e).__name__}: {e}); {self._afresh}") from None
-        for open_setting in ("temporal_weight", "motion", "deep_steps"):  # left open: the run's own, whatever the default now
+        # Settings left open take the run's own, whatever the default now.
+        for open_setting in ("temporal_weight", "motion", "deep_steps"):
             if getattr(self.config, open_setting, 0.0) is None:
                 self.config = replace(self.config, **{open_setting: saved[open_setting]})
         was, now = _learning_settings(saved), _learning_settings(self.config.as_dict())

@@ -86,14 +86,15 @@ def test_what_a_killed_run_left_is_cleared_by_the_next(clip, tmp_path):
 
 @pytest.fixture
 def interrupted(clip, tmp_path, monkeypatch, interrupt_after) -> Path:
-    """An output whose run was stopped after 20 frames, with a segment per frame in its work folder."""
+    """An output whose run was stopped after 20 frames, with a segment per frame in its work folder: 16 at
+    least, since the interrupt drops what waits in the encoder's queue (4 frames, redone on resume)."""
     import steadystyle.stylize as stylize_module
 
     out = tmp_path / "out.mp4"
     interrupt_after(stylize_module, 20)
     assert main(["stylize", str(clip), "-o", str(out), *ARGS, "--checkpoint-every", "0"]) == 130
     monkeypatch.undo()
-    assert len(list(work_folder(out).glob("*.mp4"))) >= 19
+    assert len(list(work_folder(out).glob("*.mp4"))) >= 16
     return out
 
 

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import copy
-import functools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -17,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .device import resolve_device
+from .device import native_bf16, resolve_device
 from .fusion import fused
 from .images import keep_colours, resize_max_side, to_uint8
 from .models import Model
@@ -77,16 +76,6 @@ class StylizeOptions:
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
-
-
-@functools.cache  # read once: the options ask for every frame
-def native_bf16() -> bool:
-    """Whether this CPU computes bf16 in hardware; elsewhere bf16 is emulated and slower than fp32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def as_tensor(frame: np.ndarray | torch.Tensor) -> torch.Tensor:

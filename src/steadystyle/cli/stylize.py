@@ -14,12 +14,13 @@ from tqdm import tqdm
 
 from ..atomic import OutputError, check_not_inputs, check_writable
 from ..batch import BatchResult, batch_outputs, frames_to_do, stylize_videos
+from ..device import native_bf16
 from ..images import IMAGE_SUFFIXES, load_image, save_image
 from ..live import parse_webcam, run_live
 from ..models import PER_FRAME_SUFFIX, Model, load_model, shipped_styles
 from ..motion import MOTIONS
 from ..parallel import LocalWorkers, Workers, pieces_folder, stylize_in_pieces
-from ..stylize import CUT_THRESHOLD, PRECISIONS, StylizeOptions, native_bf16, stylize_image, stylize_video
+from ..stylize import CUT_THRESHOLD, PRECISIONS, StylizeOptions, stylize_image, stylize_video
 from ..video import SAMPLE_CLIP, VIDEO_IN_SUFFIXES, JobError, check_output, is_folder_output, sidecar_path
 from .args import (REPLACED, encoding, encoding_args, fraction, json_arg, non_negative_float, open_checked, pixels,
                    positive_float, positive_int, quiet_arg, resolve_model, resume_args, resume_hint)

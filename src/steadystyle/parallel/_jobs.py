@@ -22,13 +22,14 @@ from typing import Protocol
 
 import torch
 
-from ..atomic import atomic_output, check_writable, remove_leftovers
+from ..atomic import atomic_output
 from ..batch import BatchResult, is_finished
 from ..locks import Lock
 from ..models import Model
 from ..stylize import StylizeOptions, job_fingerprint
-from ..video import (Encoding, JobError, VideoReader, VideoWriter, join_segments, open_video, read_sidecar,
-                     segment_frames, sidecar_path, work_folder, write_sidecar)
+from ..video import (Encoding, JobError, VideoReader, VideoWriter, check_same_job, claim_output,
+                     fingerprint_changes, join_segments, open_video, read_sidecar, segment_frames, work_folder,
+                     write_sidecar)
 from ._pieces import Piece, frame_starts, plan_pieces
 from ._worker import PieceTask
 
@@ -109,23 +110,17 @@ def _leftover(folder: Path, fingerprint: dict[str, str], output: Path, batch: bo
         if batch:
             return None
         raise
-    changed = [what for what in {*saved, *fingerprint} if saved.get(what) != fingerprint.get(what)]
-    if changed and not batch:
-        raise JobError(f"{output}: the interrupted run in {folder} was made with a different "
-                       f"{', '.join(sorted(changed))}; resume with the same input, style and options, or start over "
-                       "with --restart")
-    return None if changed else pieces
+    if not batch:
+        check_same_job(output, folder, saved, fingerprint)
+    return None if fingerprint_changes(saved, fingerprint) else pieces
 
 
 def _open(index: int, source: Path, output: Path, model: Model, opts: StylizeOptions, start: float | None,
           duration: float | None, encoding: Encoding, workers: int, piece_seconds: float | None, resume: bool,
           restart: bool, batch: bool) -> _Job:
     """Lock the output, then take up its leftover plan or make a new one (a pass over the video's frames)."""
-    lock = Lock(output, f"writing {output}")
+    lock = claim_output(output)
     try:
-        check_writable(sidecar_path(output))
-        for path in (output, sidecar_path(output)):
-            remove_leftovers(path)
         reader = open_video(source, start, duration)
         mode = opts.resolved_mode(model)
         fingerprint = _fingerprint(source, model, opts, start, duration, encoding, piece_seconds)

@@ -60,7 +60,8 @@ class TrainConfig:
     # None: the same share of `steps` (deep_steps_for), fixed when the run starts (a resumed run keeps its own).
     deep_steps: int | None = 2500
     seed: int = 0
-    bf16: bool = True  # mixed precision: bf16 on the CPU; on a GPU bf16, or fp16 where bf16 is not computed
+    # mixed precision: bf16 on CPUs that compute it (else fp32); on a GPU bf16, or fp16 where bf16 is not computed
+    bf16: bool = True
     device: str = "auto"  # see device.resolve_device
     checkpoint_every: int = 250
     checkpoint_minutes: float = 5.0  # also save this often: a killed process (no signal handler runs) loses no more

@@ -32,11 +32,11 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
-from ..atomic import atomic_output, check_free_space, check_writable, remove_leftovers
+from ..atomic import atomic_output, check_free_space
 from ..locks import Lock
 from ..networks import Previous
 from ._reader import VideoError, VideoReader
-from ._sidecar import sidecar_path
+from ._sidecar import claim_output
 from ._writer import Encoding, VideoWriter, is_folder_output
 
 CHECKPOINT_EVERY = 10.0  # seconds of work a kill may cost at most (plus the frame in flight)
@@ -113,7 +113,7 @@ def open_job(output: str | Path, reader: VideoReader, fingerprint: dict[str, str
     """
     if resume and restart:
         raise JobError("--resume continues the leftover job and --restart discards it; give one of them")
-    lock = Lock(output, f"writing {output}")
+    lock = claim_output(Path(output))
     try:
         job = _open(Path(output), reader, fingerprint, encoding, resume, restart, every)
     except BaseException:
@@ -126,9 +126,6 @@ def open_job(output: str | Path, reader: VideoReader, fingerprint: dict[str, str
 def _open(output: Path, reader: VideoReader, fingerprint: dict[str, str], encoding: Encoding, resume: bool,
           restart: bool, every: float) -> VideoJob:
     """open_job's work, while it holds the output's lock."""
-    check_writable(sidecar_path(output))  # written last, so checked first
-    for path in (output, sidecar_path(output)):
-        remove_leftovers(path)  # of runs killed while writing these
     # The encoding too: the joined file keeps the first segment's stream parameters for all of them.
     fingerprint = fingerprint | {"--crf": str(encoding.crf), "--preset": encoding.preset}
     folder = work_folder(output)
@@ -145,12 +142,7 @@ def _open(output: Path, reader: VideoReader, fingerprint: dict[str, str], encodi
         raise JobError(f"{output}: an interrupted run left {saved['frames']} frames done in {folder}; add --resume to "
                        f"continue it, or --restart to discard it and start over (or delete {folder})")
     if saved is not None and resume:
-        was = _BEFORE | saved["fingerprint"]
-        changed = [what + (f" ({was.get(what)} then, {value} now)" if what.startswith("--") else "")
-                   for what, value in fingerprint.items() if was.get(what) != value]
-        if changed:
-            raise JobError(f"{output}: the interrupted run in {folder} was made with a different {', '.join(changed)}; "
-                           "resume with the same input, style and options, or start over with --restart")
+        check_same_job(output, folder, saved["fingerprint"], fingerprint)
     if saved is None and folder.exists():
         shutil.rmtree(folder)
     _check_space(output, reader, H264_BYTES_PER_PIXEL, 1 - saved["frames"] / reader.frame_count
@@ -160,6 +152,21 @@ def _open(output: Path, reader: VideoReader, fingerprint: dict[str, str], encodi
     if saved is not None:
         job.restore(saved)
     return job
+
+
+def fingerprint_changes(was: dict[str, str], now: dict[str, str]) -> list[str]:
+    """What a leftover job was made from that differs now: "style", "--crf (18 then, 23 now)"."""
+    compared = [*now, *(what for what in was if what not in now)]
+    was = _BEFORE | was  # what a job made before a setting existed was made with
+    return [what + (f" ({was.get(what)} then, {now.get(what)} now)" if what.startswith("--") else "")
+            for what in compared if was.get(what) != now.get(what)]
+
+
+def check_same_job(output: Path, folder: Path, was: dict[str, str], now: dict[str, str]) -> None:
+    """Refuse to take up the work in `folder` when it was made from another input, model or options."""
+    if changed := fingerprint_changes(was, now):
+        raise JobError(f"{output}: the interrupted run in {folder} was made with a different {', '.join(changed)}; "
+                       "resume with the same input, style and options, or start over with --restart")
 
 
 def _check_space(output: Path, reader: VideoReader, per_pixel: float, share: float = 1.0) -> None:

@@ -12,13 +12,30 @@ import json
 import warnings
 from pathlib import Path
 
-from ..atomic import atomic_output
+from ..atomic import atomic_output, check_writable, remove_leftovers
+from ..locks import Lock
 from ..version import __version__
+
 SIDECAR_SUFFIX = ".json"
 
 
 def sidecar_path(output: str | Path) -> Path:
     return Path(output).with_name(Path(output).name + SIDECAR_SUFFIX)
+
+
+def claim_output(output: Path) -> Lock:
+    """The lock on `output` (a LockedError when another run holds it), once its sidecar, written last, is known
+    to be writable and the temporary files of runs killed while writing either are gone: how every job that
+    writes a video starts."""
+    lock = Lock(output, f"writing {output}")
+    try:
+        check_writable(sidecar_path(output))
+        for path in (output, sidecar_path(output)):
+            remove_leftovers(path)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 def write_sidecar(output: str | Path, info: dict) -> Path:

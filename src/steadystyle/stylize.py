@@ -73,7 +73,7 @@ class StylizeOptions:
         """What the onnxruntime backend runs: plain networks, in fp32, on the CPU, uncompiled."""
         refused = ("--precision bf16 (it runs fp32)" if self.precision == "bf16" else
                    "--compile (it optimises the graph itself)" if self.compile else
-                   f"--device {self.device} (it runs on the CPU)" if self.target.type != "cpu" else
+                   f"--device {self.device} (it runs on the CPU: give --device cpu)" if self.target.type != "cpu" else
                    "a network for any picture (it runs the shipped and trained styles)" if model.takes_a_picture
                    else "")
         if refused:
@@ -84,7 +84,8 @@ class StylizeOptions:
 
     @property
     def target(self) -> torch.device:
-        return resolve_device(self.device)
+        """Where the network runs: ONNX Runtime's on the CPU, whatever "auto" would take."""
+        return resolve_device("cpu" if self.backend == "onnxruntime" and self.device == "auto" else self.device)
 
     @property
     def dtype(self) -> torch.dtype:

@@ -125,7 +125,11 @@ def _load_for_mode(spec: str, mode: str | None) -> Model:
 
 
 def _warn_slow_start(args: argparse.Namespace, model: Model) -> None:
-    """Say why the first frame takes a while, when it will."""
+    """Say why the first frame takes a while, when it will (options that will be refused say nothing)."""
+    try:
+        options(args).resolved_mode(model)
+    except ValueError:
+        return
     if args.quiet:
         return
     if args.compile:
@@ -311,6 +315,7 @@ def _run_images(args: argparse.Namespace, inputs: list[Path]) -> int:
     model = _load_for_mode(args.style, args.mode)
     outputs = _image_outputs(inputs, Path(args.output), [model.path])
     opts = options(args)
+    _warn_slow_start(args, model)
     for (rgb, alpha), out in zip(images, outputs):
         t0 = time.perf_counter()
         y = stylize_image(model, rgb, opts)

@@ -57,7 +57,8 @@ def _run_args(p: argparse.ArgumentParser, c: TrainConfig) -> None:
     p.add_argument("--device", default=c.device,
                    help="auto (default): a CUDA GPU when there is one, else the CPU; or cpu, cuda, cuda:N")
     p.add_argument("--no-bf16", action="store_true",
-                   help="train in fp32 (by default bf16 where the CPU or GPU computes it natively, which is faster)")
+                   help="train in fp32 (by default mixed precision where it pays: bf16 where the CPU or GPU computes "
+                        "it natively, fp16 on older GPUs)")
     quiet_arg(p)
     vgg_arg(p)
 

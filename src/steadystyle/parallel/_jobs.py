@@ -197,6 +197,7 @@ def stylize_in_pieces(sources: list[Path], outputs: list[Path], model: Model, wo
     reported as failed and the others go on. `on_frame(n)` counts frames over all videos (from a background
     thread with local workers), `on_result` follows each video, whose seconds run from the start of the run.
     """
+    (opts or StylizeOptions()).resolved_mode(model)  # what the user asked for, checked before it is resolved
     opts = _on_driver(opts or StylizeOptions())
     mode = opts.resolved_mode(model)
     if opts.backend == "onnxruntime":

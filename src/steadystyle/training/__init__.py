@@ -5,7 +5,7 @@ It builds on the core (networks, losses, flow, models) and `steadystyle.video`; 
 imports it.
 """
 
-from ._datasets import cache_dir, wheel_clip
+from ._datasets import wheel_clip
 from ._recipe import FINE_TUNE_STEPS, carried_on, per_frame_twin, train_style
 from ._synthetic import synthetic_sequence
 from ._train import (Cancelled, ImageTrainer, StepCallback, TrainConfig, Trainer, VideoTrainConfig, deep_steps_for,
@@ -15,6 +15,6 @@ from ._weighting import (FINE_TUNE_FACTOR, HEAD_RATIO, layout_fit, round2, shipp
                          with_suggestions)
 
 __all__ = ["FINE_TUNE_FACTOR", "FINE_TUNE_STEPS", "HEAD_RATIO", "Cancelled", "ImageTrainer", "StepCallback",
-           "TrainConfig", "Trainer", "VideoTrainConfig", "VideoTrainer", "cache_dir", "carried_on", "deep_steps_for", "layout_fit",
+           "TrainConfig", "Trainer", "VideoTrainConfig", "VideoTrainer", "carried_on", "deep_steps_for", "layout_fit",
            "per_frame_twin", "round2", "shipped_evidence", "suggest_temporal_weight", "synthetic_sequence",
            "train_style", "wheel_clip", "with_suggestions", "work_dir_of"]

@@ -158,8 +158,8 @@ def fingerprint_changes(was: dict[str, str], now: dict[str, str]) -> list[str]:
     """What a leftover job was made from that differs now: "style", "--crf (18 then, 23 now)"."""
     compared = [*now, *(what for what in was if what not in now)]
     was = _BEFORE | was  # what a job made before a setting existed was made with
-    return [what + (f" ({was.get(what)} then, {now.get(what)} now)" if what.startswith("--") else "")
-            for what in compared if was.get(what) != now.get(what)]
+    return [what + (f" ({was.get(what, 'not set')} then, {now.get(what, 'not set')} now)" if what.startswith("--")
+                    else "") for what in compared if was.get(what) != now.get(what)]
 
 
 def check_same_job(output: Path, folder: Path, was: dict[str, str], now: dict[str, str]) -> None:

@@ -59,6 +59,18 @@ def exported(model: Model) -> Path:
     return path
 
 
+_OPEN: dict[tuple[Path, int], OnnxNetwork] = {}
+
+
+def onnx_network(model: Model) -> OnnxNetwork:
+    """The model's session, opened once per process and thread count: every piece, image or clip a
+    process stylizes with the same model after the first skips loading and optimising the graph."""
+    key = (onnx_path(model), torch.get_num_threads())
+    if key not in _OPEN:
+        _OPEN[key] = OnnxNetwork(model, key[1])
+    return _OPEN[key]
+
+
 class OnnxNetwork:
     """A plain (not any-picture) network run by ONNX Runtime on the CPU, called as TransformNet is:
     `net(x)` or `net(x, previous)` with (1, 3, H, W) fp32 tensors, returning one."""

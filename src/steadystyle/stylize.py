@@ -23,7 +23,7 @@ from .models import Model
 from .motion import MOTIONS, Lookup, grey, warp_frame, warp_kept
 from .networks import Previous
 from .pipeline import Background, prefetch
-from .runtime import BACKENDS, OnnxNetwork, onnxruntime_usable
+from .runtime import BACKENDS, OnnxNetwork, onnx_network, onnxruntime_usable
 from .video import (CHECKPOINT_EVERY, Encoding, file_identity, open_job, open_video, restored_state, saved_state,
                     tensors_identity, write_sidecar)
 
@@ -115,7 +115,7 @@ def _network(model: Model, opts: StylizeOptions) -> torch.nn.Module | OnnxNetwor
     layout oneDNN's bf16 kernels want: 1.3x faster). Compiled for a fixed frame size on request, which
     is worth it for a long video, not for a few images. Or ONNX Runtime's session, on request."""
     if opts.backend == "onnxruntime":
-        return OnnxNetwork(model)
+        return onnx_network(model)
     net = fused(model.net)  # faster, and the output moves less than bf16 moves it (fusion.py); a copy where it fused
     if opts.dtype != torch.float32 or opts.target.type != "cpu":
         net = (copy.deepcopy(net) if net is model.net else net).to(opts.target, opts.dtype,

@@ -126,9 +126,7 @@ def main() -> None:
         tmp = Path(tmp)
         rows = []
         for w, h in (map(int, size.split("x")) for size in args.sizes):
-            # a fresh machine's empty caches (compiled kernels, exported networks), once per size
-            cold = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(tmp / f"inductor{w}"),
-                    "STEADYSTYLE_CACHE": str(tmp / f"cache{w}")}
+            cold = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(tmp / f"inductor{w}")}  # a fresh machine's, per size
             clip = make_clip(tmp / f"clip{w}.mp4", w, h, args.seconds)
             n = frames_of(clip)
             runs = {
@@ -143,10 +141,6 @@ def main() -> None:
                                                   "--compile"], cold),
                 "--compile (warm cache)": (ours + [str(clip), "-s", args.style, "-o", str(tmp / "e.mp4"), "-q",
                                                    "--compile"], cold),
-                "--backend onnxruntime (first run)": (ours + [str(clip), "-s", args.style, "-o", str(tmp / "g.mp4"),
-                                                              "-q", "--backend", "onnxruntime"], cold),
-                "--backend onnxruntime (warm cache)": (ours + [str(clip), "-s", args.style, "-o", str(tmp / "h.mp4"),
-                                                               "-q", "--backend", "onnxruntime"], cold),
             }
             if peer:
                 runs[f"{peer} -s 7"] = ([peer, "video", str(clip), "-o", str(tmp / "p.mp4"), "-s", "7",
@@ -154,7 +148,7 @@ def main() -> None:
             for name, (cmd, env) in runs.items():
                 seconds, mb = timed(cmd, env)
                 rows.append((f"{w}x{h}", name, n / seconds, mb))
-                print(f"{w}x{h}  {name:36} {n / seconds:6.1f} frames/s  ({n} frames in {seconds:5.1f} s, "
+                print(f"{w}x{h}  {name:26} {n / seconds:6.1f} frames/s  ({n} frames in {seconds:5.1f} s, "
                       f"peak {mb:5.0f} MB)", flush=True)
         print("\n" + table(rows))
         if peer and args.sizes == p.get_default("sizes") and args.seconds == p.get_default("seconds"):

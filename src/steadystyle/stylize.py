@@ -23,7 +23,6 @@ from .models import Model
 from .motion import MOTIONS, Lookup, grey, warp_frame, warp_kept
 from .networks import Previous
 from .pipeline import Background, prefetch
-from .runtime import BACKENDS, OnnxNetwork, onnx_network, onnxruntime_usable
 from .video import (CHECKPOINT_EVERY, Encoding, file_identity, open_job, open_video, restored_state, saved_state,
                     tensors_identity, write_sidecar)
 
@@ -44,7 +43,6 @@ class StylizeOptions:
     cut_threshold: float | None = CUT_THRESHOLD  # None disables cut detection
     precision: str = "auto"  # "auto": bf16 where the CPU computes it natively (AVX512-BF16, AMX), else fp32
     compile: bool = False  # torch.compile the network for the frame size; pays seconds of compiling first
-    backend: str = "torch"  # or "onnxruntime": fp32 on the CPU, faster without native bf16 (runtime.py)
     device: str = "auto"  # a CUDA GPU when there is one, else the CPU (see device.resolve_device)
 
     def resolved_mode(self, model: Model) -> str:
@@ -63,34 +61,14 @@ class StylizeOptions:
             raise ValueError(f"unknown motion {self.motion!r}; use one of {MOTIONS}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}; use one of {PRECISIONS}")
-        if self.backend == "onnxruntime":
-            self._check_onnxruntime(model)
-        elif self.backend not in BACKENDS:
-            raise ValueError(f"unknown backend {self.backend!r}; use one of {BACKENDS}")
         return mode
-
-    def _check_onnxruntime(self, model: Model) -> None:
-        """What the onnxruntime backend runs: plain networks, in fp32, on the CPU, uncompiled."""
-        refused = ("--precision bf16 (it runs fp32)" if self.precision == "bf16" else
-                   "--compile (it optimises the graph itself)" if self.compile else
-                   f"--device {self.device} (it runs on the CPU: give --device cpu)" if self.target.type != "cpu" else
-                   "a network for any picture (it runs the shipped and trained styles)" if model.takes_a_picture
-                   else "")
-        if refused:
-            raise ValueError(f"--backend onnxruntime does not take {refused}; leave that out, or use --backend torch")
-        if not onnxruntime_usable():
-            raise ValueError("--backend onnxruntime needs ONNX Runtime and the exporter: "
-                             "pip install 'steadystyle[export]', or use --backend torch")
 
     @property
     def target(self) -> torch.device:
-        """Where the network runs: ONNX Runtime's on the CPU, whatever "auto" would take."""
-        return resolve_device("cpu" if self.backend == "onnxruntime" and self.device == "auto" else self.device)
+        return resolve_device(self.device)
 
     @property
     def dtype(self) -> torch.dtype:
-        if self.backend == "onnxruntime":
-            return torch.float32
         if self.precision == "auto":
             native = torch.cuda.is_bf16_supported() if self.target.type == "cuda" else native_bf16()
             return torch.bfloat16 if native else torch.float32
@@ -109,13 +87,11 @@ def as_tensor(frame: np.ndarray | torch.Tensor) -> torch.Tensor:
     return frame.float()
 
 
-def _network(model: Model, opts: StylizeOptions) -> torch.nn.Module | OnnxNetwork:
+def _network(model: Model, opts: StylizeOptions) -> torch.nn.Module:
     """The network to run, in the options' precision: weights cast once (casting every layer's input,
     as autocast does, costs more than the bf16 convolutions save) and, in bf16, channels-last (the
     layout oneDNN's bf16 kernels want: 1.3x faster). Compiled for a fixed frame size on request, which
-    is worth it for a long video, not for a few images. Or ONNX Runtime's session, on request."""
-    if opts.backend == "onnxruntime":
-        return onnx_network(model)
+    is worth it for a long video, not for a few images."""
     net = fused(model.net)  # faster, and the output moves less than bf16 moves it (fusion.py); a copy where it fused
     if opts.dtype != torch.float32 or opts.target.type != "cpu":
         net = (copy.deepcopy(net) if net is model.net else net).to(opts.target, opts.dtype,

@@ -20,7 +20,6 @@ from ..live import parse_webcam, run_live
 from ..models import PER_FRAME_SUFFIX, Model, load_model, shipped_styles
 from ..motion import MOTIONS
 from ..parallel import LocalWorkers, Workers, pieces_folder, stylize_in_pieces
-from ..runtime import BACKENDS, onnx_path
 from ..stylize import CUT_THRESHOLD, PRECISIONS, StylizeOptions, stylize_image, stylize_video
 from ..video import SAMPLE_CLIP, VIDEO_IN_SUFFIXES, JobError, check_output, is_folder_output, sidecar_path
 from .args import (REPLACED, encoding, encoding_args, fraction, json_arg, non_negative_float, open_checked, pixels,
@@ -61,10 +60,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=DEFAULTS.compile,
                    help="compile the network for the frame size, after seconds of compiling; measured slower than "
                         "the default on 2 CPU cores (benchmarks/bench_video.py tells for this machine) (default: off)")
-    p.add_argument("--backend", choices=BACKENDS, default=DEFAULTS.backend,
-                   help="torch (default), or onnxruntime: fp32 on the CPU, 2.5-4x faster than torch's fp32 where the "
-                        "CPU has no native bf16; a model's first run exports it (about half a minute), later runs "
-                        "reuse it (needs the export extra)")
     v = p.add_argument_group("video")
     v.add_argument("--start", type=non_negative_float, metavar="SEC", help="start this many seconds in")
     v.add_argument("--duration", type=positive_float, metavar="SEC", help="stylize only this many seconds")
@@ -104,17 +99,16 @@ def options(args: argparse.Namespace) -> StylizeOptions:
     return StylizeOptions(mode=args.mode, motion=args.motion, strength=args.strength,
                           preserve_color=args.preserve_color, max_side=args.max_side,
                           cut_threshold=None if args.no_cut_detect else args.cut_threshold,
-                          precision=args.precision, compile=args.compile, device=args.device, backend=args.backend)
+                          precision=args.precision, compile=args.compile, device=args.device)
 
 
 def how_it_ran(opts: StylizeOptions) -> str:
     """The precision (and why, for auto) and whether compiled: what the summary line shows."""
     precision = "bf16" if opts.dtype == torch.bfloat16 else "fp32"
-    if opts.precision == "auto" and opts.target.type == "cpu" and opts.backend == "torch":
+    if opts.precision == "auto" and opts.target.type == "cpu":
         precision += f" (auto: {'native' if native_bf16() else 'no native'} bf16 on this CPU)"
     where = "" if opts.target.type == "cpu" else f" on {opts.target}"
-    return precision + where + (", compiled" if opts.compile else "") + (
-        ", ONNX Runtime" if opts.backend == "onnxruntime" else "")
+    return precision + where + (", compiled" if opts.compile else "")
 
 
 def _load_for_mode(spec: str, mode: str | None) -> Model:
@@ -134,8 +128,6 @@ def _warn_slow_start(args: argparse.Namespace, model: Model) -> None:
         return
     if args.compile:
         print("compiling the network for this frame size: seconds before the first frame", file=sys.stderr)
-    if args.backend == "onnxruntime" and not onnx_path(model).is_file():
-        print("exporting the network for ONNX Runtime, once for this model: about half a minute", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

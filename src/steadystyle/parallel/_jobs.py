@@ -26,7 +26,6 @@ from ..atomic import atomic_output
 from ..batch import BatchResult, is_finished
 from ..locks import Lock
 from ..models import Model
-from ..runtime import exported
 from ..stylize import StylizeOptions, job_fingerprint
 from ..video import (Encoding, JobError, VideoReader, VideoWriter, check_same_job, claim_output,
                      fingerprint_changes, join_segments, open_video, read_sidecar, segment_frames, work_folder,
@@ -200,8 +199,6 @@ def stylize_in_pieces(sources: list[Path], outputs: list[Path], model: Model, wo
     (opts or StylizeOptions()).resolved_mode(model)  # what the user asked for, checked before it is resolved
     opts = _on_driver(opts or StylizeOptions())
     mode = opts.resolved_mode(model)
-    if opts.backend == "onnxruntime":
-        exported(model)  # once, here, rather than by every local worker at once
     t0 = time.perf_counter()
     results: dict[int, BatchResult] = {}
     jobs: dict[int, _Job] = {}

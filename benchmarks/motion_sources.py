@@ -38,7 +38,7 @@ from steadystyle.flow import flow_and_mask, warp_numpy
 from steadystyle.metrics import flicker_kept, warping_error
 from steadystyle.models import PER_FRAME_SUFFIX, shipped_styles
 from steadystyle.motion import Lookup, grey, warp_frame, warp_kept
-from steadystyle.networks import GATE_BIAS, Previous, TransformNet, still
+from steadystyle.networks import Previous, TransformNet
 from steadystyle.stylize import as_tensor
 
 RESULTS, TABLE, PAGE = "motion_sources", "motion-sources-table", BENCHMARKS_PAGE
@@ -46,27 +46,10 @@ CLIPS = ("city", "cockatoo")
 EDGE_SHARE, BORDER_PX, NOISE_STD, PROBE_STD = 0.2, 8, 0.01, 0.05
 
 
-class Gate:
-    """The share of its history a gated network takes at each pixel, read off its trunk as it runs."""
-
-    def __init__(self, net: TransformNet):
-        self.net, self.raw = net, None
-        self.hook = net.trunk.register_forward_hook(lambda _module, _inputs, out: setattr(self, "raw", out))
-
-    def keep(self, x: torch.Tensor, history: Previous) -> torch.Tensor:
-        """(H, W): the trained gate combined with the hold, as TransformNet.step combines them."""
-        m, (h, w) = self.net.trunk.margin, x.shape[-2:]
-        raw = self.raw[..., m:m + h, m:m + w]
-        keep = torch.sigmoid(raw[:, 3:] + GATE_BIAS)
-        if self.net.arch.hold:  # the hold compares the network's proposal (before the blend) with the history
-            keep = 1 - (1 - keep) * (1 - still(x, history.frame, raw[:, :3], history.output))
-        return keep[0, 0]
-
-
 @torch.no_grad()
 def run_stable(net: TransformNet, frames: list[torch.Tensor], seed: int = 0) -> tuple[list, list, list]:
     """The outputs, the share of history kept at each pixel (frames 1..) and the history use (frames 1..)."""
-    gate, rng = Gate(net), torch.Generator().manual_seed(seed)
+    rng = torch.Generator().manual_seed(seed)
     ys, keeps, uses, previous, seen = [], [], [], None, None
     for x in frames:
         xin, now = x[None], grey(x)
@@ -76,13 +59,12 @@ def run_stable(net: TransformNet, frames: list[torch.Tensor], seed: int = 0) -> 
             lookup = Lookup.between(now, seen, *x.shape[-2:])
             history = Previous(warp_frame(previous.frame, lookup), warp_kept(previous.output, lookup))
             y = net(xin, history).clamp(0, 1)
-            keeps.append(gate.keep(xin, history))
+            keeps.append(net.proposal(xin, history.frame, history.output)[1][0, 0])
             nudged = (history.output + PROBE_STD * torch.randn(history.output.shape, generator=rng)).clamp(0, 1)
             moved = (net(xin, Previous(history.frame, nudged)).clamp(0, 1) - y).abs().mean()
             uses.append(float(moved / (nudged - history.output).abs().mean()))
         previous, seen = Previous(xin, y), now
         ys.append(y[0])
-    gate.hook.remove()
     return ys, keeps, uses
 
 

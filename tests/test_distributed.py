@@ -64,7 +64,7 @@ def test_devices_resolve_or_say_what_to_use():
 
 @pytest.mark.parametrize("native", [True, False])
 def test_training_takes_bf16_only_where_the_cpu_computes_it(monkeypatch, native):
-    """Emulated on AVX2 alone, a bf16 training step is 17x slower than an fp32 one."""
+    """Emulated on AVX2 alone, bf16 convolutions train 17x slower than fp32 ones."""
     import steadystyle.device
 
     monkeypatch.setattr(steadystyle.device, "native_bf16", lambda: native)

@@ -1,4 +1,5 @@
-"""Where steadystyle keeps what it can always make again: the training sets' resized images, exported networks."""
+"""Where steadystyle keeps what it can always make again: training's resized photos and clips' motion, and the
+benchmarks' footage."""
 
 from __future__ import annotations
 

@@ -70,8 +70,8 @@ def native_bf16() -> bool:
 
 def training_precision(device: torch.device, mixed: bool) -> Precision:
     """Mixed precision where it pays: bf16 on CPUs that compute it (convolutions 1.4-3x faster; emulated on
-    AVX2 alone, a training step is 17x slower than in fp32), bf16 on GPUs that compute it (Ampere and
-    later), fp16 with loss scaling on older ones."""
+    AVX2 alone, a convolution's forward and backward took 17x longer than in fp32), bf16 on GPUs that compute
+    it (Ampere and later), fp16 with loss scaling on older ones."""
     if not mixed or (device.type == "cpu" and not native_bf16()):
         return Precision(device.type, None)
     if device.type == "cuda" and not torch.cuda.is_bf16_supported():

@@ -118,15 +118,8 @@ def _load_for_mode(spec: str, mode: str | None) -> Model:
     return resolve_model(spec, per_frame=mode == "per-frame")
 
 
-def _warn_slow_start(args: argparse.Namespace, model: Model) -> None:
-    """Say why the first frame takes a while, when it will (options that will be refused say nothing)."""
-    try:
-        options(args).resolved_mode(model)
-    except ValueError:
-        return
-    if args.quiet:
-        return
-    if args.compile:
+def _warn_compile(args: argparse.Namespace) -> None:
+    if args.compile and not args.quiet:
         print("compiling the network for this frame size: seconds before the first frame", file=sys.stderr)
 
 
@@ -184,7 +177,7 @@ def _run_batch(args: argparse.Namespace, videos: list[Path]) -> int:
         raise OutputError(f"-o {folder}: {len(videos)} videos go into a folder; give a folder name (no suffix)")
     model = _load_for_mode(args.style, args.mode)
     batch_outputs(videos, folder, [model.path])  # refused before any work: clashing names, an input as output
-    _warn_slow_start(args, model)
+    _warn_compile(args)
     opts = options(args)
     bar = tqdm(total=frames_to_do(videos, args.start, args.duration), desc=f"{len(videos)} videos", unit="frame",
                disable=args.quiet)
@@ -227,7 +220,7 @@ def _run_video(args: argparse.Namespace, source: Path) -> int:
     model = _load_for_mode(args.style, args.mode)
     check_not_inputs([args.output, sidecar_path(args.output)], [source, model.path])
     check_output(args.output)
-    _warn_slow_start(args, model)
+    _warn_compile(args)
     opts = options(args)
     if _in_parallel(args):
         return _run_video_in_pieces(args, source, model, opts)
@@ -307,7 +300,7 @@ def _run_images(args: argparse.Namespace, inputs: list[Path]) -> int:
     model = _load_for_mode(args.style, args.mode)
     outputs = _image_outputs(inputs, Path(args.output), [model.path])
     opts = options(args)
-    _warn_slow_start(args, model)
+    _warn_compile(args)
     for (rgb, alpha), out in zip(images, outputs):
         t0 = time.perf_counter()
         y = stylize_image(model, rgb, opts)
@@ -323,7 +316,7 @@ def _run_live(args: argparse.Namespace, source: int | Path) -> int:
     if args.record:
         check_not_inputs([args.record], [args.source, model.path])
         check_output(args.record)
-    _warn_slow_start(args, model)
+    _warn_compile(args)
     opts = options(args)
     stats = run_live(source, model, opts, max_frames=args.frames, window=not args.no_window, record=args.record)
     print(f"\n{stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} frames/s; {how_it_ran(opts)})"

@@ -196,9 +196,9 @@ def stylize_in_pieces(sources: list[Path], outputs: list[Path], model: Model, wo
     reported as failed and the others go on. `on_frame(n)` counts frames over all videos (from a background
     thread with local workers), `on_result` follows each video, whose seconds run from the start of the run.
     """
-    (opts or StylizeOptions()).resolved_mode(model)  # what the user asked for, checked before it is resolved
-    opts = _on_driver(opts or StylizeOptions())
-    mode = opts.resolved_mode(model)
+    opts = opts or StylizeOptions()
+    mode = opts.resolved_mode(model)  # what the user asked for, checked before _on_driver settles it
+    opts = _on_driver(opts)
     t0 = time.perf_counter()
     results: dict[int, BatchResult] = {}
     jobs: dict[int, _Job] = {}

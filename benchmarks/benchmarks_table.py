@@ -71,6 +71,9 @@ ROWS = [
     ("motion_sources", "[STYLE...] [--clips NAME...] [--docs]",
      "where the stable networks' flicker under motion lies (edges, occlusion borders, pixels the gate repaints) "
      "and how much of their history they take, under motion and on a still noisy frame, on selection clips"),
+    ("gate_probe", "[STYLE_OR_MODEL...] [--docs]",
+     "what a stable network's gate keeps of its history on a pan and a still shot whose frames change only by a "
+     "camera's nuisances (sensor noise, JPEG, motion blur, exposure): the learned gate, the hold and both"),
     ("compare_methods", "--report DIR", "per-frame and recurrent nets, per-frame and Ruder optimisation, EMA blend, "
                                         "through `evaluate`"),
 ]
@@ -82,7 +85,8 @@ POINTERS = {"selection": "none kept: the model cards and the notes quote what a 
             "weight_evidence": "the weight table in [training.md](training.md)",
             "fine_tune": "the fine-tuning table above",
             "look": "the table of the look beside a peer and Johnson et al. above",
-            "motion_sources": "the table of where the flicker under motion lies above"}
+            "motion_sources": "the table of where the flicker under motion lies above",
+            "gate_probe": "the table of what the gate keeps above"}
 
 
 def usage(script: str, arguments: str) -> str:

@@ -13,8 +13,8 @@ from torch import nn
 
 from steadystyle.fusion import _UpConv, fused
 
-from steadystyle.networks import (FAST, FULL, GATE_BIAS, SLIM, Previous, SubPixelUp, TransformNet,
-                                 recurrent_from_image, still)
+from steadystyle.gate import GATE_BIAS, still
+from steadystyle.networks import FAST, FULL, SLIM, Previous, SubPixelUp, TransformNet, recurrent_from_image
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ the 9x9 one "fast" ended in. Their recurrent form ends in a per-pixel gate that 
 previous one: where the scene has not changed (the network sees the previous frame too), it can keep what it
 showed, so sensor noise does not boil flat regions. A fresh start (first frame, shot cut) closes the gate.
 New recurrent fast networks also hold (`Arch.hold`, `still`): where the frame is unchanged up to sensor noise
-they keep their output whatever the trained gate says.
+they keep their output whatever the trained gate says; and a learned head (`Arch.gate_head`) corrects the gate
+from how much the frame and the painting changed, which the trunk cannot see (gate.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .conditioning import StyleInput, StyleNorm
+from .gate import GATE_BIAS, GateHead, still
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Arch:
     hold: bool = False  # gated nets only: also keep the previous output where the frame is still (False where a file does not record it)
     head: int = 0  # fast layouts only: channels of the last full-resolution conv (0 where a file does not record it)
     style_dim: int = 0  # a style code's size for a network that takes the style as an input (conditioning.py); 0: one style
+    gate_head: int = 0  # gated recurrent nets only: channels of the learned gate head (gate.py; 0: none, as in earlier files)
 
     def __post_init__(self) -> None:
         """Refuse what no network here needs before anything is allocated: a model file's metadata is
@@ -58,6 +61,8 @@ class Arch:
             raise ValueError(f"a head (head={self.head}) exists only for the fast layouts, not {self.layout!r}")
         if self.layout == "fast2" and not self.head:
             raise ValueError("the fast2 layout needs head channels (head > 0)")
+        if self.gate_head and not (self.recurrent and self.layout in GATED):
+            raise ValueError(f"a gate head (gate_head={self.gate_head}) exists only for gated recurrent networks")
         if self.style_dim and self.layout != "fast2":
             raise ValueError(f"a style input (style_dim={self.style_dim}) exists only for the fast2 layout")
 
@@ -68,7 +73,7 @@ class Arch:
 LAYOUTS = ("classic", "fast", "fast2")
 GATED = ("fast", "fast2")  # the layouts whose recurrent form ends in a gate (and may hold)
 # Eight times what the presets use: room for larger networks, none for a file that would exhaust memory.
-ARCH_BOUNDS = {"width": (1, 256), "res_blocks": (0, 40), "head": (0, 64), "style_dim": (0, 1024)}
+ARCH_BOUNDS = {"width": (1, 256), "res_blocks": (0, 40), "head": (0, 64), "style_dim": (0, 1024), "gate_head": (0, 64)}
 
 
 FULL = Arch(32, 5)
@@ -79,41 +84,6 @@ EARLIER_FAST = Arch(16, 5, layout="fast", head=8)  # what the fast preset built 
 ANY_STYLE_ARCH = Arch(24, 5, layout="fast2", head=12, style_dim=100)
 PRESETS = {"fast": FAST, "full": FULL, "slim": SLIM}
 DEFAULT_ARCH = "fast"  # what training builds unless told otherwise
-GATE_BIAS = -4.0  # a new recurrent net keeps ~2% of its previous output: nearly its image net, yet trainable
-# The hold: sigmoid(HOLD_BIAS - HOLD_SLOPE * c), c the 4x4-block mean change in 1/255. Half held at 2.5/255,
-# 98% at 1.5 and 2% at 3.5: sensor noise of a still scene is held, motion passes. Gentler constants (4, 1)
-# held many pixels partly, which averages noisy outputs over time: washed texture and ghost trails.
-HOLD_BIAS, HOLD_SLOPE = 10.0, 4.0
-# ... times sigmoid(NEAR_STEEP (1 - g / NEAR_HALF)), g the change of the 16x16-block mean colour from the output
-# shown to the network's new one: half held at 10/255, 98% at 6, 2% at 14. A style network's shimmer moves
-# texture, which the block mean averages out; the trail of something that has left a still background is a
-# colour, and is let go (without this the hold kept such trails for good). Mean absolute differences cannot
-# tell the two apart: on a dark, noisy board composition_vii's shimmer exceeds 10/255.
-NEAR_BLOCK, NEAR_HALF, NEAR_STEEP = 16, 10 / 255, 10.0
-
-
-def _up(blocks: torch.Tensor, factor: int, size: torch.Size) -> torch.Tensor:
-    """Bilinear upsampling of a map of pooled blocks by the block size, cropped to `size`: each block stays on
-    the pixels it pooled (resizing to a size that is no multiple of the block would shift them, by up to 8 px)."""
-    return F.interpolate(blocks, scale_factor=factor, mode="bilinear", align_corners=False)[..., :size[0], :size[1]]
-
-
-def still(x: torch.Tensor, frame: torch.Tensor, new: torch.Tensor, shown: torch.Tensor) -> torch.Tensor:
-    """Per pixel, (N, 1, H, W) in float32: how surely the output `shown` for `frame` should stay for `x`, where
-    the network proposes `new`: nothing but noise changed in the frame, and `new` keeps `shown`'s colours.
-
-    The trained gate turned out blind to this (it keeps the same share of an unchanged, a noisy or a
-    shifted frame), so the hold takes it from the frames themselves; it has no weights, needs no flow and
-    passes no gradient (a rule, not something to train around). Differences are taken in the frames' own
-    precision and pooled before the conversion: in bf16 that is a fifth of the time of converting first.
-    """
-    change = F.avg_pool2d((x - frame).abs_(), 4, ceil_mode=True).float().mean(1, keepdim=True)
-    gap = F.avg_pool2d(new.detach() - shown.detach().to(new.dtype), NEAR_BLOCK, ceil_mode=True).float()
-    near = torch.sigmoid(NEAR_STEEP * (1 - gap.abs_().mean(1, keepdim=True) / NEAR_HALF))
-    held = torch.sigmoid(HOLD_BIAS - HOLD_SLOPE * 255 * change) * _up(near, NEAR_BLOCK // 4, change.shape[-2:])
-    return _up(held, 4, x.shape[-2:])
-
-
 class Previous(NamedTuple):
     """What a recurrent network remembers: the previous input frame and its stylized output."""
 
@@ -278,6 +248,7 @@ class TransformNet(nn.Module):
         self.trunk = TRUNKS[arch.layout](arch, cin, 4 if self.gated else 3)
         norms = [m for m in self.trunk.modules() if isinstance(m, StyleNorm)]
         self.style = StyleInput(arch.style_dim, norms) if arch.style_dim else None
+        self.gate_head = GateHead(arch.gate_head) if arch.gate_head else None
 
     def forward(self, x: torch.Tensor, previous: Previous | None = None) -> torch.Tensor:
         if not self.arch.recurrent:
@@ -300,11 +271,14 @@ class TransformNet(nn.Module):
     def proposal(self, x: torch.Tensor, frame: torch.Tensor, output: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor]:
         """A gated network's own painting of `x`, and the share of its history (`frame`, `output`) it keeps at
-        each pixel (the trained gate combined with the hold): the two that `step` blends."""
+        each pixel (the trained gate, its head and the hold combined): the two that `step` blends."""
         # The blend runs on plain (NCHW) tensors: on channels-last slices the same ops are 3x slower,
         # a tenth of a 720p frame's time in bf16.
         y = self._run(torch.cat([x, frame, output], dim=1)).contiguous()
-        rgb, keep = y[:, :3], torch.sigmoid(y[:, 3:] + GATE_BIAS)
+        rgb, logit = y[:, :3], y[:, 3:] + GATE_BIAS
+        if self.gate_head is not None:
+            logit = self.gate_head(logit, x, frame, rgb, output)
+        keep = torch.sigmoid(logit)
         if self.arch.hold:
             keep = 1 - (1 - keep) * (1 - still(x, frame, rgb, output).to(keep.dtype))
         return rgb, keep
@@ -328,17 +302,25 @@ def holding(arch: Arch) -> Arch:
     return replace(arch, hold=arch.recurrent and arch.layout in GATED)
 
 
-def recurrent_from_image(image_net: TransformNet, template: TransformNet | None = None) -> TransformNet:
+def with_gate_head(arch: Arch, channels: int) -> Arch:
+    """`arch` with a gate head of `channels` where it applies (gated recurrent nets), none otherwise."""
+    return replace(arch, gate_head=channels if arch.recurrent and arch.layout in GATED else 0)
+
+
+def recurrent_from_image(image_net: TransformNet, template: TransformNet | None = None,
+                         gate_head: int = 0) -> TransformNet:
     """A recurrent net that starts as `image_net`: weights on the new inputs start at zero (and, for the
     gated layout, the gate nearly shut), so training begins from the per-frame look.
 
     With `template`, a trained recurrent net of the same architecture, those weights come from it instead:
     its learned use of the previous frame and output, and its gate. Fine-tuning a new style starts so.
-    A new gated net holds (`still`), with or without a template.
+    A new gated net holds (`still`), with or without a template, and has a new gate head of `gate_head`
+    channels (0: none), or the template's.
     """
     if image_net.arch.recurrent:
         raise ValueError("already a recurrent network")
     arch = holding(replace(image_net.arch, recurrent=True))
+    arch = with_gate_head(arch, template.arch.gate_head if template is not None else gate_head)
     if template is not None and replace(template.arch, hold=arch.hold) != arch:
         raise ValueError(f"the recurrent template's architecture {template.arch} is not {arch}")
     net = TransformNet(arch)

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from footage import CLIPS, HELD_OUT_MOTION, clip_frames
+from footage import CHOSEN_ON, CLIPS, HELD_OUT_MOTION, clip_frames
 from footage_report import STABLE_RUNS
 from readme_tables import BENCHMARKS_PAGE, DOCS, docs_flag, rewrite_table
 from real_footage import CARPHONE, drift_probe, noise_probe, run_clips, static_shot
@@ -36,7 +36,7 @@ from steadystyle.models import PER_FRAME_SUFFIX, STYLES_DIR, load_model
 from style_cards import STATIC_CLIP, card, evaluated_styles, load_evaluation, model_hashes, readme_table
 from steadystyle.stylize import StylizeOptions, as_tensor, stylize_frames
 
-SELECTION = [CARPHONE]
+SELECTION = [CARPHONE, *CHOSEN_ON]
 TABLE, PAGE = "styles-table", BENCHMARKS_PAGE
 # How each shipped style was trained, for its card: the shared recipe, then its own runs and choices.
 HEAD = ("The earlier `fast` layout (sub-pixel upsampling and a 9x9 head, which `--arch fast` built before the "

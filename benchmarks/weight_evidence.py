@@ -20,7 +20,7 @@ from steadystyle.evaluation import AnalysisSettings
 from steadystyle.networks import DEFAULT_ARCH, PRESETS
 from steadystyle.reports import markdown_table, new_figure, save_figure
 from steadystyle.training import layout_fit, round2, shipped_evidence, suggest_temporal_weight
-from style_cards import load_evaluation
+from style_cards import held_out, load_evaluation
 
 PLOT = DOCS / "temporal_weight_vs_trace.png"
 TABLE, PAGE = "weight-table", TRAINING_PAGE
@@ -28,7 +28,7 @@ TABLE, PAGE = "weight-table", TRAINING_PAGE
 
 def worst(name: str, key: str) -> float:
     ev = load_evaluation(name)
-    return max(ev["clips"][c][key] for c in ev["held_out"] if ev["clips"][c][key] is not None)
+    return max(ev["clips"][c][key] for c in held_out(ev) if ev["clips"][c][key] is not None)
 
 
 def layout(head: int) -> str:

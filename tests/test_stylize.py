@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import av
 import numpy as np
 import pytest
@@ -63,6 +65,23 @@ def test_compiled_network_gives_the_same_frames(recurrent_model, two_shots):
     compiled = _run(two_shots, recurrent_model, mode="stable", compile=True, precision="fp32")
     assert len(compiled) == len(eager)
     assert max((a - b).abs().max().item() for a, b in zip(compiled, eager)) < 1e-3  # well below one 8-bit step
+
+
+def test_a_network_is_made_once_for_the_same_options_and_weights(image_model, two_shots):
+    """A worker stylizing piece after piece (or a program calling again) casts and compiles the network once;
+    other options, or weights changed in place, make it anew, and the frames follow the new weights."""
+    from steadystyle.stylize import _network
+
+    model = Model(copy.deepcopy(image_model.net), "test")
+    eager, compiled = StylizeOptions(precision="fp32"), StylizeOptions(precision="fp32", compile=True)
+    first = _network(model, eager)
+    assert _network(model, eager) is first and _network(Model(model.net, "same net"), eager) is first
+    assert _network(model, compiled) is not first
+    before = _run(two_shots[:1], model, precision="fp32")
+    with torch.no_grad():
+        model.net.trunk.enc[0][0].weight.mul_(2)
+    assert _network(model, eager) is not first
+    assert not torch.equal(_run(two_shots[:1], model, precision="fp32")[0], before[0])
 
 
 def test_cut_restarts_the_recurrence(recurrent_model, two_shots):

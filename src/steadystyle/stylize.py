@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import copy
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -87,8 +88,27 @@ def as_tensor(frame: np.ndarray | torch.Tensor) -> torch.Tensor:
     return frame.float()
 
 
+# The networks made from each model's for the options that shape them: a worker stylizing the pieces of a video
+# one after another, or a program calling stylize_frames again, casts and compiles once. Keyed by the model's
+# network and its weights' versions (an in-place change to a weight makes anew); a network that takes a
+# picture as its style, conditioned anew for each picture, is made each time.
+_MADE: weakref.WeakKeyDictionary[torch.nn.Module, dict[tuple, torch.nn.Module]] = weakref.WeakKeyDictionary()
+
+
 def _network(model: Model, opts: StylizeOptions) -> torch.nn.Module:
-    """The network to run, in the options' precision: weights cast once (casting every layer's input,
+    """The network to run, made once per model, weights and options (`_MADE`)."""
+    if model.net.style is not None:
+        return _make(model, opts)
+    made = _MADE.setdefault(model.net, {})
+    key = (opts.dtype, opts.target, opts.compile, tuple(t._version for t in model.net.state_dict().values()))
+    if key not in made:
+        made.clear()  # an earlier version of the weights, or other options: the caller has moved on
+        made[key] = _make(model, opts)
+    return made[key]
+
+
+def _make(model: Model, opts: StylizeOptions) -> torch.nn.Module:
+    """The network in the options' precision: weights cast once (casting every layer's input,
     as autocast does, costs more than the bf16 convolutions save) and, in bf16, channels-last (the
     layout oneDNN's bf16 kernels want: 1.3x faster). Compiled for a fixed frame size on request, which
     is worth it for a long video, not for a few images."""

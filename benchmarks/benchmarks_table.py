@@ -74,6 +74,10 @@ ROWS = [
     ("gate_probe", "[STYLE_OR_MODEL...] [--docs]",
      "what a stable network's gate keeps of its history on a pan and a still shot whose frames change only by a "
      "camera's nuisances (sensor noise, JPEG, motion blur, exposure): the learned gate, the hold and both"),
+    ("motion_flow", "[STYLE] [--clips NAME...] [--docs]",
+     "flicker kept by a stable network for each DIS preset and size of the flow that moves its history, scored "
+     "with DIS's own flow, with Farneback's and with the exact flow of a synthetic clip, on selection clips; "
+     "milliseconds per flow"),
     ("compare_methods", "--report DIR", "per-frame and recurrent nets, per-frame and Ruder optimisation, EMA blend, "
                                         "through `evaluate`"),
 ]
@@ -86,7 +90,8 @@ POINTERS = {"selection": "none kept: the model cards and the notes quote what a 
             "fine_tune": "the fine-tuning table above",
             "look": "the table of the look beside a peer and Johnson et al. above",
             "motion_sources": "the table of where the flicker under motion lies above",
-            "gate_probe": "the table of what the gate keeps above"}
+            "gate_probe": "the table of what the gate keeps above",
+            "motion_flow": "the table of the flow the stable path follows above"}
 
 
 def usage(script: str, arguments: str) -> str:

@@ -108,20 +108,25 @@ def motion_error(frames, motion) -> float:
     return warping_error(frames, flows=[f for f, _ in motion], masks=[m for _, m in motion]).mean
 
 
-def against_per_frame(stable: dict, per_frame: dict, source: float) -> dict:
-    """A stable run's flicker kept and style-loss ratio against the per-frame network's, on one clip."""
-    return {"kept_flicker": flicker_kept(stable["warping_error"], per_frame["warping_error"], source),
-            "style_ratio": (stable["style_loss"] / per_frame["style_loss"]
-                            if per_frame["style_loss"] and stable["style_loss"] is not None else None)}
+def against_per_frame(stable: dict, per_frame: dict, source: float, source_farneback: float | None = None) -> dict:
+    """A stable run's flicker kept and style-loss ratio against the per-frame network's, on one clip; with the
+    source's E_warp under Farneback's flow, the flicker kept under it too."""
+    scores = {"kept_flicker": flicker_kept(stable["warping_error"], per_frame["warping_error"], source),
+              "style_ratio": (stable["style_loss"] / per_frame["style_loss"]
+                              if per_frame["style_loss"] and stable["style_loss"] is not None else None)}
+    if source_farneback is not None:
+        scores["kept_flicker_farneback"] = flicker_kept(stable["warping_error_farneback"],
+                                                        per_frame["warping_error_farneback"], source_farneback)
+    return scores
 
 
 def clip_scores(frames, motion, style: str, loss: StyleLoss, style_every: int, still=None,
-                motions: tuple[str, ...] = ("flow",)) -> dict:
+                motions: tuple[str, ...] = ("flow",), farneback=None) -> dict:
     """E_warp and style loss of one style's per-frame and stable nets on one clip (motion precomputed), the
     stable one with each of `motions` (under STABLE_RUNS' keys); with `still` (the camera's motion of a static
     shot, `metrics.still_camera_motion`) also their E_warp under it and the DIS-based E_warp of a perfectly
-    steady output (the stable net's first frame, repeated). `style`: a shipped style's name, or a stable model
-    file with its NAME-per-frame beside it."""
+    steady output (the stable net's first frame, repeated); with `farneback` (Farneback's flow and masks) also
+    E_warp under it. `style`: a shipped style's name, or a stable model file with its NAME-per-frame beside it."""
     row, outputs, stable = {}, {}, load_model(style)
     runs = [("per-frame", load_model(per_frame_twin(style)), "per-frame", "flow")]
     runs += [(STABLE_RUNS[m], stable, "stable", m) for m in motions]
@@ -132,6 +137,8 @@ def clip_scores(frames, motion, style: str, loss: StyleLoss, style_every: int, s
         losses = [loss(stable.style, y) for y in ys[::style_every]]
         row[key] = {"warping_error": motion_error(ys, motion),
                     "style_loss": None if None in losses else float(np.mean(losses))}
+        if farneback is not None:
+            row[key]["warping_error_farneback"] = motion_error(ys, farneback)
     if still is not None:
         row["static"] = {key: motion_error(ys, still) for key, ys in outputs.items()} | {
             "frozen_dis": motion_error([outputs["stable"][0]] * len(frames), motion)}
@@ -162,19 +169,25 @@ def run_clips(names: list[str], styles: list[str], max_frames: int | None, style
             frames = (list(read_frames(wheel_clip(HELD_OUT_CLIP), 0, max_frames)) if name == CARPHONE
                       else clip_frames(name, max_frames))
             motion = [flow_and_mask(cur, prev) for prev, cur in pairwise(frames)]  # once per clip, all styles
+        # E_warp's DIS flow shares the errors of the stable path's own DIS flow (motion.py), which it therefore
+        # forgives; Farneback's, another method, scores the same outputs with errors of its own.
+        farneback = None if name == SYNTHETIC else [flow_and_mask(cur, prev, "farneback") for prev, cur in pairwise(frames)]
         source = motion_error(frames, motion)
         entry = {"frames": len(frames), "size": list(frames[0].shape[:2]), "source_warping_error": source,
                  "styles": {}}
+        if farneback is not None:
+            entry["source_warping_error_farneback"] = motion_error(frames, farneback)
         still = still_camera_motion(frames, motion) if name == STATIC_CLIP else None
         if still is not None:
             entry["static"] = {"clip": name, "frames": len(frames),
                                "still_share": float(np.mean([m.mean() for _, m in still])),
                                "source": motion_error(frames, still), "source_dis": source}
         for style in styles:
-            row = clip_scores(frames, motion, style, loss, style_every, still, motions)
+            row = clip_scores(frames, motion, style, loss, style_every, still, motions, farneback)
             for how in motions:  # the default path's figures at the top of the row, as the styles table reads them
                 run = row if how == "flow" else row[STABLE_RUNS[how]]
-                run |= against_per_frame(row[STABLE_RUNS[how]], row["per-frame"], source)
+                run |= against_per_frame(row[STABLE_RUNS[how]], row["per-frame"], source,
+                                         entry.get("source_warping_error_farneback"))
             entry["styles"][style] = row
             print(f"{name} {style}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         entry["seconds"] = time.perf_counter() - t0

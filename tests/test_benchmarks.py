@@ -38,7 +38,8 @@ def test_styles_table_in_the_docs_is_generated_from_the_evaluations():
 
 
 @pytest.mark.parametrize("script", ["bench_video", "bench_arch", "arch_look", "fine_tune", "look",
-                                    "benchmarks_table", "motion_sources", "gate_probe"])
+                                    "benchmarks_table", "motion_sources", "gate_probe",
+                                    "motion_flow"])
 def test_docs_tables_are_generated_from_the_results_files(script):
     from readme_tables import PAGES, table_in
 

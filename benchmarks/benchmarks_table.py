@@ -39,10 +39,10 @@ ROWS = [
      "stable vs per-frame on held-out real footage and on the held-out motion clips (the stable network with flow "
      "and without), the static shot under the camera's own motion, the noise and drift probes; writes "
      "`styles/NAME.json`, model cards, pictures and the styles table"),
-    ("selection", "NAME PER_FRAME STABLE...", "candidates of one style on the clips decisions may look at (carphone, "
-                                              "the sample clip), the noise probe and a tripod proxy (a dark still "
-                                              "with camera noise through H.264): flicker kept, style ratio, "
-                                              "E_warp over the source's"),
+    ("selection", "NAME PER_FRAME STABLE... [--clips NAME...]",
+     "candidates of one style on the clips decisions may look at (carphone, the sample clip, and footage.py's "
+     "CHOSEN_ON and SELECTION_MOTION), the noise probe and a tripod proxy (a dark still with camera noise through "
+     "H.264): flicker kept by DIS's and by Farneback's flow, style ratio, E_warp over the source's"),
     ("real_footage", "[--clips ... held-out-motion synthetic] [--keep]",
      "the same measures for any styles (names or model files) and clips, as Markdown or JSON, the stable network "
      "with flow and without; `held-out-motion` is footage.py's hand-held, pan, zoom, roll and fast-subject clips "

@@ -40,7 +40,8 @@ SIZE, SPEED, INSET = (240, 320), 4.0, 8
 
 def _jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
     buffer = io.BytesIO()
-    Image.fromarray((x[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(buffer, "JPEG", quality=quality)
+    pixels = (x[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=quality)
     return torch.from_numpy(np.array(Image.open(buffer))).permute(2, 0, 1)[None].float() / 255
 
 

@@ -171,7 +171,8 @@ def run_clips(names: list[str], styles: list[str], max_frames: int | None, style
             motion = [flow_and_mask(cur, prev) for prev, cur in pairwise(frames)]  # once per clip, all styles
         # E_warp's DIS flow shares the errors of the stable path's own DIS flow (motion.py), which it therefore
         # forgives; Farneback's, another method, scores the same outputs with errors of its own.
-        farneback = None if name == SYNTHETIC else [flow_and_mask(cur, prev, "farneback") for prev, cur in pairwise(frames)]
+        farneback = (None if name == SYNTHETIC
+                     else [flow_and_mask(cur, prev, "farneback") for prev, cur in pairwise(frames)])
         source = motion_error(frames, motion)
         entry = {"frames": len(frames), "size": list(frames[0].shape[:2]), "source_warping_error": source,
                  "styles": {}}

@@ -7,6 +7,10 @@ average the same share of their history (starry_night 0.35, udnie 0.10) whether 
 noisy or has a new object in it; all their steadiness came from the hold, which lets go of a moving frame at
 2/255 of sensor noise and at JPEG quality 85 (keep 0.69 and 0.57 on a 4 px/frame pan). The head works on
 4x4-block means of those changes in log units, with no normalisation, at a sixteenth of the pixels.
+
+The head is an option (`train video --gate-head N`), off by default: trained at the suggested temporal weight it
+holds such frames (keep 0.91-0.95 on the pan with noise, JPEG or blur, benchmarks/gate_probe.py), yet on real
+selection clips it kept as much of the flicker as the network without it (CHANGELOG.md, issue 32).
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ HOLD_BIAS, HOLD_SLOPE = 10.0, 4.0
 # colour, and is let go (without this the hold kept such trails for good). Mean absolute differences cannot
 # tell the two apart: on a dark, noisy board composition_vii's shimmer exceeds 10/255.
 NEAR_BLOCK, NEAR_HALF, NEAR_STEEP = 16, 10 / 255, 10.0
-GATE_HEAD = 16  # channels of the head of a new stable network
 # The head starts at zero (the trunk's gate unchanged) while the rest of the network starts trained: at stage 2's
 # learning rate its logit would need tens of thousands of steps to move a few units, so it learns this much faster.
 HEAD_LR_FACTOR = 30.0

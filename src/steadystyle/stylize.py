@@ -88,7 +88,7 @@ def as_tensor(frame: np.ndarray | torch.Tensor) -> torch.Tensor:
     return frame.float()
 
 
-# The networks made from each model's for the options that shape them: a worker stylizing the pieces of a video
+# The network made from a model's for the options that shape it: a worker stylizing the pieces of a video
 # one after another, or a program calling stylize_frames again, casts and compiles once. Keyed by the model's
 # network and its weights' versions (an in-place change to a weight makes anew); a network that takes a
 # picture as its style, conditioned anew for each picture, is made each time.

@@ -7,8 +7,7 @@ A photo (scikit-image's coffee, 320x240 of it) seen by a camera panning 4 px a f
 each frame also changed as a camera changes it: nothing, sensor noise of std 1, 2 and 5/255, JPEG at quality 85
 and 60, motion blur of 1-8 px, exposure varying by 3%. Nothing new enters the picture, so a steady network keeps
 nearly all of its history (moved along the motion, as `stylize` moves it) at every pixel. Per network and case it
-gives the mean share kept by the learned gate (the trunk's gate channel and, where the network has one, its head:
-gate.py), by the hold alone (`gate.still`), and by both together, over frames 1..N (frame 0 starts fresh) and
+gives the mean share kept by the learned gate (the trunk's gate channel, gate.py), by the hold alone (`gate.still`), and by both together, over frames 1..N (frame 0 starts fresh) and
 8 px inside the border.
 
 Figures go to benchmarks/results/gate_probe.json, the table to docs/benchmarks.md.

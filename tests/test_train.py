@@ -243,32 +243,6 @@ def test_train_style_from_a_trained_style_fine_tunes_both_networks(content_dir, 
     assert "no_such_style" in capsys.readouterr().err and not (tmp_path / "x-per-frame-train").exists()
 
 
-@pytest.mark.slow
-def test_stage_two_trains_the_head_faster_and_the_model_keeps_it(content_dir, tmp_path):
-    """A gate head learns at gate.HEAD_LR_FACTOR x the rate (it starts from zero) and is in the model and its ONNX."""
-    import skimage.data
-
-    from steadystyle.export import export_onnx, onnx_difference
-    from steadystyle.gate import HEAD_LR_FACTOR
-    from steadystyle.networks import FAST
-    from steadystyle.training._video_train import VideoTrainer
-
-    torch.manual_seed(0)
-    init = save_model(TransformNet(FAST), tmp_path / "p-per-frame.safetensors", "test")
-    config = VideoTrainConfig(style=str(painting_path("wave")), style_size=64, init=str(init), clips="none",
-                              content=str(content_dir), size=48, batch=1, steps=3, seq_len=2, gate_head=8,
-                              temporal_weight=1e8, sample_every=1000)
-    trainer = VideoTrainer(config, tmp_path / "p.safetensors", progress=False)
-    assert [g["lr"] for g in trainer.opt.param_groups] == [config.lr, config.lr * HEAD_LR_FACTOR]
-    out = trainer.run()
-    model = load_model(out)
-    assert model.net.arch.gate_head == 8 and model.meta["training"]["gate_head"] == 8
-    assert model.net.gate_head.body[-1].weight.abs().max() > 0  # it learned from its zero start
-    photo = torch.from_numpy(skimage.data.coffee()[::4, ::4].copy()).permute(2, 0, 1).float() / 255
-    frames = [photo[:, :64, 4 * t:4 * t + 96] for t in range(3)]
-    assert onnx_difference(model, export_onnx(model, tmp_path / "p.onnx"), frames) < 1e-4
-
-
 def test_content_images_keep_memory_bounded_and_serve_the_same_crops(content_dir, monkeypatch):
     from steadystyle.training._datasets import ContentImages
 

@@ -15,8 +15,7 @@ the 9x9 one "fast" ended in. Their recurrent form ends in a per-pixel gate that 
 previous one: where the scene has not changed (the network sees the previous frame too), it can keep what it
 showed, so sensor noise does not boil flat regions. A fresh start (first frame, shot cut) closes the gate.
 New recurrent fast networks also hold (`Arch.hold`, `still`): where the frame is unchanged up to sensor noise
-they keep their output whatever the trained gate says; and a learned head (`Arch.gate_head`) corrects the gate
-from how much the frame and the painting changed, which the trunk cannot see (gate.py).
+they keep their output whatever the trained gate says (gate.py).
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .conditioning import StyleInput, StyleNorm
-from .gate import GATE_BIAS, GateHead, still
+from .gate import GATE_BIAS, still
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,6 @@ class Arch:
     hold: bool = False  # gated nets only: also keep the previous output where the frame is still (False where a file does not record it)
     head: int = 0  # fast layouts only: channels of the last full-resolution conv (0 where a file does not record it)
     style_dim: int = 0  # a style code's size for a network that takes the style as an input (conditioning.py); 0: one style
-    gate_head: int = 0  # gated recurrent nets only: channels of the learned gate head (gate.py; 0: none, as in earlier files)
 
     def __post_init__(self) -> None:
         """Refuse what no network here needs before anything is allocated: a model file's metadata is
@@ -61,8 +59,6 @@ class Arch:
             raise ValueError(f"a head (head={self.head}) exists only for the fast layouts, not {self.layout!r}")
         if self.layout == "fast2" and not self.head:
             raise ValueError("the fast2 layout needs head channels (head > 0)")
-        if self.gate_head and not (self.recurrent and self.layout in GATED):
-            raise ValueError(f"a gate head (gate_head={self.gate_head}) exists only for gated recurrent networks")
         if self.style_dim and self.layout != "fast2":
             raise ValueError(f"a style input (style_dim={self.style_dim}) exists only for the fast2 layout")
 
@@ -73,7 +69,7 @@ class Arch:
 LAYOUTS = ("classic", "fast", "fast2")
 GATED = ("fast", "fast2")  # the layouts whose recurrent form ends in a gate (and may hold)
 # Eight times what the presets use: room for larger networks, none for a file that would exhaust memory.
-ARCH_BOUNDS = {"width": (1, 256), "res_blocks": (0, 40), "head": (0, 64), "style_dim": (0, 1024), "gate_head": (0, 64)}
+ARCH_BOUNDS = {"width": (1, 256), "res_blocks": (0, 40), "head": (0, 64), "style_dim": (0, 1024)}
 
 
 FULL = Arch(32, 5)
@@ -248,7 +244,6 @@ class TransformNet(nn.Module):
         self.trunk = TRUNKS[arch.layout](arch, cin, 4 if self.gated else 3)
         norms = [m for m in self.trunk.modules() if isinstance(m, StyleNorm)]
         self.style = StyleInput(arch.style_dim, norms) if arch.style_dim else None
-        self.gate_head = GateHead(arch.gate_head) if arch.gate_head else None
 
     def forward(self, x: torch.Tensor, previous: Previous | None = None) -> torch.Tensor:
         if not self.arch.recurrent:
@@ -271,14 +266,11 @@ class TransformNet(nn.Module):
     def proposal(self, x: torch.Tensor, frame: torch.Tensor, output: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor]:
         """A gated network's own painting of `x`, and the share of its history (`frame`, `output`) it keeps at
-        each pixel (the trained gate, its head and the hold combined): the two that `step` blends."""
+        each pixel (the trained gate combined with the hold): the two that `step` blends."""
         # The blend runs on plain (NCHW) tensors: on channels-last slices the same ops are 3x slower,
         # a tenth of a 720p frame's time in bf16.
         y = self._run(torch.cat([x, frame, output], dim=1)).contiguous()
-        rgb, logit = y[:, :3], y[:, 3:] + GATE_BIAS
-        if self.gate_head is not None:
-            logit = self.gate_head(logit, x, frame, rgb, output)
-        keep = torch.sigmoid(logit)
+        rgb, keep = y[:, :3], torch.sigmoid(y[:, 3:] + GATE_BIAS)
         if self.arch.hold:
             keep = 1 - (1 - keep) * (1 - still(x, frame, rgb, output).to(keep.dtype))
         return rgb, keep
@@ -302,25 +294,17 @@ def holding(arch: Arch) -> Arch:
     return replace(arch, hold=arch.recurrent and arch.layout in GATED)
 
 
-def with_gate_head(arch: Arch, channels: int) -> Arch:
-    """`arch` with a gate head of `channels` where it applies (gated recurrent nets), none otherwise."""
-    return replace(arch, gate_head=channels if arch.recurrent and arch.layout in GATED else 0)
-
-
-def recurrent_from_image(image_net: TransformNet, template: TransformNet | None = None,
-                         gate_head: int = 0) -> TransformNet:
+def recurrent_from_image(image_net: TransformNet, template: TransformNet | None = None) -> TransformNet:
     """A recurrent net that starts as `image_net`: weights on the new inputs start at zero (and, for the
     gated layout, the gate nearly shut), so training begins from the per-frame look.
 
     With `template`, a trained recurrent net of the same architecture, those weights come from it instead:
     its learned use of the previous frame and output, and its gate. Fine-tuning a new style starts so.
-    A new gated net holds (`still`), with or without a template, and has a new gate head of `gate_head`
-    channels (0: none), or the template's.
+    A new gated net holds (`still`), with or without a template.
     """
     if image_net.arch.recurrent:
         raise ValueError("already a recurrent network")
     arch = holding(replace(image_net.arch, recurrent=True))
-    arch = with_gate_head(arch, template.arch.gate_head if template is not None else gate_head)
     if template is not None and replace(template.arch, hold=arch.hold) != arch:
         raise ValueError(f"the recurrent template's architecture {template.arch} is not {arch}")
     net = TransformNet(arch)

@@ -16,7 +16,7 @@ from ..images import load_rgb
 from ..losses import DEEP_LAYER
 from ..models import Model, load_model, per_frame_file
 from ..motion import MOTIONS
-from ..networks import ARCH_BOUNDS, PRESETS
+from ..networks import PRESETS
 from ..paintings import painting_names, painting_path
 from ..training import (FINE_TUNE_FACTOR, FINE_TUNE_STEPS, ImageTrainer, TrainConfig, Trainer, VideoTrainConfig,
                         VideoTrainer, carried_on, per_frame_twin, suggest_temporal_weight, train_style,
@@ -146,10 +146,6 @@ def _register_video(what: argparse._SubParsersAction) -> None:
                    help="share of sequences with synthetic motion and exact flow (default: %(default)s)")
     p.add_argument("--seq-len", type=sequence_length, default=VIDEO.seq_len,
                    help="frames per unrolled sequence, >= 2 (default: %(default)s)")
-    p.add_argument("--gate-head", type=number(int, 0, ARCH_BOUNDS["gate_head"][1]), default=VIDEO.gate_head,
-                   metavar="CHANNELS",
-                   help="channels of the learned head that tells the gate how much the frame and the painting changed "
-                        "(0: none; default: %(default)s)")
     flow_args(p, VIDEO.flow_method, VIDEO.flow_preset, "real clips")
     _stage_args(p, VIDEO)
     g = p.add_argument_group("loss weights (default: the per-frame model's)")
@@ -287,8 +283,7 @@ def run_video(args: argparse.Namespace) -> int:
                      [image.path, style, args.clips, args.vgg_weights])
     config = VideoTrainConfig(style=str(style), style_size=args.style_size or stage1.style_size, arch=stage1.arch,
                               weights=loss_weights(args, stage1.weights), init=str(image.path), clips=str(args.clips),
-                              seq_len=args.seq_len, gate_head=args.gate_head, synthetic=args.synthetic,
-                              nuisance=args.nuisance,
+                              seq_len=args.seq_len, synthetic=args.synthetic, nuisance=args.nuisance,
                               motion=args.motion or (None if args.resume else VIDEO.motion), temporal_weight=_temporal_weight(args.temporal_weight, style, image.net.arch.head, args,
                                                               not args.resume),
                               flow_method=args.flow, flow_preset=args.flow_preset,

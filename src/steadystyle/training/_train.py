@@ -28,7 +28,6 @@ from ..atomic import OutputError, check_free_space, check_writable, disk_full
 from ..device import training_precision
 from ..errors import interrupt
 from ..flow import DEFAULT_PRESET
-from ..gate import HEAD_LR_FACTOR
 from ..images import load_rgb, save_image
 from ..locks import Lock
 from ..losses import DEEP_LAYER, TRAIN_WEIGHTS, LossWeights, PerceptualLoss, loss_on
@@ -103,7 +102,6 @@ class VideoTrainConfig(TrainConfig):
     # "flow": the network sees its history warped along the motion (`motion.follow`), as `stylize` shows it;
     # None: a resumed run's own
     motion: str | None = "flow"
-    gate_head: int = 0  # channels of the learned gate head (gate.py) of a new stable network; 0: none
     synthetic: float = 0.75
     nuisance: float = 0.75
     flow_method: str = "dis"
@@ -115,8 +113,8 @@ class VideoTrainConfig(TrainConfig):
 
     @classmethod
     def from_dict(cls, d: dict) -> "VideoTrainConfig":
-        """Runs recorded before `motion` existed saw their history as it was; before `gate_head`, had none."""
-        return super().from_dict({"motion": "none", "gate_head": 0, **d})
+        """Runs recorded before `motion` existed saw their history as it was."""
+        return super().from_dict({"motion": "none", **d})
 
 
 # How long to train, how often to save, log and sample, and where: a resumed run may change these, not the
@@ -166,7 +164,7 @@ class Trainer:
         self.precision = training_precision(self.device, config.bf16)
         torch.manual_seed(config.seed)
         self.net = self.build_net().to(self.device)
-        self.opt = optimizer(self.net, config.lr)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=config.lr)
         self.scaler = self.precision.scaler()
         self.loss = loss_on(self.build_loss(cached_weights(vgg_weights)), self.device)
         with self.cluster.local_main_first():  # the first use of the built-in images writes their cache
@@ -257,7 +255,7 @@ class Trainer:
         except RuntimeError:
             return False
         self.net = net.to(self.device)
-        self.opt = optimizer(self.net, self.config.lr)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=self.config.lr)
         return True
 
     @property
@@ -362,13 +360,6 @@ class Cancelled(KeyboardInterrupt):
 
 
 StepCallback = Callable[["Trainer", dict[str, float]], None]
-
-
-def optimizer(net: TransformNet, lr: float) -> torch.optim.Adam:
-    """Adam at `lr`, faster for a gate head (gate.HEAD_LR_FACTOR: it starts from zero, the rest trained)."""
-    head = list(net.gate_head.parameters()) if net.gate_head is not None else []
-    rest = [p for p in net.parameters() if all(p is not h for h in head)]
-    return torch.optim.Adam([{"params": rest}] + ([{"params": head, "lr": lr * HEAD_LR_FACTOR}] if head else []), lr=lr)
 
 
 def work_dir_of(model: Path) -> Path:

@@ -48,8 +48,7 @@ class VideoTrainer(Trainer):
         if image.recurrent:
             raise ValueError(f"--init {self.config.init}: already a recurrent model; give the stage-1 image model")
         # Fine-tuning: the new style's image net, with the start model's recurrent inputs and gate.
-        return recurrent_from_image(image.net, template=self.started_net(recurrent=True),
-                                    gate_head=self.config.gate_head)
+        return recurrent_from_image(image.net, template=self.started_net(recurrent=True))
 
     def train_step(self) -> dict[str, float]:
         cfg = self.config

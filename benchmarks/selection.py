@@ -43,6 +43,11 @@ def selection_frames(name: str) -> list[np.ndarray]:
     return clip_frames(name, FRAMES)
 
 
+def _share(kept: float | None) -> str:
+    """A share of flicker kept, or "-" where the per-frame network did not flicker more than the source."""
+    return "-" if kept is None else f"{kept:.3f}"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("style", help="the painting's name (for the style loss)")
@@ -64,7 +69,7 @@ def main() -> None:
         flicker, style = scores[args.per_frame]
         for spec in args.stable:
             e, s = scores[spec]
-            kept = " / ".join(f"{flicker_kept(e[m], flicker[m], source[m]):.3f}" for m in flows)
+            kept = " / ".join(_share(flicker_kept(e[m], flicker[m], source[m])) for m in flows)
             print(f"| {name} | {spec} | {kept} | {s / style:.3f} |", flush=True)
     photo = probe_photo()
     print(f"\nnoise probe (change per frame x255): source {mean_change(noisy(photo, NOISE_FRAMES)):.2f}")

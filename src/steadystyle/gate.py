@@ -3,7 +3,7 @@
 
 The trunk normalises every channel over the frame (instance norm), so a change of 1/255 everywhere looks to it
 like one of 50/255: its gate channel is blind to change. Shipped networks keep on average the same share of
-their history (starry_night 0.35, udnie 0.10) whether the frame is unchanged, moved, noisy or has a new object
+their history (starry_night 0.24, udnie 0.10) whether the frame is unchanged, moved, noisy or has a new object
 in it (benchmarks/gate_probe.py); their steadiness on a still shot comes from the hold, and under motion from
 the history warped along the flow (motion.py) and the temporal loss.
 """
